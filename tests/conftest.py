@@ -1,0 +1,55 @@
+"""Shared fixtures: the owner/teammate/outsider users of healthchecks' BaseTestCase, as fixtures."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from tracking.models import Project
+
+
+@pytest.fixture
+def owner(db) -> User:
+    return User.objects.create_user("alice", "alice@example.org", "password-alice")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return User.objects.create_user("charlie", "charlie@example.org", "password-charlie")
+
+
+@pytest.fixture
+def project(owner) -> Project:
+    project = Project.objects.create(name="Alpha", slug="alpha")
+    project.members.add(owner)
+    return project
+
+
+@pytest.fixture
+def other_project(outsider) -> Project:
+    project = Project.objects.create(name="Beta", slug="beta")
+    project.members.add(outsider)
+    return project
+
+
+@pytest.fixture
+def write_key(project) -> str:
+    return project.create_api_key(scope="write")[1]
+
+
+@pytest.fixture
+def read_key(project) -> str:
+    return project.create_api_key(scope="read")[1]
+
+
+@pytest.fixture
+def api(client) -> Client:
+    return client
+
+
+@pytest.fixture
+def owner_client(owner) -> Client:
+    client = Client()
+    client.force_login(owner)
+    return client

@@ -1,0 +1,97 @@
+"""`POST /api/v1/ingest/invocations`: batches of skill events from agents and scripts."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracking.api.permissions import HasWriteKey
+from tracking.ingest import ingest_events
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+class RawJSONParser(BaseParser):
+    """Hands the body through untouched: the view parses it to control limits and errors."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream
+
+
+def read_events(request) -> list:
+    """The `events` list of a request body, or an API error saying what is wrong with it."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > settings.INGEST_MAX_BYTES:
+        raise PayloadTooLarge(f"Body is larger than {settings.INGEST_MAX_BYTES} bytes.")
+    body = request._request.body
+    try:
+        payload = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        raise exceptions.ParseError('Body must be a JSON object {"events": [...]}.')
+    events = payload["events"]
+    if len(events) > settings.INGEST_MAX_EVENTS:
+        raise PayloadTooLarge(
+            f"{len(events)} events in one request; at most {settings.INGEST_MAX_EVENTS}."
+        )
+    return events
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class IngestInvocationsApi(APIView):
+    parser_classes = [RawJSONParser]
+    permission_classes = [HasWriteKey]
+
+    @extend_schema(
+        summary="Ingest skill invocations",
+        request=inline_serializer(
+            "IngestRequest", {"events": serializers.ListField(child=serializers.DictField())}
+        ),
+        responses=inline_serializer(
+            "IngestResult",
+            {
+                "accepted": serializers.IntegerField(),
+                "duplicates": serializers.IntegerField(),
+                "errors": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        examples=[
+            OpenApiExample(
+                "One event",
+                request_only=True,
+                value={
+                    "events": [
+                        {
+                            "id": "toolu_01",
+                            "session": "s-1",
+                            "skill": "pytest",
+                            "invoked_at": "2026-11-25T10:00:00Z",
+                            "completed": True,
+                            "duration_s": 1.5,
+                            "phase": "test",
+                            "error_type": None,
+                        }
+                    ]
+                },
+            )
+        ],
+    )
+    def post(self, request):
+        events = read_events(request)
+        result = ingest_events(request.user.project, events)
+        return Response(result.as_dict())

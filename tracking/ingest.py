@@ -1,0 +1,301 @@
+"""Storing skill invocations: validation, idempotent insert, and the exact hourly rollup.
+
+Every writer of SkillInvocation (the ingest API, transcript import, hooks, CI uploads) goes
+through `record_invocations`, so the rollup and the idempotency rule live in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+
+from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
+
+MAX_KEY_LENGTH = 200
+# Rows per INSERT statement: keeps the parameter count under SQLite's and Postgres' limits.
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class InvocationEvent:
+    key: str
+    session: str
+    skill: str
+    invoked_at: datetime
+    completed: bool | None = None
+    duration_s: float | None = None
+    phase: str = ""
+    error_type: str = ""
+
+    @property
+    def hour(self) -> datetime:
+        return self.invoked_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    errors: list[dict] = field(default_factory=list)
+    # (skill, hour) pairs whose rollups changed, for live updates.
+    touched: set[tuple[str, datetime]] = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "errors": self.errors}
+
+
+def _text(event: dict, name: str, *, required: bool, limit: int = MAX_KEY_LENGTH) -> str:
+    value = event.get(name)
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"'{name}' is required")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"'{name}' must be a string")
+    value = str(value)
+    if len(value) > limit:
+        raise ValueError(f"'{name}' is longer than {limit} characters")
+    return value
+
+
+def parse_timestamp(value: object, name: str = "invoked_at") -> datetime:
+    """An ISO 8601 timestamp with a time zone, as an aware datetime."""
+    if not isinstance(value, str):
+        raise ValueError(f"'{name}' must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"'{name}' is not an ISO 8601 timestamp: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"'{name}' must include a time zone (e.g. Z or +00:00)")
+    return parsed
+
+
+def parse_event(event: object) -> InvocationEvent:
+    """Validate one event of the ingest API; ValueError says what is wrong."""
+    if not isinstance(event, dict):
+        raise ValueError("event must be a JSON object")
+    completed = event.get("completed")
+    if completed is not None and not isinstance(completed, bool):
+        raise ValueError("'completed' must be true, false or null")
+    duration = event.get("duration_s")
+    if duration is not None:
+        if isinstance(duration, bool) or not isinstance(duration, int | float):
+            raise ValueError("'duration_s' must be a number or null")
+        if not math.isfinite(duration) or duration < 0:
+            raise ValueError("'duration_s' must be a finite number >= 0")
+        duration = float(duration)
+    return InvocationEvent(
+        key=_text(event, "id", required=True),
+        session=_text(event, "session", required=True),
+        skill=_text(event, "skill", required=True),
+        invoked_at=parse_timestamp(event.get("invoked_at")),
+        completed=completed,
+        duration_s=duration,
+        phase=_text(event, "phase", required=False, limit=100),
+        error_type=_text(event, "error_type", required=False),
+    )
+
+
+def ingest_events(project: Project, raw_events: list, *, source: str = "api") -> IngestResult:
+    """Validate a batch from the API and store its valid events; errors are reported by index."""
+    events: list[InvocationEvent] = []
+    errors: list[dict] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            events.append(parse_event(raw))
+        except ValueError as exc:
+            errors.append({"index": index, "message": str(exc)})
+    result = record_invocations(project, events, source=source)
+    result.errors = errors
+    return result
+
+
+def record_invocations(
+    project: Project,
+    events: list[InvocationEvent],
+    *,
+    source: str,
+    sessions: dict[str, Session] | None = None,
+) -> IngestResult:
+    """Insert events not seen before and add exactly them to the hourly rollups, atomically.
+
+    An event whose key the project already has (or that repeats earlier in the batch) is a
+    duplicate and changes nothing. `sessions` maps external ids to sessions a caller has
+    already created; other external ids are looked up or created.
+    """
+    result = IngestResult()
+    unique: dict[str, InvocationEvent] = {}
+    for event in events:
+        if event.key in unique:
+            result.duplicates += 1
+        else:
+            unique[event.key] = event
+    if not unique:
+        return result
+    # Sorted keys give concurrent batches the same lock order, so they cannot deadlock.
+    batch = sorted(unique.values(), key=lambda e: e.key)
+    with transaction.atomic():
+        session_ids = _session_ids(project, batch, sessions or {})
+        inserted = _insert_events(project, batch, session_ids, source)
+        result.accepted = len(inserted)
+        result.duplicates += len(batch) - len(inserted)
+        new_events = [e for e in batch if e.key in inserted]
+        result.touched = _add_to_rollups(project, new_events, session_ids)
+    return result
+
+
+def _session_ids(
+    project: Project, batch: list[InvocationEvent], known: dict[str, Session]
+) -> dict[str, int]:
+    ids = {external: s.pk for external, s in known.items()}
+    first_seen: dict[str, datetime] = {}
+    for event in batch:
+        if event.session not in ids:
+            seen = first_seen.get(event.session)
+            if seen is None or event.invoked_at < seen:
+                first_seen[event.session] = event.invoked_at
+    if not first_seen:
+        return ids
+    existing = Session.objects.filter(project=project, external_id__in=first_seen)
+    ids.update(existing.values_list("external_id", "pk"))
+    missing = [name for name in first_seen if name not in ids]
+    if missing:
+        Session.objects.bulk_create(
+            [
+                Session(project=project, external_id=name, started_at=first_seen[name])
+                for name in missing
+            ],
+            ignore_conflicts=True,
+        )
+        created = Session.objects.filter(project=project, external_id__in=missing)
+        ids.update(created.values_list("external_id", "pk"))
+    return ids
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _adapt_time(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    """A timestamp read back by raw SQL (SQLite gives naive UTC) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _insert_events(
+    project: Project, batch: list[InvocationEvent], session_ids: dict[str, int], source: str
+) -> set[str]:
+    table = _quote(SkillInvocation._meta.db_table)
+    columns = (
+        "project_id, session_id, skill, invoked_at, completed, duration_s, phase, error_type, "
+        "source, idempotency_key"
+    )
+    inserted: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(batch), CHUNK):
+            chunk = batch[start : start + CHUNK]
+            params: list = []
+            for e in chunk:
+                params += [
+                    project.pk,
+                    session_ids[e.session],
+                    e.skill,
+                    _adapt_time(e.invoked_at),
+                    e.completed,
+                    e.duration_s,
+                    e.phase,
+                    e.error_type,
+                    source,
+                    e.key,
+                ]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - names only
+                "ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING idempotency_key",
+                params,
+            )
+            inserted.update(row[0] for row in cursor.fetchall())
+    return inserted
+
+
+def _add_to_rollups(
+    project: Project, events: list[InvocationEvent], session_ids: dict[str, int]
+) -> set[tuple[str, datetime]]:
+    if not events:
+        return set()
+    totals: dict[tuple[str, datetime], list] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0.0])
+    pairs: set[tuple[str, datetime, int]] = set()
+    for e in events:
+        row = totals[(e.skill, e.hour)]
+        row[0] += 1
+        if e.completed is True:
+            row[1] += 1
+        elif e.completed is False:
+            row[2] += 1
+        if e.duration_s is not None:
+            row[3] += 1
+            row[4] += e.duration_s
+            row[5] += e.duration_s * e.duration_s
+        pairs.add((e.skill, e.hour, session_ids[e.session]))
+    new_sessions = _new_session_hours(project, sorted(pairs))
+    keys = sorted(totals)
+    table = _quote(SkillHourly._meta.db_table)
+    params: list = []
+    for skill, hour in keys:
+        params += [project.pk, skill, _adapt_time(hour), *totals[(skill, hour)]]
+        params.append(new_sessions.get((skill, hour), 0))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(keys))
+    added = ", ".join(
+        f"{col} = {table}.{col} + excluded.{col}"
+        for col in (
+            "invocations",
+            "completed",
+            "failed",
+            "duration_count",
+            "duration_sum",
+            "duration_sumsq",
+            "unique_sessions",
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, skill, hour, invocations, completed, failed, "  # noqa: S608
+            f"duration_count, duration_sum, duration_sumsq, unique_sessions) VALUES {values} "
+            f"ON CONFLICT (project_id, skill, hour) DO UPDATE SET {added}",
+            params,
+        )
+    return set(keys)
+
+
+def _new_session_hours(
+    project: Project, pairs: list[tuple[str, datetime, int]]
+) -> dict[tuple[str, datetime], int]:
+    """Record (skill, hour, session) triples; count per (skill, hour) those not seen before."""
+    table = _quote(SkillSessionHour._meta.db_table)
+    counts: dict[tuple[str, datetime], int] = defaultdict(int)
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), CHUNK):
+            chunk = pairs[start : start + CHUNK]
+            params: list = []
+            for skill, hour, session_id in chunk:
+                params += [project.pk, skill, _adapt_time(hour), session_id]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (project_id, skill, hour, session_id) VALUES {values} "  # noqa: S608
+                "ON CONFLICT (project_id, skill, hour, session_id) DO NOTHING "
+                "RETURNING skill, hour",
+                params,
+            )
+            for skill, hour in cursor.fetchall():
+                counts[(skill, _as_utc(hour))] += 1
+    return counts

@@ -1,0 +1,304 @@
+"""The domain: projects, their sessions and checkpoints, measurements and skill events."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    repository_url = models.CharField(max_length=500, blank=True)
+    default_branch = models.CharField(max_length=200, default="main")
+    # Quality gate conditions: [{"metric": "tests.failed", "op": "<=", "threshold": 0}, ...];
+    # empty means the defaults in quality.gates.
+    gate_config = models.JSONField(default=list, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="projects")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("project-detail", args=[self.slug])
+
+    def create_api_key(self, *, scope: str = "write", name: str = "") -> tuple[ApiKey, str]:
+        """Create a key and return it with its plain text, which is never stored."""
+        plain = ApiKey.PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey.objects.create(
+            project=self, scope=scope, name=name, prefix=plain[:12], key_hash=ApiKey.hash(plain)
+        )
+        return key, plain
+
+
+class ApiKey(models.Model):
+    PREFIX = "cairn_"
+    WRITE = "write"
+    READ = "read"
+    SCOPES = [(WRITE, "write"), (READ, "read-only")]
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(max_length=10, choices=SCOPES, default=WRITE)
+    prefix = models.CharField(max_length=12, help_text="First characters, to tell keys apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.scope})"
+
+    @staticmethod
+    def hash(plain: str) -> str:
+        # Keys carry 256 random bits: a fast unsalted hash already makes a leaked table useless.
+        return hashlib.sha256(plain.encode()).hexdigest()
+
+    @classmethod
+    def lookup(cls, plain: str) -> ApiKey | None:
+        """The active key with this plain text, or None."""
+        return (
+            cls.objects.select_related("project")
+            .filter(key_hash=cls.hash(plain), revoked_at__isnull=True)
+            .first()
+        )
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.WRITE
+
+
+class Session(models.Model):
+    ACTIVE = "active"
+    ENDED = "ended"
+    STATUSES = [(ACTIVE, "active"), (ENDED, "ended")]
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
+    external_id = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    agent = models.CharField(max_length=100, blank=True)
+    user_name = models.CharField(max_length=200, blank=True)
+    host = models.CharField(max_length=200, blank=True)
+    branch = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE)
+    start_commit = models.CharField(max_length=64, blank=True)
+    end_commit = models.CharField(max_length=64, blank=True)
+    models_used = models.JSONField(default=list, blank=True)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_creation_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    # None = cost not known (a model without a price), never 0.
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    context_tokens_last = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="session_external_id")
+        ]
+        indexes = [
+            models.Index(fields=["project", "-started_at"], name="session_project_started"),
+            models.Index(fields=["status", "-started_at"], name="session_status_started"),
+        ]
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("session-detail", args=[self.project.slug, self.pk])
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_tokens
+            + self.cache_read_tokens
+        )
+
+    @property
+    def duration(self):
+        return (self.ended_at - self.started_at) if self.ended_at else None
+
+
+class Checkpoint(models.Model):
+    KINDS = [(k, k) for k in ("start", "manual", "auto", "end", "ci")]
+    PASSED = "passed"
+    FAILED = "failed"
+    VERDICTS = [(PASSED, "passed"), (FAILED, "failed")]
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="checkpoints")
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="checkpoints"
+    )
+    kind = models.CharField(max_length=10, choices=KINDS, default="manual")
+    commit = models.CharField(max_length=64, blank=True)
+    branch = models.CharField(max_length=200, blank=True)
+    dirty = models.BooleanField(null=True, blank=True)
+    # Scores are None when not measured; points_measured says out of how many of 100 the
+    # total was scaled.
+    score_total = models.FloatField(null=True, blank=True)
+    score_code_quality = models.FloatField(null=True, blank=True)
+    score_project_health = models.FloatField(null=True, blank=True)
+    score_dev_velocity = models.FloatField(null=True, blank=True)
+    score_security = models.FloatField(null=True, blank=True)
+    points_measured = models.FloatField(null=True, blank=True)
+    stars = models.PositiveSmallIntegerField(null=True, blank=True)
+    label = models.CharField(max_length=40, blank=True)
+    gate_verdict = models.CharField(max_length=10, choices=VERDICTS, blank=True)
+    gate_results = models.JSONField(default=list, blank=True)
+    debt_level = models.CharField(max_length=2, blank=True)
+    debt_minutes = models.PositiveIntegerField(null=True, blank=True)
+    recommendations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="checkpoint_project_created"),
+            models.Index(fields=["session", "created_at"], name="checkpoint_session_created"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} checkpoint #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("checkpoint-detail", args=[self.project.slug, self.pk])
+
+    @property
+    def gate_passed(self) -> bool | None:
+        return {self.PASSED: True, self.FAILED: False}.get(self.gate_verdict)
+
+
+class Measurement(models.Model):
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.CASCADE, related_name="measurements"
+    )
+    key = models.CharField(max_length=100)
+    # None = not measured; `reason` then says why.
+    value = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+    tool = models.CharField(max_length=100, blank=True)
+    tool_version = models.CharField(max_length=100, blank=True)
+    artefact = models.CharField(max_length=500, blank=True)
+    measured_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "key"], name="measurement_checkpoint_key")
+        ]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value if self.value is not None else 'not measured'}"
+
+    @property
+    def measured(self) -> bool:
+        return self.value is not None
+
+
+class SkillInvocation(models.Model):
+    """Append-only: one tool or skill call. Never updated after insert."""
+
+    SOURCES = [(s, s) for s in ("api", "transcript", "hook", "ci", "crackerjack")]
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invocations")
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="invocations"
+    )
+    skill = models.CharField(max_length=200)
+    invoked_at = models.DateTimeField()
+    # None = outcome not known (undecided); counts neither as completed nor failed.
+    completed = models.BooleanField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    phase = models.CharField(max_length=100, blank=True)
+    error_type = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=20, choices=SOURCES, default="api")
+    idempotency_key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "idempotency_key"], name="invocation_idempotency_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "-invoked_at"], name="invocation_project_time"),
+            models.Index(fields=["project", "skill", "-invoked_at"], name="invocation_skill_time"),
+            models.Index(fields=["session", "invoked_at"], name="invocation_session_time"),
+        ]
+        ordering = ["-invoked_at"]
+
+    def __str__(self) -> str:
+        return f"{self.skill} @ {self.invoked_at:%Y-%m-%d %H:%M}"
+
+
+class SkillHourly(models.Model):
+    """Exact per-hour rollup of SkillInvocation, written in the same transaction as the events.
+
+    Holds what statistics need without scanning events: counts, outcome counts, and the count,
+    sum and sum of squares of durations (mean and variance), plus distinct sessions.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="skill_hours")
+    skill = models.CharField(max_length=200)
+    hour = models.DateTimeField()
+    invocations = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    duration_sum = models.FloatField(default=0)
+    duration_sumsq = models.FloatField(default=0)
+    unique_sessions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "skill", "hour"], name="skillhourly_key")
+        ]
+        indexes = [models.Index(fields=["hour"], name="skillhourly_hour")]
+        verbose_name_plural = "skill hourly rollups"
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.hour:%Y-%m-%d %H}:00"
+
+    @property
+    def completion_rate(self) -> float | None:
+        decided = self.completed + self.failed
+        return self.completed / decided if decided else None
+
+
+class SkillSessionHour(models.Model):
+    """Which sessions used a skill in an hour: makes SkillHourly.unique_sessions exact under
+    concurrent writers (an insert that conflicts adds nothing)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    hour = models.DateTimeField()
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "skill", "hour", "session"], name="skillsessionhour_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.hour:%Y-%m-%d %H}:00 session {self.session_id}"
