@@ -1,0 +1,142 @@
+"""What every collector returns, and how collectors run tools.
+
+A collector returns a list of Readings. A Reading with `value=None` is "not measured" and carries
+the reason; collectors never put 0 or a default in place of a figure they could not get.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree
+
+from quality.vocabulary import unit_of
+
+DEFAULT_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a figure came from: the tool, its version, the artefact read and when."""
+
+    tool: str
+    tool_version: str = ""
+    artefact: str = ""
+    measured_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class Reading:
+    key: str
+    value: float | None
+    source: Source
+    reason: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.key)
+
+    @property
+    def measured(self) -> bool:
+        return self.value is not None
+
+
+def measured(key: str, value: float | int | bool, source: Source, **detail: Any) -> Reading:
+    """A measured figure; booleans are stored as 1.0 / 0.0."""
+    unit_of(key)  # fails loudly on a key outside the vocabulary
+    return Reading(key=key, value=float(value), source=source, detail=detail)
+
+
+def not_measured(keys: list[str] | tuple[str, ...], source: Source, reason: str) -> list[Reading]:
+    """The same reason for each key that could not be measured."""
+    for key in keys:
+        unit_of(key)
+    return [Reading(key=key, value=None, source=source, reason=reason) for key in keys]
+
+
+class ArtefactError(Exception):
+    """An artefact that cannot be read; the message is the reason it was not measured."""
+
+
+def parse_xml(path: Path) -> Element:
+    """The root element of an XML file parsed safely, or ArtefactError with the parse error."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ArtefactError(f"cannot read: {exc}") from None
+    if not data.strip():
+        raise ArtefactError("empty file")
+    try:
+        return ElementTree.fromstring(data)
+    except Exception as exc:  # ParseError, and defusedxml's refusals of DTDs and entities
+        raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
+
+
+def local_name(tag: object) -> str:
+    """An element's tag without its XML namespace."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+class ToolError(Exception):
+    """A tool could not run or its output could not be read; the message is the reason."""
+
+
+@dataclass
+class ToolRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_tool(args: list[str], *, cwd: Path | str, timeout: float = DEFAULT_TIMEOUT_S) -> ToolRun:
+    """Run a tool with an argument list and a timeout; ToolError if it cannot run at all.
+
+    A non-zero exit is not an error here: linters exit 1 when they find something.
+    """
+    try:
+        done = subprocess.run(
+            args,
+            cwd=str(cwd),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            errors="replace",
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolError(f"{args[0]} is not installed: {exc}") from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"{' '.join(args[:3])} timed out after {timeout:g} s") from None
+    return ToolRun(done.returncode, done.stdout, done.stderr)
+
+
+def python_tool(module: str) -> list[str]:
+    """The argument list that runs a Python tool installed beside Cairn."""
+    return [sys.executable, "-m", module]
+
+
+def package_version(name: str) -> str:
+    """The installed version of a Python package, or "" when it is not installed."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def display_path(path: Path | str, root: Path | str | None = None) -> str:
+    """A path as recorded in a Source: relative to the repository when inside it."""
+    path = Path(path)
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(Path(root).resolve()))
+        except ValueError:
+            pass
+    return str(path)
