@@ -98,7 +98,7 @@ def _databases() -> dict:
         config.setdefault("OPTIONS", {})["pool"] = {
             "min_size": envint("DATABASE_POOL_MIN", "2"),
             "max_size": envint("DATABASE_POOL_MAX", "20"),
-            "timeout": 10,
+            "timeout": envint("DATABASE_POOL_TIMEOUT", "10"),
         }
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the pages read while an import writes; the wait avoids "database is locked".
