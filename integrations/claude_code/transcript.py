@@ -1,0 +1,305 @@
+"""Reading Claude Code's JSONL transcripts: bytes in, plain records out (no database).
+
+The format is internal to Claude Code and changes between versions, so the reader is lenient
+about what it does not use and strict about what it counts: a line that is not a JSON object
+with a known `type` is counted as bad and skipped, with its line number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integrations.claude_code.accounting import Request, Usage
+
+KNOWN_TYPES = frozenset(
+    {"user", "assistant", "system", "progress", "summary"}
+    | {"file-history-snapshot", "queue-operation"}
+)
+
+
+@dataclass
+class ToolUse:
+    id: str
+    name: str
+    # The name invocations are recorded under: the skill's own name for the Skill tool.
+    skill: str
+    timestamp: str
+    session_id: str
+    agent_id: str = ""
+    # Relayed inside the parent's `progress` records (the subagent's own file may be missing).
+    nested: bool = False
+
+
+@dataclass
+class ToolResult:
+    tool_use_id: str
+    is_error: bool
+    timestamp: str
+    nested: bool = False
+
+
+@dataclass
+class Compaction:
+    uuid: str
+    timestamp: str
+    trigger: str
+    pre_tokens: int | None
+    session_id: str
+    agent_id: str = ""
+
+
+@dataclass
+class SessionSeen:
+    """What the lines of one (sessionId, agentId) said about their session."""
+
+    first: str = ""
+    last: str = ""
+    cwd: str = ""
+    branch: str = ""
+    version: str = ""
+
+    def see(self, record: dict, timestamp: str) -> None:
+        if timestamp:
+            if not self.first or parse_time(timestamp) < parse_time(self.first):
+                self.first = timestamp
+            if not self.last or parse_time(timestamp) > parse_time(self.last):
+                self.last = timestamp
+        # The latest line wins: a session can change branch or be resumed by a newer CLI.
+        for attr, key in (("cwd", "cwd"), ("branch", "gitBranch"), ("version", "version")):
+            value = record.get(key)
+            if isinstance(value, str) and value:
+                setattr(self, attr, value)
+
+
+@dataclass
+class Chunk:
+    """Everything read from a run of complete lines of one file."""
+
+    lines: int = 0
+    blank_lines: int = 0
+    bad_lines: int = 0
+    types: Counter = field(default_factory=Counter)
+    # (line number, message) for every bad line, for warnings that name the line.
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    tool_uses: list[ToolUse] = field(default_factory=list)
+    tool_results: list[ToolResult] = field(default_factory=list)
+    compactions: list[Compaction] = field(default_factory=list)
+    sessions: dict[tuple[str, str], SessionSeen] = field(default_factory=dict)
+    session_ids: set[str] = field(default_factory=set)
+    branches: set[str] = field(default_factory=set)
+    cwds: set[str] = field(default_factory=set)
+    versions: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+    timestamp_min: str = ""
+    timestamp_max: str = ""
+
+    def see_time(self, timestamp: str) -> None:
+        if not self.timestamp_min or parse_time(timestamp) < parse_time(self.timestamp_min):
+            self.timestamp_min = timestamp
+        if not self.timestamp_max or parse_time(timestamp) > parse_time(self.timestamp_max):
+            self.timestamp_max = timestamp
+
+
+_times: dict[str, datetime] = {}
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 timestamp as written by Claude Code (`...Z`), as an aware datetime."""
+    parsed = _times.get(value)
+    if parsed is None:
+        parsed = datetime.fromisoformat(value)
+        if len(_times) > 100_000:
+            _times.clear()
+        _times[value] = parsed
+    return parsed
+
+
+def split_lines(data: bytes, *, at_end: bool = True) -> tuple[list[bytes], int]:
+    """Complete lines of `data` and how many bytes they take.
+
+    A last piece without a newline is still being written, unless it already is a whole JSON
+    object (a file whose writer left out the final newline): it is left for the next run.
+    """
+    lines = data.split(b"\n")
+    tail = lines.pop()
+    consumed = len(data) - len(tail)
+    if tail.strip() and at_end:
+        try:
+            complete = isinstance(json.loads(tail), dict)
+        except ValueError:
+            complete = False
+        if complete:
+            lines.append(tail)
+            consumed = len(data)
+    return lines, consumed
+
+
+def tool_skill(name: str, tool_input: object) -> str:
+    """The name a tool call is recorded under: the Skill tool as the skill it ran."""
+    if name == "Skill" and isinstance(tool_input, dict):
+        skill = tool_input.get("skill") or tool_input.get("command")
+        if isinstance(skill, str) and skill.strip():
+            return skill.strip().lstrip("/")
+    return name
+
+
+def read_chunk(lines: list[bytes], *, first_line: int = 1, agent_id: str = "") -> Chunk:
+    """Read complete lines; `first_line` numbers them, `agent_id` marks a subagent's file."""
+    chunk = Chunk()
+    for number, raw in enumerate(lines, start=first_line):
+        chunk.lines += 1
+        if not raw.strip():
+            chunk.blank_lines += 1
+            continue
+        try:
+            record = json.loads(raw)
+        except ValueError as exc:
+            chunk.bad_lines += 1
+            chunk.problems.append((number, f"not JSON ({exc.msg})"))
+            continue
+        kind = record.get("type") if isinstance(record, dict) else None
+        if kind not in KNOWN_TYPES:
+            chunk.bad_lines += 1
+            what = f"unknown type {kind!r}" if isinstance(record, dict) else "not a JSON object"
+            chunk.problems.append((number, what[:80]))
+            continue
+        chunk.types[kind] += 1
+        try:
+            _read_record(chunk, record, kind, agent_id)
+        except (TypeError, ValueError, AttributeError) as exc:
+            chunk.bad_lines += 1
+            chunk.types[kind] -= 1
+            chunk.problems.append((number, f"malformed {kind} record ({exc})"[:120]))
+    return chunk
+
+
+def _read_record(chunk: Chunk, record: dict, kind: str, file_agent: str) -> None:
+    timestamp = record.get("timestamp") if isinstance(record.get("timestamp"), str) else ""
+    if timestamp:
+        parse_time(timestamp)  # a bad timestamp makes the line bad, before anything is kept
+        chunk.see_time(timestamp)
+    session_id = record.get("sessionId") if isinstance(record.get("sessionId"), str) else ""
+    agent_id = record.get("agentId") if isinstance(record.get("agentId"), str) else ""
+    agent_id = agent_id or file_agent
+    for target, key in (
+        (chunk.session_ids, "sessionId"),
+        (chunk.branches, "gitBranch"),
+        (chunk.cwds, "cwd"),
+        (chunk.versions, "version"),
+    ):
+        value = record.get(key)
+        if isinstance(value, str):
+            target.add(value)
+    if session_id:
+        seen = chunk.sessions.setdefault((session_id, agent_id), SessionSeen())
+        seen.see(record, timestamp)
+
+    if kind == "assistant":
+        request = _request(record, session_id, agent_id, nested=False)
+        if request is not None:
+            chunk.requests.append(request)
+            if request.model:
+                chunk.models.add(request.model)
+        _tool_uses(chunk, record, timestamp, session_id, agent_id)
+    elif kind == "user":
+        _tool_results(chunk, record, timestamp)
+    elif kind == "system" and record.get("subtype") == "compact_boundary":
+        meta = record.get("compactMetadata") or {}
+        pre = meta.get("preTokens")
+        chunk.compactions.append(
+            Compaction(
+                uuid=str(record.get("uuid") or f"{session_id}@{timestamp}"),
+                timestamp=timestamp,
+                trigger=str(meta.get("trigger") or ""),
+                pre_tokens=pre if isinstance(pre, int) and not isinstance(pre, bool) else None,
+                session_id=session_id,
+                agent_id=agent_id,
+            )
+        )
+    elif kind == "progress":
+        _nested(chunk, record, session_id)
+
+
+def _nested(chunk: Chunk, record: dict, session_id: str) -> None:
+    """A subagent's messages, relayed inside the parent's `progress` records."""
+    data = record.get("data")
+    if not isinstance(data, dict) or data.get("type") != "agent_progress":
+        return
+    inner = data.get("message")
+    if not isinstance(inner, dict) or not session_id:
+        return
+    agent_id = data.get("agentId") if isinstance(data.get("agentId"), str) else ""
+    timestamp = inner.get("timestamp") if isinstance(inner.get("timestamp"), str) else ""
+    if timestamp:
+        parse_time(timestamp)
+    if inner.get("type") == "assistant":
+        request = _request(inner, session_id, agent_id, nested=True, timestamp=timestamp)
+        if request is not None:
+            chunk.requests.append(request)
+        _tool_uses(chunk, inner, timestamp, session_id, agent_id, nested=True)
+    elif inner.get("type") == "user":
+        _tool_results(chunk, inner, timestamp, nested=True)
+
+
+def _request(
+    record: dict, session_id: str, agent_id: str, *, nested: bool, timestamp: str | None = None
+) -> Request | None:
+    message = record.get("message")
+    if not isinstance(message, dict):
+        raise ValueError("assistant record without a message")
+    message_id, request_id = message.get("id"), record.get("requestId")
+    if not isinstance(message_id, str) or not isinstance(request_id, str):
+        # Synthetic messages (errors, interruptions) have no request behind them.
+        return None
+    model = message.get("model") if isinstance(message.get("model"), str) else ""
+    return Request(
+        message_id=message_id,
+        request_id=request_id,
+        model=model,
+        usage=Usage.from_message(message.get("usage")),
+        timestamp=timestamp if timestamp is not None else str(record.get("timestamp") or ""),
+        session_id=session_id,
+        agent_id=agent_id,
+        nested=nested,
+    )
+
+
+def _content(record: dict) -> list:
+    message = record.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, list) else []
+
+
+def _tool_uses(
+    chunk: Chunk, record: dict, timestamp: str, session_id: str, agent: str, nested: bool = False
+) -> None:
+    for block in _content(record):
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            tool_id, name = block.get("id"), block.get("name")
+            if isinstance(tool_id, str) and isinstance(name, str) and tool_id and name:
+                skill = tool_skill(name, block.get("input"))
+                chunk.tool_uses.append(
+                    ToolUse(tool_id, name, skill, timestamp, session_id, agent, nested)
+                )
+
+
+def _tool_results(chunk: Chunk, record: dict, timestamp: str, nested: bool = False) -> None:
+    for block in _content(record):
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            tool_id = block.get("tool_use_id")
+            if isinstance(tool_id, str) and tool_id:
+                is_error = block.get("is_error") is True
+                chunk.tool_results.append(ToolResult(tool_id, is_error, timestamp, nested))
+
+
+def agent_id_from_path(path: str) -> str:
+    """`.../<session>/subagents/agent-<id>.jsonl` → `<id>`; "" for a main transcript."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    if len(parts) >= 2 and parts[-2] == "subagents" and name.startswith("agent-"):
+        return name[len("agent-") : -len(".jsonl")] if name.endswith(".jsonl") else name[6:]
+    return ""

@@ -1,0 +1,154 @@
+"""The pure reader against every figure of expected.json (no database)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from integrations.claude_code.accounting import Ledger, Usage
+from integrations.claude_code.pricing import cost_of
+from integrations.claude_code.transcript import (
+    agent_id_from_path,
+    read_chunk,
+    split_lines,
+    tool_skill,
+)
+
+from .conftest import EXPECTED, MAIN, data_path
+
+FILES = sorted(EXPECTED["files"])
+
+
+def _read(relative: str):
+    lines, consumed = split_lines(data_path(relative).read_bytes())
+    return read_chunk(lines, agent_id=agent_id_from_path(relative)), consumed
+
+
+def _top_level(chunk) -> Ledger:
+    ledger = Ledger()
+    ledger.extend(r for r in chunk.requests if not r.nested)
+    return ledger
+
+
+@pytest.mark.parametrize("relative", FILES)
+def test_it_reads_every_figure_of_each_file(relative):
+    expected = EXPECTED["files"][relative]
+    chunk, consumed = _read(relative)
+    assert consumed == data_path(relative).stat().st_size
+    assert chunk.lines == expected["lines"]
+    assert dict(chunk.types) == expected["types"]
+    assert chunk.bad_lines == expected["bad_lines"]
+    assert chunk.blank_lines == expected["blank_lines"]
+    ledger = _top_level(chunk)
+    assert len(ledger.requests) == expected["unique_keys"]
+    assert ledger.total().as_usage_dict() == expected["tokens_max_wins"]
+    by_model = {
+        model: {"unique_keys": n, "max_wins": usage.as_usage_dict()}
+        for model, (n, usage) in ledger.by_model().items()
+    }
+    assert by_model == {
+        m: {"unique_keys": v["unique_keys"], "max_wins": v["max_wins"]}
+        for m, v in expected["by_model"].items()
+    }
+    top_uses = [u for u in chunk.tool_uses if not u.nested]
+    assert dict(Counter(u.name for u in top_uses)) == expected["tool_use_by_name"]
+    top_results = [r for r in chunk.tool_results if not r.nested]
+    assert len(top_results) == expected["tool_result_blocks"]
+    assert sum(r.is_error for r in top_results) == expected["tool_result_is_error"]
+    assert chunk.timestamp_min == expected["timestamp_min"]
+    assert chunk.timestamp_max == expected["timestamp_max"]
+    assert sorted(chunk.session_ids) == expected["session_ids"]
+    assert sorted(chunk.branches) == expected["git_branches"]
+    assert sorted(chunk.cwds) == expected["cwds"]
+    assert sorted(chunk.versions) == expected["versions"]
+    assert sorted(chunk.models) == expected["models"]
+    nested = [r for r in chunk.requests if r.nested]
+    assert len(nested) == expected["nested_agent_progress_assistant_lines"]
+
+
+@pytest.mark.parametrize("main", sorted(EXPECTED["sessions_main_plus_subagents"]))
+def test_it_counts_a_session_with_its_subagents_once(main):
+    expected = EXPECTED["sessions_main_plus_subagents"][main]
+    ledger = Ledger()
+    for relative in [main, *expected["subagent_files"]]:
+        ledger.extend(_read(relative)[0].requests)
+    assert len(ledger.requests) == expected["unique_keys"]
+    assert ledger.total().as_usage_dict() == expected["tokens_max_wins"]
+    assert {m: u.as_usage_dict() for m, (_, u) in ledger.by_model().items()} == {
+        m: v["max_wins"] for m, v in expected["by_model"].items()
+    }
+
+
+def test_it_counts_nested_subagent_messages_once_with_the_subagents_file():
+    expected = EXPECTED["sessions_main_plus_subagents"][MAIN]
+    main_only = Ledger()
+    main_only.extend(_read(MAIN)[0].requests)
+    subagent = MAIN.removesuffix(".jsonl") + "/subagents/agent-a2898e3.jsonl"
+    # Without the subagent's file its relayed messages still count, attributed to the agent.
+    nested_keys = {k for k, r in main_only.requests.items() if r.nested}
+    assert nested_keys <= set(_top_level(_read(subagent)[0]).requests)
+    assert {r.agent_id for r in main_only.requests.values() if r.nested} == {"a2898e3"}
+    both = Ledger()
+    both.extend(_read(subagent)[0].requests)
+    both.extend(main_only.requests.values())
+    assert len(both.requests) == expected["unique_keys"] - 1  # all but the compaction agent's
+
+
+def test_it_takes_the_largest_value_of_each_field_not_the_first():
+    expected = EXPECTED["files"][MAIN]
+    chunk, _ = _read(MAIN)
+    first = {}
+    for request in chunk.requests:
+        if not request.nested:
+            first.setdefault(request.key, request.usage)
+    total = Usage()
+    for usage in first.values():
+        total = total + usage
+    assert total.output == expected["tokens_first_wins"]["output_tokens"] == 7933
+    assert _top_level(chunk).total().output == 28755
+
+
+def test_it_prices_the_session_with_its_subagents():
+    ledger = Ledger()
+    expected = EXPECTED["sessions_main_plus_subagents"][MAIN]
+    for relative in [MAIN, *expected["subagent_files"]]:
+        ledger.extend(_read(relative)[0].requests)
+    by_model = {m: u for m, (_, u) in ledger.by_model().items()}
+    assert round(cost_of(by_model), 4) == Decimal("10.1137")
+
+
+def test_it_says_cost_not_known_for_a_model_without_a_price():
+    usage = Usage(input=10, output=5)
+    assert cost_of({"claude-opus-4-6": usage, "gpt-9": usage}) is None
+    assert cost_of({"claude-opus-4-6": usage, "gpt-9": Usage()}) == Decimal("0.000175")
+
+
+def test_it_prices_one_hour_cache_writes_at_their_own_rate():
+    usage = Usage(cache_creation=1_000_000, cache_creation_1h=1_000_000)
+    assert cost_of({"claude-opus-4-6-20260101": usage}) == Decimal(10)
+
+
+def test_it_leaves_a_partial_last_line_for_later():
+    data = b'{"type":"user"}\n{"type":"assis'
+    lines, consumed = split_lines(data)
+    assert lines == [b'{"type":"user"}'] and consumed == 16
+    lines, consumed = split_lines(b'{"type":"user"}\n{"type":"user"}')
+    assert len(lines) == 2 and consumed == 31
+
+
+def test_it_counts_and_names_bad_lines():
+    chunk = read_chunk(
+        [b'{"type":"user"}', b"garbage{", b"[1]", b'{"type":"wat"}', b"", b'{"type":"user"}'],
+        first_line=10,
+    )
+    assert (chunk.lines, chunk.bad_lines, chunk.blank_lines) == (6, 3, 1)
+    assert [n for n, _ in chunk.problems] == [11, 12, 13]
+    assert "unknown type 'wat'" in chunk.problems[2][1]
+
+
+def test_it_names_skills_and_mcp_tools():
+    assert tool_skill("Skill", {"skill": "pdf"}) == "pdf"
+    assert tool_skill("Skill", {}) == "Skill"
+    assert tool_skill("mcp__github__create_issue", {}) == "mcp__github__create_issue"
