@@ -1,0 +1,61 @@
+"""Encoding of server → client frames: compact JSON, encoded once and sent as is."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from tracking.models import Checkpoint, Session
+
+
+def server_time(moment: datetime | None = None) -> str:
+    """ISO 8601 UTC with microseconds, e.g. 2026-11-25T10:00:00.123456Z."""
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return server_time(moment) if moment else None
+
+
+def encode(frame: dict) -> str:
+    return json.dumps(frame, separators=(",", ":"), allow_nan=False)
+
+
+def error_frame(code: str, message: str) -> str:
+    return encode({"type": "error", "code": code, "message": message})
+
+
+def checkpoint_data(checkpoint: Checkpoint) -> dict:
+    return {
+        "id": checkpoint.pk,
+        "project": checkpoint.project.slug,
+        "session": checkpoint.session.external_id if checkpoint.session_id else None,
+        "kind": checkpoint.kind,
+        "commit": checkpoint.commit,
+        "branch": checkpoint.branch,
+        "score_total": checkpoint.score_total,
+        "points_measured": checkpoint.points_measured,
+        "stars": checkpoint.stars,
+        "label": checkpoint.label,
+        "gate_verdict": checkpoint.gate_verdict or None,
+        "created_at": iso(checkpoint.created_at),
+    }
+
+
+def session_data(session: Session) -> dict:
+    return {
+        "id": session.pk,
+        "project": session.project.slug,
+        "external_id": session.external_id,
+        "agent": session.agent,
+        "user_name": session.user_name,
+        "branch": session.branch,
+        "status": session.status,
+        "started_at": iso(session.started_at),
+        "ended_at": iso(session.ended_at),
+        "updated_at": iso(session.updated_at),
+        "total_tokens": session.total_tokens,
+        # A decimal as text keeps cents exact; None = cost not known.
+        "cost_usd": str(session.cost_usd) if session.cost_usd is not None else None,
+    }
