@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from lib.env import envbool, envint, envlist, envsecret
+from lib.env import envbool, envfloat, envint, envlist, envsecret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CAIRN_VAR_DIR", BASE_DIR / "var"))
@@ -119,14 +119,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # Pub/sub: group_send is one PUBLISH whatever the group size, and no connection-pool
+    # exhaustion on connect storms (measured: docs/websocket-api.md, README benchmark).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Live WebSocket API (docs/websocket-api.md).
+LIVE_TICK_SECONDS = envfloat("LIVE_TICK_SECONDS", "1.0")
+# Embedded mode runs the ticker inside the ASGI process; with Redis, `manage.py live_broadcast`.
+LIVE_TICKER_IN_PROCESS = envbool("LIVE_TICKER_IN_PROCESS", "false" if REDIS_URL else "true")
+LIVE_CLIENT_BUFFER_BYTES = envint("LIVE_CLIENT_BUFFER_BYTES", str(256 * 1024))
+LIVE_SLOW_CLIENT_DROPS = envint("LIVE_SLOW_CLIENT_DROPS", "10")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
