@@ -1,0 +1,15 @@
+"""`manage.py demo_login`: make sure the demo's `admin` user exists and print how to log in."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from tracking.demo_login import ensure_demo_admin
+
+
+class Command(BaseCommand):
+    help = "Ensure a superuser 'admin' (password in var/demo_login or $CAIRN_ADMIN_PASSWORD)."
+
+    def handle(self, *args, **options):
+        username, password = ensure_demo_admin()
+        self.stdout.write(f"Log in at http://127.0.0.1:8000/ as {username} / {password}")
