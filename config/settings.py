@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -124,7 +125,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # Pub/sub channels ignore Redis database numbers: the prefix keeps db 1 and db 2
+            # as separate as the key space is.
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": "asgi" + urlparse(REDIS_URL).path.strip("/"),
+            },
         }
     }
 else:
