@@ -1,0 +1,236 @@
+"""The admin as an operator console: annotated columns, filters, search and inlines for browsing.
+
+The event log (SkillInvocation) and the rollups are read-only here: events are append-only and
+the rollups are only ever written by `tracking.ingest`, in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+
+from tracking.models import (
+    ApiKey,
+    Checkpoint,
+    Measurement,
+    Project,
+    Session,
+    SkillHourly,
+    SkillInvocation,
+)
+
+
+class ReadOnlyAdminMixin:
+    """View-only: no add, change or delete, for data whose only writer is the ingest code."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    # The hash is never shown; keys are created with `createproject` or the API, not here.
+    fields = ("prefix", "name", "scope", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "scope", "created_at", "last_used_at")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "repository_url",
+        "default_branch",
+        "session_count",
+        "created_at",
+    )
+    search_fields = ("name", "slug", "repository_url")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("members",)
+    date_hierarchy = "created_at"
+    inlines = [ApiKeyInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(n_sessions=Count("sessions"))
+
+    @admin.display(description="sessions", ordering="n_sessions")
+    def session_count(self, obj: Project) -> int:
+        return obj.n_sessions
+
+
+class CheckpointInline(admin.TabularInline):
+    model = Checkpoint
+    fields = ("created_at", "kind", "commit", "score_total", "stars", "gate_verdict", "debt_level")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = (
+        "external_id",
+        "project",
+        "user_name",
+        "agent",
+        "branch",
+        "status",
+        "started_at",
+        "ended_at",
+        "checkpoint_count",
+        "total_tokens",
+        "cost_usd",
+    )
+    list_filter = ("status", "agent", "project")
+    search_fields = ("external_id", "user_name", "host", "branch", "start_commit", "end_commit")
+    date_hierarchy = "started_at"
+    list_select_related = ("project",)
+    raw_id_fields = ("project", "parent")
+    inlines = [CheckpointInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(n_checkpoints=Count("checkpoints"))
+
+    @admin.display(description="checkpoints", ordering="n_checkpoints")
+    def checkpoint_count(self, obj: Session) -> int:
+        return obj.n_checkpoints
+
+    @admin.display(description="tokens")
+    def total_tokens(self, obj: Session) -> str:
+        return f"{obj.total_tokens:,}"
+
+
+class MeasurementInline(admin.TabularInline):
+    model = Measurement
+    fields = ("key", "value", "unit", "tool", "tool_version", "artefact", "measured_at", "reason")
+    extra = 0
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "project",
+        "session",
+        "kind",
+        "created_at",
+        "branch",
+        "short_commit",
+        "score_total",
+        "stars",
+        "gate_verdict",
+        "debt_level",
+        "measured_count",
+    )
+    list_filter = ("kind", "gate_verdict", "label", "debt_level", "project")
+    search_fields = ("commit", "branch", "session__external_id", "project__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("project", "session")
+    raw_id_fields = ("project", "session")
+    inlines = [MeasurementInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_measured=Count("measurements", filter=Q(measurements__value__isnull=False)))
+        )
+
+    @admin.display(description="commit", ordering="commit")
+    def short_commit(self, obj: Checkpoint) -> str:
+        return obj.commit[:10]
+
+    @admin.display(description="measured", ordering="n_measured")
+    def measured_count(self, obj: Checkpoint) -> int:
+        return obj.n_measured
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(admin.ModelAdmin):
+    list_display = (
+        "key",
+        "value_or_reason",
+        "unit",
+        "tool",
+        "tool_version",
+        "checkpoint",
+        "measured_at",
+    )
+    list_filter = ("key", "tool", "unit")
+    search_fields = ("key", "tool", "artefact", "reason")
+    date_hierarchy = "measured_at"
+    list_select_related = ("checkpoint",)
+    raw_id_fields = ("checkpoint",)
+
+    @admin.display(description="value", ordering="value")
+    def value_or_reason(self, obj: Measurement) -> str:
+        return f"{obj.value:g}" if obj.measured else f"not measured: {obj.reason}"[:80]
+
+
+@admin.register(SkillInvocation)
+class SkillInvocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "skill",
+        "project",
+        "session",
+        "invoked_at",
+        "completed",
+        "duration_s",
+        "phase",
+        "error_type",
+        "source",
+    )
+    list_filter = ("source", "completed", "phase", "project")
+    search_fields = ("skill", "idempotency_key", "error_type", "session__external_id")
+    date_hierarchy = "invoked_at"
+    list_select_related = ("project", "session")
+    raw_id_fields = ("project", "session")
+    # Counting millions of events for the paginator would make every page slow.
+    show_full_result_count = False
+
+
+@admin.register(SkillHourly)
+class SkillHourlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "skill",
+        "project",
+        "hour",
+        "invocations",
+        "completed",
+        "failed",
+        "rate",
+        "mean_duration",
+        "unique_sessions",
+    )
+    list_filter = ("project",)
+    search_fields = ("skill",)
+    date_hierarchy = "hour"
+    list_select_related = ("project",)
+    show_full_result_count = False
+
+    @admin.display(description="completion rate")
+    def rate(self, obj: SkillHourly) -> str:
+        rate = obj.completion_rate
+        return "—" if rate is None else f"{rate:.2f}"
+
+    @admin.display(description="mean duration (s)")
+    def mean_duration(self, obj: SkillHourly) -> str:
+        if not obj.duration_count:
+            return "—"
+        return f"{obj.duration_sum / obj.duration_count:.2f}"
