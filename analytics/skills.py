@@ -34,6 +34,11 @@ class SkillStats:
     stddev_duration_s: float | None
     unique_sessions: int
 
+    @property
+    def decided(self) -> int:
+        """Invocations whose outcome is known: the n of the completion rate."""
+        return self.completed + self.failed
+
     def as_dict(self) -> dict:
         return asdict(self)
 

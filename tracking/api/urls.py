@@ -1,7 +1,23 @@
 from django.urls import path
 
-from tracking.api import ingest
+# Imported for its side effect: registers the API-key scheme with drf-spectacular.
+from tracking.api import checkpoints, ingest, invocations, projects, schema, sessions, skills  # noqa: F401
 
 urlpatterns = [
     path("ingest/invocations", ingest.IngestInvocationsApi.as_view(), name="api-ingest"),
+    path("projects", projects.ProjectListApi.as_view(), name="api-projects"),
+    path("projects/<slug:slug>", projects.ProjectDetailApi.as_view(), name="api-project"),
+    path(
+        "projects/<slug:slug>/skills",
+        skills.ProjectSkillStatsApi.as_view(),
+        name="api-project-skills",
+    ),
+    path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),
+    path("sessions/start", sessions.SessionStartApi.as_view(), name="api-session-start"),
+    path("sessions/<int:pk>", sessions.SessionDetailApi.as_view(), name="api-session"),
+    path("sessions/<int:pk>/end", sessions.SessionEndApi.as_view(), name="api-session-end"),
+    path("checkpoints", checkpoints.CheckpointListApi.as_view(), name="api-checkpoints"),
+    path("checkpoints/<int:pk>", checkpoints.CheckpointDetailApi.as_view(), name="api-checkpoint"),
+    path("invocations", invocations.InvocationListApi.as_view(), name="api-invocations"),
+    path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
 ]

@@ -1,0 +1,117 @@
+"""Checkpoints: list (filters by project, session, kind) and detail with measurements."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracking.api.pagination import KeysetPagination
+from tracking.api.scope import project_or_404, session_or_404, visible
+from tracking.models import Checkpoint, Measurement
+
+
+class CheckpointSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Checkpoint
+        fields = [
+            "id",
+            "project",
+            "session",
+            "kind",
+            "commit",
+            "branch",
+            "dirty",
+            "score_total",
+            "score_code_quality",
+            "score_project_health",
+            "score_dev_velocity",
+            "score_security",
+            "points_measured",
+            "stars",
+            "label",
+            "gate_verdict",
+            "gate_results",
+            "debt_level",
+            "debt_minutes",
+            "recommendations",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class MeasurementSerializer(serializers.ModelSerializer):
+    value = serializers.FloatField(
+        allow_null=True, help_text="null = not measured; `reason` says why."
+    )
+    measured = serializers.BooleanField()
+
+    class Meta:
+        model = Measurement
+        fields = [
+            "key",
+            "value",
+            "measured",
+            "unit",
+            "reason",
+            "tool",
+            "tool_version",
+            "artefact",
+            "measured_at",
+            "detail",
+        ]
+        read_only_fields = fields
+
+
+class CheckpointDetailSerializer(CheckpointSerializer):
+    measurements = MeasurementSerializer(many=True, read_only=True)
+
+    class Meta(CheckpointSerializer.Meta):
+        fields = [*CheckpointSerializer.Meta.fields, "measurements"]
+        read_only_fields = fields
+
+
+class CheckpointListApi(APIView):
+    pagination_class = KeysetPagination
+    cursor_field = "created_at"
+
+    class FilterSerializer(serializers.Serializer):
+        project = serializers.SlugField(required=False, help_text="A project's slug.")
+        session = serializers.IntegerField(required=False, min_value=1, help_text="A session id.")
+        kind = serializers.ChoiceField(choices=Checkpoint.KINDS, required=False)
+
+    @extend_schema(
+        summary="Checkpoints, newest first",
+        parameters=[FilterSerializer],
+        responses=CheckpointSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        checkpoints = visible(Checkpoint.objects.select_related("project"), request.user)
+        given = filters.validated_data
+        if "project" in given:
+            checkpoints = checkpoints.filter(project=project_or_404(request.user, given["project"]))
+        if "session" in given:
+            checkpoints = checkpoints.filter(session=session_or_404(request.user, given["session"]))
+        if "kind" in given:
+            checkpoints = checkpoints.filter(kind=given["kind"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(checkpoints, request, view=self)
+        return paginator.get_paginated_response(CheckpointSerializer(page, many=True).data)
+
+
+class CheckpointDetailApi(APIView):
+    @extend_schema(
+        summary="One checkpoint with its measurements", responses=CheckpointDetailSerializer
+    )
+    def get(self, request, pk: int):
+        checkpoints = visible(Checkpoint.objects.select_related("project"), request.user)
+        checkpoint = checkpoints.prefetch_related("measurements").filter(pk=pk).first()
+        if checkpoint is None:
+            raise NotFound(f"No checkpoint {pk}.")
+        return Response(CheckpointDetailSerializer(checkpoint).data)

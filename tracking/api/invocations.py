@@ -1,0 +1,84 @@
+"""Skill invocations: the event log, filtered and walked with a cursor, newest first."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+from tracking.api.fields import AwareDateTimeField
+from tracking.api.pagination import KeysetPagination
+from tracking.api.scope import project_or_404, session_or_404, visible
+from tracking.models import SkillInvocation
+
+
+class InvocationSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    session_external_id = serializers.CharField(
+        source="session.external_id", read_only=True, allow_null=True
+    )
+    key = serializers.CharField(source="idempotency_key", read_only=True)
+
+    class Meta:
+        model = SkillInvocation
+        fields = [
+            "id",
+            "key",
+            "project",
+            "session",
+            "session_external_id",
+            "skill",
+            "invoked_at",
+            "completed",
+            "duration_s",
+            "phase",
+            "error_type",
+            "source",
+        ]
+        read_only_fields = fields
+
+
+class TimeRangeSerializer(serializers.Serializer):
+    since = AwareDateTimeField(required=False, help_text="At or after (ISO 8601 with zone).")
+    until = AwareDateTimeField(required=False, help_text="Before (ISO 8601 with zone).")
+
+    def validate(self, attrs: dict) -> dict:
+        if "since" in attrs and "until" in attrs and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": ["Must be later than 'since'."]})
+        return attrs
+
+
+class InvocationListApi(APIView):
+    """Forward cursor pagination by (invoked_at, id) descending: each event exactly once."""
+
+    pagination_class = KeysetPagination
+    cursor_field = "invoked_at"
+
+    class FilterSerializer(TimeRangeSerializer):
+        project = serializers.SlugField(required=False, help_text="A project's slug.")
+        session = serializers.IntegerField(required=False, min_value=1, help_text="A session id.")
+        skill = serializers.CharField(required=False, max_length=200)
+
+    @extend_schema(
+        summary="Skill invocations, newest first",
+        parameters=[FilterSerializer],
+        responses=InvocationSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        events = visible(SkillInvocation.objects.select_related("project", "session"), request.user)
+        given = filters.validated_data
+        if "project" in given:
+            events = events.filter(project=project_or_404(request.user, given["project"]))
+        if "session" in given:
+            events = events.filter(session=session_or_404(request.user, given["session"]))
+        if "skill" in given:
+            events = events.filter(skill=given["skill"])
+        if "since" in given:
+            events = events.filter(invoked_at__gte=given["since"])
+        if "until" in given:
+            events = events.filter(invoked_at__lt=given["until"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(InvocationSerializer(page, many=True).data)

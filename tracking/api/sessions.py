@@ -1,0 +1,164 @@
+"""Sessions: list, detail, start (idempotent on external id) and end (idempotent)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracking.api.fields import AwareDateTimeField
+from tracking.api.pagination import KeysetPagination
+from tracking.api.permissions import ReadOnlyKeyForSafeMethods
+from tracking.api.scope import project_or_404, session_or_404, visible
+from tracking.auth import ApiKeyUser
+from tracking.models import Project, Session
+from tracking.sessions import SessionError, SessionStart, session_end, session_start
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "project",
+            "external_id",
+            "parent",
+            "agent",
+            "user_name",
+            "host",
+            "branch",
+            "status",
+            "started_at",
+            "ended_at",
+            "start_commit",
+            "end_commit",
+            "models_used",
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_tokens",
+            "cache_read_tokens",
+            "cost_usd",
+            "context_tokens_last",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SessionListApi(APIView):
+    pagination_class = KeysetPagination
+    cursor_field = "started_at"
+
+    class FilterSerializer(serializers.Serializer):
+        project = serializers.SlugField(required=False, help_text="A project's slug.")
+        status = serializers.ChoiceField(choices=Session.STATUSES, required=False)
+        since = AwareDateTimeField(required=False, help_text="Started at or after (ISO 8601).")
+        external_id = serializers.CharField(required=False, max_length=200)
+
+    @extend_schema(
+        summary="Sessions, newest first",
+        parameters=[FilterSerializer],
+        responses=SessionSerializer(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        sessions = visible(Session.objects.select_related("project"), request.user)
+        given = filters.validated_data
+        if "project" in given:
+            sessions = sessions.filter(project=project_or_404(request.user, given["project"]))
+        if "status" in given:
+            sessions = sessions.filter(status=given["status"])
+        if "since" in given:
+            sessions = sessions.filter(started_at__gte=given["since"])
+        if "external_id" in given:
+            sessions = sessions.filter(external_id=given["external_id"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(sessions, request, view=self)
+        return paginator.get_paginated_response(SessionSerializer(page, many=True).data)
+
+
+class SessionDetailApi(APIView):
+    @extend_schema(summary="One session", responses=SessionSerializer)
+    def get(self, request, pk: int):
+        return Response(SessionSerializer(session_or_404(request.user, pk)).data)
+
+
+class SessionStartApi(APIView):
+    """Idempotent on `external_id`: 201 with a new session, 200 with the one that exists."""
+
+    permission_classes = [ReadOnlyKeyForSafeMethods]
+
+    @extend_schema_serializer(component_name="SessionStart")
+    class InputSerializer(serializers.Serializer):
+        project = serializers.SlugField(
+            required=False, help_text="Required when logged in; a key writes to its own project."
+        )
+        external_id = serializers.CharField(max_length=200)
+        agent = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        user_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        host = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        branch = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        start_commit = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        started_at = AwareDateTimeField(required=False, help_text="Default: now.")
+
+    @extend_schema(
+        summary="Start a session",
+        description="Idempotent on `external_id`: starting a session that exists returns it "
+        "with 200 and changes nothing it already has (blank fields are filled in).",
+        request=InputSerializer,
+        responses={201: SessionSerializer, 200: SessionSerializer},
+    )
+    def post(self, request):
+        body = _validated(self.InputSerializer, request)
+        project = _target_project(request.user, body.pop("project", None))
+        session, created = session_start(project=project, start=SessionStart(**body))
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(SessionSerializer(session).data, status=code)
+
+
+class SessionEndApi(APIView):
+    """Idempotent: ending an ended session returns it unchanged with 200 (the first end wins)."""
+
+    permission_classes = [ReadOnlyKeyForSafeMethods]
+
+    @extend_schema_serializer(component_name="SessionEnd")
+    class InputSerializer(serializers.Serializer):
+        end_commit = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        ended_at = AwareDateTimeField(required=False, help_text="Default: now.")
+
+    @extend_schema(
+        summary="End a session",
+        description="Idempotent: ending a session that has already ended returns it unchanged "
+        "with 200; the first end's time and commit are kept.",
+        request=InputSerializer,
+        responses=SessionSerializer,
+    )
+    def post(self, request, pk: int):
+        session = session_or_404(request.user, pk)
+        body = _validated(self.InputSerializer, request)
+        try:
+            session, _ = session_end(session=session, **body)
+        except SessionError as exc:
+            raise ValidationError({"ended_at": [str(exc)]}) from None
+        return Response(SessionSerializer(session).data)
+
+
+def _validated(serializer_class, request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ParseError("Body must be a JSON object.")
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _target_project(user, slug: str | None) -> Project:
+    """The project a write goes to: a key's own, or the member user's project named in the body."""
+    if slug is None:
+        if isinstance(user, ApiKeyUser):
+            return user.project
+        raise ValidationError({"project": ["Required when not using an API key."]})
+    return project_or_404(user, slug)

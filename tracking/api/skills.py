@@ -1,0 +1,133 @@
+"""Per-skill statistics over a time window, computed from the hourly rollups."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics.skills import floor_hour, last_hours, skill_stats
+from tracking.api.invocations import TimeRangeSerializer
+from tracking.api.scope import project_or_404
+from tracking.auth import visible_projects
+
+WINDOW = re.compile(r"^(\d{1,4})([hd])$")
+MAX_WINDOW_HOURS = 366 * 24
+
+
+class WindowField(serializers.CharField):
+    """`<n>h` or `<n>d` (e.g. 1h, 24h, 7d, 30d) as a number of whole hours."""
+
+    def to_internal_value(self, value) -> int:
+        match = WINDOW.match(super().to_internal_value(value))
+        hours = int(match[1]) * (24 if match[2] == "d" else 1) if match else 0
+        if not 1 <= hours <= MAX_WINDOW_HOURS:
+            raise serializers.ValidationError(
+                f"Use <n>h or <n>d (e.g. 24h, 7d), from 1h up to {MAX_WINDOW_HOURS // 24}d."
+            )
+        return hours
+
+
+class RateSerializer(serializers.Serializer):
+    value = serializers.FloatField(
+        source="completion_rate", allow_null=True, help_text="completed / (completed + failed)"
+    )
+    low = serializers.FloatField(source="completion_rate_low", allow_null=True)
+    high = serializers.FloatField(source="completion_rate_high", allow_null=True)
+    n = serializers.IntegerField(source="decided", help_text="Outcomes known: completed + failed.")
+    method = serializers.CharField(default="wilson")
+    confidence = serializers.FloatField(default=0.95)
+
+
+class DurationSerializer(serializers.Serializer):
+    n = serializers.IntegerField(source="duration_n")
+    mean = serializers.FloatField(source="avg_duration_s", allow_null=True)
+    stddev = serializers.FloatField(source="stddev_duration_s", allow_null=True)
+
+
+class SkillStatSerializer(serializers.Serializer):
+    skill = serializers.CharField()
+    n = serializers.IntegerField(source="invocations", help_text="Invocations in the window.")
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    undecided = serializers.IntegerField()
+    completion_rate = RateSerializer(source="*", help_text="Rate 0–1, Wilson 95% interval.")
+    duration_s = DurationSerializer(source="*")
+    unique_sessions = serializers.IntegerField()
+
+
+class SkillStatsOutputSerializer(serializers.Serializer):
+    project = serializers.SlugField(allow_null=True)
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    skills = SkillStatSerializer(many=True)
+
+
+class WindowSerializer(TimeRangeSerializer):
+    window = WindowField(required=False, help_text="1h, 24h, 7d, 30d… (default 24h).")
+    skill = serializers.CharField(required=False, max_length=200, help_text="Only this skill.")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if "window" in attrs and ("since" in attrs or "until" in attrs):
+            raise serializers.ValidationError("Give either 'window' or 'since'/'until', not both.")
+        if "until" in attrs and "since" not in attrs:
+            raise serializers.ValidationError({"since": ["Required with 'until'."]})
+        return attrs
+
+
+def _bounds(given: dict) -> tuple[datetime, datetime]:
+    """Whole hours covered: rollups are hourly, so an `until` inside an hour counts all of it."""
+    now = datetime.now(UTC)
+    if "since" not in given:
+        return last_hours(given.get("window", 24), now), now
+    until = given.get("until")
+    if until is None:
+        return floor_hour(given["since"]), now
+    end = floor_hour(until)
+    return floor_hour(given["since"]), end if end == until else end + timedelta(hours=1)
+
+
+def _stats_response(request, projects, slug: str | None) -> Response:
+    given = WindowSerializer(data=request.query_params)
+    given.is_valid(raise_exception=True)
+    since, until = _bounds(given.validated_data)
+    skill = given.validated_data.get("skill")
+    stats = skill_stats(projects, since, until, skills=[skill] if skill else None)
+    body = {"project": slug, "window_start": since, "window_end": until, "skills": stats}
+    return Response(SkillStatsOutputSerializer(body).data)
+
+
+class ProjectSkillStatsApi(APIView):
+    @extend_schema(
+        summary="Per-skill statistics of a project",
+        description="From the hourly rollups over `window` (default 24h, ending now) or "
+        "`since`/`until` (widened to whole hours). Skills with no invocation are absent.",
+        parameters=[WindowSerializer],
+        responses=SkillStatsOutputSerializer,
+    )
+    def get(self, request, slug: str):
+        project = project_or_404(request.user, slug)
+        return _stats_response(request, [project], project.slug)
+
+
+class SkillStatsApi(APIView):
+    class FilterSerializer(WindowSerializer):
+        project = serializers.SlugField(required=False, help_text="Default: all you may see.")
+
+    @extend_schema(
+        summary="Per-skill statistics over the projects you may see",
+        parameters=[FilterSerializer],
+        responses=SkillStatsOutputSerializer,
+    )
+    def get(self, request):
+        slug = request.query_params.get("project")
+        if slug is None:
+            return _stats_response(request, visible_projects(request.user), None)
+        return _stats_response(request, [project_or_404(request.user, slug)], slug)
