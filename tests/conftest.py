@@ -53,3 +53,9 @@ def owner_client(owner) -> Client:
     client = Client()
     client.force_login(owner)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 is slow on purpose (~0.3 s a user); tests need no protection from brute force."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
