@@ -159,7 +159,8 @@ def read_chunk(lines: list[bytes], *, first_line: int = 1, agent_id: str = "") -
             record = json.loads(raw)
         except ValueError as exc:
             chunk.bad_lines += 1
-            chunk.problems.append((number, f"not JSON ({exc.msg})"))
+            reason = getattr(exc, "msg", None) or "not UTF-8"
+            chunk.problems.append((number, f"not JSON ({reason})"))
             continue
         kind = record.get("type") if isinstance(record, dict) else None
         if kind not in KNOWN_TYPES:

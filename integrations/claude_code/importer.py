@@ -1,0 +1,559 @@
+"""Importing Claude Code transcripts into Cairn: incremental, idempotent, one transaction per file.
+
+Each file remembers how far it was read (always the end of a complete line). A file that
+shrank or whose first bytes changed was rewritten and is read again from the start: requests
+merge by key (max-wins) and tool calls by tool_use id, so reading a line twice never counts it
+twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+from django.utils.text import slugify
+
+from analytics import broadcast
+from integrations.claude_code.accounting import USAGE_FIELDS, Ledger, Request, Usage
+from integrations.claude_code.pricing import cost_of
+from integrations.claude_code.transcript import (
+    Chunk,
+    SessionSeen,
+    agent_id_from_path,
+    parse_time,
+    read_chunk,
+    split_lines,
+)
+from integrations.models import (
+    ApiRequest,
+    ClaudeSession,
+    Compaction,
+    ProjectRule,
+    TranscriptFile,
+)
+from tracking.ingest import InvocationEvent, record_invocations
+from tracking.models import Project, Session, SkillInvocation
+
+log = logging.getLogger(__name__)
+
+AGENT = "claude-code"
+HEAD = 4096
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_creation_5m_tokens",
+    "cache_creation_1h_tokens",
+    "cache_read_tokens",
+)
+# Usage attribute for each ApiRequest token field, in the same order.
+USAGE_ATTRS = dict(zip(TOKEN_FIELDS, USAGE_FIELDS, strict=True))
+
+
+class TranscriptPathError(Exception):
+    """A folder or file to import does not exist."""
+
+
+@dataclass
+class FileResult:
+    path: str
+    bytes: int = 0
+    lines: int = 0
+    bad_lines: int = 0
+    requests_new: int = 0
+    requests_updated: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    rewritten: bool = False
+    warnings: list[str] = field(default_factory=list)
+    sessions: set[int] = field(default_factory=set)
+
+
+@dataclass
+class ImportResult:
+    files: int = 0
+    files_changed: int = 0
+    bytes: int = 0
+    lines: int = 0
+    bad_lines: int = 0
+    requests_new: int = 0
+    requests_updated: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    rewritten: int = 0
+    warnings: list[str] = field(default_factory=list)
+    sessions: set[int] = field(default_factory=set)
+    # Each touched session's own figures after the run (see `session_figures`).
+    figures: list[dict] = field(default_factory=list)
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        self.files_changed += 1 if result.bytes or result.rewritten else 0
+        for name in ("bytes", "lines", "bad_lines", "requests_new", "requests_updated"):
+            setattr(self, name, getattr(self, name) + getattr(result, name))
+        self.tool_calls += result.tool_calls
+        self.tool_errors += result.tool_errors
+        self.rewritten += int(result.rewritten)
+        self.warnings += result.warnings
+        self.sessions |= result.sessions
+
+
+# --- finding files -----------------------------------------------------------------------
+
+
+def default_paths() -> list[Path]:
+    """Where Claude Code keeps transcripts: `$CLAUDE_CONFIG_DIR/projects` (comma-separated
+    folders) or `~/.claude/projects` and `~/.config/claude/projects`."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        roots = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
+    else:
+        roots = [Path("~/.claude").expanduser(), Path("~/.config/claude").expanduser()]
+    return [root / "projects" for root in roots]
+
+
+def find_transcripts(paths: Iterable[Path], *, since: datetime | None = None) -> list[Path]:
+    """Every `.jsonl` under `paths` (files are taken as given), sorted so that a session's main
+    transcript comes before its subagents'. `since` skips files not modified since then."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += [p for p in path.rglob("*.jsonl") if p.is_file()]
+        else:
+            raise TranscriptPathError(f"No such file or folder: {path}")
+    found = sorted({p.resolve() for p in found}, key=lambda p: str(p))
+    if since is not None:
+        found = [p for p in found if p.stat().st_mtime >= since.timestamp()]
+    return found
+
+
+# --- projects ----------------------------------------------------------------------------
+
+
+def repository_name(cwd: str) -> str:
+    """The top folder of the git repository holding `cwd` (or `cwd`'s own name if there is
+    none here, e.g. a transcript copied from another machine)."""
+    path = Path(cwd)
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder.name
+    return path.name
+
+
+def project_for_cwd(cwd: str, fallback: str) -> Project:
+    """The project of a session working in `cwd`: the longest matching ProjectRule, else the
+    project named like the repository's top folder, created when missing."""
+    if cwd:
+        rules = ProjectRule.objects.select_related("project").order_by("-path_prefix")
+        for rule in rules:
+            prefix = rule.path_prefix.rstrip("/")
+            if cwd == prefix or cwd.startswith(prefix + "/"):
+                return rule.project
+    name = repository_name(cwd) if cwd else fallback
+    slug = slugify(name)[:100] or "claude-code"
+    project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    return project
+
+
+# --- one file ----------------------------------------------------------------------------
+
+
+def _head_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def import_file(path: Path, *, project: Project | None = None) -> FileResult:
+    """Import what is new in one transcript, in one transaction."""
+    result = FileResult(path=str(path))
+    stat = path.stat()
+    known = TranscriptFile.objects.filter(path=str(path)).first()
+    with path.open("rb") as handle:
+        head = handle.read(HEAD)
+        offset, first_line, pending = 0, 1, {}
+        if known is not None:
+            same_head = _head_hash(head[: known.head_length]) == known.head_hash
+            if stat.st_size < known.offset or not same_head:
+                result.rewritten = True
+                result.warnings.append(f"{path}: rewritten or truncated, reading it again")
+            else:
+                offset, first_line = known.offset, known.lines_read + 1
+                pending = dict(known.pending_tools)
+                if stat.st_size == offset:
+                    return result
+        handle.seek(offset)
+        data = handle.read()
+    lines, consumed = split_lines(data)
+    chunk = read_chunk(lines, first_line=first_line, agent_id=agent_id_from_path(str(path)))
+    result.bytes, result.lines, result.bad_lines = consumed, chunk.lines, chunk.bad_lines
+    for number, problem in chunk.problems:
+        result.warnings.append(f"{path}:{number}: skipped, {problem}")
+    with transaction.atomic():
+        record = known or TranscriptFile(path=str(path))
+        if known is not None:
+            record = TranscriptFile.objects.select_for_update().get(pk=known.pk)
+        sessions = _sessions(chunk, path, project)
+        _store_requests(chunk, sessions, result)
+        _store_compactions(chunk, sessions)
+        pending = _store_tool_calls(chunk, sessions, pending, result)
+        result.sessions |= {s.pk for s in sessions.values()}
+        refresh_totals(result.sessions)
+        announce(result.sessions)
+        file_key = next(iter(chunk.sessions), None)
+        if file_key in sessions and record.session_id is None:
+            record.session = sessions[file_key]
+        end = offset + consumed
+        record.size, record.inode = stat.st_size, stat.st_ino
+        record.head_length = min(end, HEAD)
+        record.head_hash = _head_hash(head[: record.head_length])
+        record.offset = end
+        record.lines_read = (first_line - 1) + chunk.lines
+        record.bad_lines = (0 if result.rewritten else record.bad_lines) + chunk.bad_lines
+        record.rewrites += int(result.rewritten)
+        record.pending_tools = pending
+        record.imported_at = timezone.now()
+        record.save()
+    return result
+
+
+def _external_id(session_id: str, agent_id: str) -> str:
+    return f"{session_id}:agent-{agent_id}" if agent_id else session_id
+
+
+def _sessions(chunk: Chunk, path: Path, project: Project | None) -> dict[tuple, Session]:
+    """The Session of every (sessionId, agentId) the chunk mentions, created when new; a
+    subagent's session is a child of its parent's."""
+    wanted: dict[tuple[str, str], SessionSeen] = dict(chunk.sessions)
+    # Subagents known only from messages relayed to their parent: their time span is theirs.
+    for item in (*chunk.requests, *chunk.tool_uses, *chunk.compactions):
+        key = (item.session_id, item.agent_id)
+        if key not in chunk.sessions:
+            wanted.setdefault(key, SessionSeen()).see({}, item.timestamp)
+    for session_id, agent_id in list(wanted):
+        if agent_id and (session_id, "") not in wanted:
+            # A subagent's file read before (or without) its parent's: the parent was at work
+            # at least while its subagent was.
+            child = wanted[(session_id, agent_id)]
+            wanted[(session_id, "")] = SessionSeen(
+                first=child.first, last=child.last, cwd=child.cwd, branch=child.branch
+            )
+    result: dict[tuple[str, str], Session] = {}
+    # Parents first, so children can point at them and share their project.
+    for key in sorted(wanted, key=lambda k: (k[1] != "", k)):
+        session_id, agent_id = key
+        seen = wanted[key]
+        if not session_id:
+            continue
+        parent = result.get((session_id, "")) if agent_id else None
+        session = _session(key, seen, parent, path, project)
+        result[key] = session
+    return result
+
+
+def _session(
+    key: tuple[str, str],
+    seen: SessionSeen,
+    parent: Session | None,
+    path: Path,
+    project: Project | None,
+) -> Session:
+    session_id, agent_id = key
+    external = _external_id(session_id, agent_id)
+    first = parse_time(seen.first) if seen.first else None
+    last = parse_time(seen.last) if seen.last else None
+    query = Session.objects.filter(external_id=external)
+    if project is not None:
+        query = query.filter(project=project)
+    session = query.select_related("project").order_by("pk").first()
+    if session is None:
+        owner = project or (parent.project if parent else None)
+        if owner is None:
+            owner = project_for_cwd(seen.cwd, path.parent.name)
+        session = Session.objects.create(
+            project=owner,
+            external_id=external,
+            parent=parent,
+            agent=AGENT,
+            started_at=first or timezone.now(),
+        )
+    changed = []
+    if first and first < session.started_at:
+        session.started_at = first
+        changed.append("started_at")
+    if seen.branch and session.branch != seen.branch:
+        session.branch = seen.branch[:200]
+        changed.append("branch")
+    if parent is not None and session.parent_id is None:
+        session.parent = parent
+        changed.append("parent")
+    if not session.agent:
+        session.agent = AGENT
+        changed.append("agent")
+    if changed:
+        session.save(update_fields=[*changed, "updated_at"])
+    if seen.cwd or seen.version or last or agent_id:
+        facts, _ = ClaudeSession.objects.get_or_create(session=session)
+        facts.cwd = seen.cwd[:1000] or facts.cwd
+        facts.version = seen.version[:50] or facts.version
+        facts.agent_id = agent_id or facts.agent_id
+        if last and (facts.last_activity_at is None or last > facts.last_activity_at):
+            facts.last_activity_at = last
+        facts.save()
+    return session
+
+
+def _store_requests(chunk: Chunk, sessions: dict[tuple, Session], result: FileResult) -> None:
+    """Insert new requests and raise known ones field by field (max-wins), keyed globally."""
+    ledger = Ledger()
+    ledger.extend(r for r in chunk.requests if r.session_id)
+    if not ledger.requests:
+        return
+    message_ids = {m for m, _ in ledger.requests}
+    existing = {
+        (row.message_id, row.request_id): row
+        for row in ApiRequest.objects.select_for_update().filter(message_id__in=message_ids)
+    }
+    new, changed = [], []
+    for key, request in ledger.requests.items():
+        row = existing.get(key)
+        if row is None:
+            new.append(_new_request(request, sessions[(request.session_id, request.agent_id)]))
+            continue
+        if _raise_request(row, request):
+            changed.append(row)
+            result.sessions.add(row.session_id)
+    ApiRequest.objects.bulk_create(new, batch_size=500)
+    if changed:
+        ApiRequest.objects.bulk_update(changed, [*TOKEN_FIELDS, "nested"], batch_size=500)
+    result.requests_new += len(new)
+    result.requests_updated += len(changed)
+
+
+def _new_request(request: Request, session: Session) -> ApiRequest:
+    row = ApiRequest(
+        message_id=request.message_id[:100],
+        request_id=request.request_id[:100],
+        session=session,
+        model=request.model[:100],
+        timestamp=parse_time(request.timestamp) if request.timestamp else session.started_at,
+        nested=request.nested,
+    )
+    for name, attr in USAGE_ATTRS.items():
+        setattr(row, name, getattr(request.usage, attr))
+    return row
+
+
+def _raise_request(row: ApiRequest, request: Request) -> bool:
+    changed = False
+    for name, attr in USAGE_ATTRS.items():
+        value = getattr(request.usage, attr)
+        if value > getattr(row, name):
+            setattr(row, name, value)
+            changed = True
+    if row.nested and not request.nested:
+        row.nested = False
+        changed = True
+    return changed
+
+
+def _store_compactions(chunk: Chunk, sessions: dict[tuple, Session]) -> None:
+    rows = [
+        Compaction(
+            session=sessions[(c.session_id, c.agent_id)],
+            uuid=c.uuid[:100],
+            timestamp=parse_time(c.timestamp),
+            trigger=c.trigger[:20],
+            pre_tokens=c.pre_tokens,
+        )
+        for c in chunk.compactions
+        if c.session_id and c.timestamp
+    ]
+    Compaction.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _store_tool_calls(
+    chunk: Chunk, sessions: dict[tuple, Session], pending: dict, result: FileResult
+) -> dict:
+    """Pair tool_use with tool_result by id and record each pair once; unpaired uses wait."""
+    by_pk = {s.pk: s for s in sessions.values()}
+    for use in chunk.tool_uses:
+        if use.session_id and use.id not in pending:
+            session = sessions[(use.session_id, use.agent_id)]
+            pending[use.id] = [use.skill, use.timestamp, session.pk]
+    events: dict[int, list[InvocationEvent]] = defaultdict(list)
+    for done in chunk.tool_results:
+        waiting = pending.pop(done.tool_use_id, None)
+        if waiting is None:
+            continue
+        skill, started, session_pk = waiting
+        session = by_pk.get(session_pk) or Session.objects.filter(pk=session_pk).first()
+        if session is None:
+            continue
+        by_pk[session_pk] = session
+        invoked_at = parse_time(started)
+        duration = None
+        if done.timestamp:
+            duration = max(0.0, (parse_time(done.timestamp) - invoked_at).total_seconds())
+        events[session.project_id].append(
+            InvocationEvent(
+                key=done.tool_use_id,
+                session=session.external_id,
+                skill=skill[:200],
+                invoked_at=invoked_at,
+                completed=not done.is_error,
+                duration_s=duration,
+                error_type="tool_error" if done.is_error else "",
+            )
+        )
+    for project_id, batch in events.items():
+        known = {s.external_id: s for s in by_pk.values() if s.project_id == project_id}
+        project = next(iter(known.values())).project
+        stored_before = set(
+            SkillInvocation.objects.filter(
+                project=project, idempotency_key__in=[e.key for e in batch]
+            ).values_list("idempotency_key", flat=True)
+        )
+        stored = record_invocations(project, batch, source="transcript", sessions=known)
+        result.tool_calls += stored.accepted
+        result.tool_errors += sum(
+            1 for e in batch if e.completed is False and e.key not in stored_before
+        )
+    return pending
+
+
+# --- session totals ----------------------------------------------------------------------
+
+
+def refresh_totals(session_ids: Iterable[int]) -> None:
+    """Recompute each session's tokens, models, cost and last context from its requests, so
+    the figures are exact however the requests arrived."""
+    ids = sorted(set(session_ids))
+    if not ids:
+        return
+    sums: dict[int, dict[str, Usage]] = defaultdict(dict)
+    rows = (
+        ApiRequest.objects.filter(session_id__in=ids)
+        .values("session_id", "model")
+        .annotate(**{name: Sum(name) for name in TOKEN_FIELDS})
+    )
+    for row in rows:
+        usage = Usage(**{USAGE_ATTRS[name]: row[name] or 0 for name in TOKEN_FIELDS})
+        sums[row["session_id"]][row["model"]] = usage
+    idle = timedelta(minutes=getattr(settings, "CAIRN_SESSION_IDLE_MINUTES", 60))
+    now = timezone.now()
+    for session in Session.objects.filter(pk__in=ids).select_related("claude"):
+        by_model = sums.get(session.pk, {})
+        total = Usage()
+        for usage in by_model.values():
+            total = total + usage
+        session.input_tokens = total.input
+        session.output_tokens = total.output
+        session.cache_creation_tokens = total.cache_creation
+        session.cache_read_tokens = total.cache_read
+        session.models_used = sorted(m for m, u in by_model.items() if m and not u.is_zero)
+        session.cost_usd = cost_of(by_model) if by_model else None
+        last = session.api_requests.order_by("-timestamp", "-pk").first()
+        session.context_tokens_last = last.context_tokens if last else None
+        facts = getattr(session, "claude", None)
+        activity = facts.last_activity_at if facts else None
+        # A transcript has no end marker: a session quiet for longer than the idle time ended
+        # with its last line (the SessionEnd hook ends it at once).
+        if activity and session.status == Session.ACTIVE and now - activity > idle:
+            session.status = Session.ENDED
+            session.ended_at = activity
+        elif activity and session.status == Session.ENDED and session.ended_at:
+            session.ended_at = max(session.ended_at, activity)
+        session.save()
+
+
+def announce(session_ids: Iterable[int]) -> None:
+    """Tell live pages the sessions changed (sent once the transaction commits)."""
+    for session in Session.objects.filter(pk__in=set(session_ids)):
+        broadcast.session_updated(session)
+
+
+def session_figures(session: Session) -> dict:
+    """One session's own figures, as `import_transcripts --json` prints them."""
+    tools = dict(session.invocations.values_list("skill").annotate(n=Count("id")).order_by("skill"))
+    errors = session.invocations.filter(completed=False).count()
+    facts = ClaudeSession.objects.filter(session=session).first()
+    ended = session.ended_at or (facts.last_activity_at if facts else None)
+    return {
+        "id": session.external_id,
+        "parent": session.parent.external_id if session.parent_id else None,
+        "requests": session.api_requests.count(),
+        "tokens": {
+            "input": session.input_tokens,
+            "output": session.output_tokens,
+            "cache_creation": session.cache_creation_tokens,
+            "cache_read": session.cache_read_tokens,
+        },
+        "tool_calls": tools,
+        "tool_errors": errors,
+        "cost_usd": float(session.cost_usd) if session.cost_usd is not None else None,
+        "started_at": _iso(session.started_at),
+        "ended_at": _iso(ended),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+# --- many files --------------------------------------------------------------------------
+
+
+def import_paths(
+    paths: Iterable[Path],
+    *,
+    project: Project | None = None,
+    since: datetime | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int, Path], None] | None = None,
+) -> ImportResult:
+    """Import every transcript under `paths`. With `dry_run` everything is rolled back."""
+    files = find_transcripts(paths, since=since)
+    if not dry_run:
+        return _import_all(files, project, progress)
+    with transaction.atomic():
+        total = _import_all(files, project, progress)
+        transaction.set_rollback(True)
+    return total
+
+
+def _import_all(
+    files: list[Path], project: Project | None, progress: Callable | None
+) -> ImportResult:
+    total = ImportResult()
+    for index, path in enumerate(files):
+        if progress:
+            progress(index, len(files), path)
+        total.add(import_file(path, project=project))
+    if progress:
+        progress(len(files), len(files), None)
+    total.figures = _figures(total.sessions)
+    return total
+
+
+def _figures(session_ids: set[int]) -> list[dict]:
+    sessions = Session.objects.filter(pk__in=session_ids).select_related("parent", "project")
+    return [session_figures(s) for s in sessions.order_by("started_at", "external_id")]
+
+
+def usage_filter(session: Session) -> Q:
+    """The requests of a session and its subagents."""
+    return Q(session=session) | Q(session__parent=session)

@@ -1,0 +1,139 @@
+"""`manage.py import_transcripts [PATH ...] [--project SLUG] [--since DATE] [--dry-run] [--json]`.
+
+Imports Claude Code's JSONL transcripts (default: `$CLAUDE_CONFIG_DIR/projects`, or
+`~/.claude/projects` and `~/.config/claude/projects`). Running it again reads only what is new.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.claude_code.importer import (
+    ImportResult,
+    TranscriptPathError,
+    default_paths,
+    import_paths,
+)
+from tracking.models import Project
+
+
+def parse_since(value: str) -> datetime:
+    """A date (`2026-02-01`) or an ISO 8601 time; without a zone it is UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--since: not a date: {value!r} (use YYYY-MM-DD)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ProgressBar:
+    """A one-line bar on stderr, drawn only when stderr is a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def __call__(self, done: int, total: int, path: Path | None) -> None:
+        if not self.enabled or not total:
+            return
+        filled = self.WIDTH * done // total
+        name = path.name[-40:] if path else "done"
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total} files  {name:<40}")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Import Claude Code transcripts (JSONL): sessions, exact tokens and cost, tool calls."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="*", metavar="PATH", help="Files or folders.")
+        parser.add_argument("--project", metavar="SLUG", help="Put every session in PROJECT.")
+        parser.add_argument("--since", metavar="DATE", help="Only files modified since DATE.")
+        parser.add_argument("--dry-run", action="store_true", help="Read, report, store nothing.")
+        parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+
+    def handle(self, *args, paths, project, since, dry_run, json: bool, **options):
+        target = None
+        if project:
+            target = Project.objects.filter(slug=project).first()
+            if target is None:
+                raise CommandError(f"No project with slug '{project}'.")
+        if paths:
+            roots = [Path(p).expanduser() for p in paths]
+        else:
+            roots = [p for p in default_paths() if p.is_dir()]
+            if not roots:
+                looked = ", ".join(str(p) for p in default_paths())
+                raise CommandError(f"No Claude Code transcripts folder found (looked in {looked}).")
+        try:
+            result = import_paths(
+                roots,
+                project=target,
+                since=parse_since(since) if since else None,
+                dry_run=dry_run,
+                progress=ProgressBar(sys.stderr),
+            )
+        except TranscriptPathError as exc:
+            raise CommandError(str(exc)) from None
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
+        if json:
+            self.stdout.write(as_json(result))
+        else:
+            self.stdout.write(summary(result, dry_run=dry_run))
+
+
+def as_json(result: ImportResult) -> str:
+    data = {
+        "files": result.files,
+        "lines": result.lines,
+        "bad_lines": result.bad_lines,
+        "sessions": result.figures,
+    }
+    return json.dumps(data, indent=2)
+
+
+def summary(result: ImportResult, *, dry_run: bool) -> str:
+    """The human summary: what the run read, and the touched sessions' totals."""
+    tokens = {"input": 0, "output": 0, "cache_creation": 0, "cache_read": 0}
+    calls = errors = 0
+    cost: Decimal | None = Decimal(0)
+    for figures in result.figures:
+        for kind in tokens:
+            tokens[kind] += figures["tokens"][kind]
+        calls += sum(figures["tool_calls"].values())
+        errors += figures["tool_errors"]
+        if cost is not None and figures["cost_usd"] is not None:
+            cost += Decimal(str(figures["cost_usd"]))
+        elif figures["requests"]:
+            cost = None
+    mb = result.bytes / 1_000_000
+    lines = [
+        ("Dry run, nothing stored. " if dry_run else "")
+        + f"Files: {result.files} ({result.files_changed} with new lines, {mb:.2f} MB read, "
+        f"{result.rewritten} rewritten)",
+        f"Lines: {result.lines:,} ({result.bad_lines} skipped as bad)",
+        f"Requests: {result.requests_new:,} new, {result.requests_updated:,} raised (max-wins)",
+        f"Tool calls: {result.tool_calls:,} new, {result.tool_errors:,} of them errors",
+        f"Sessions touched: {len(result.figures)}",
+    ]
+    if result.figures:
+        lines += [
+            "  tokens: "
+            + ", ".join(f"{kind.replace('_', ' ')} {n:,}" for kind, n in tokens.items()),
+            f"  tool calls: {calls:,} ({errors:,} errors)",
+            "  cost: "
+            + (f"${cost:,.4f}" if cost is not None else "not known (a model has no price)"),
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""What Cairn keeps from Claude Code: its files' read positions, API requests, compactions."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tracking.models import Project, Session
+
+
+class TranscriptFile(models.Model):
+    """How far one JSONL transcript has been read, so the next import reads only what is new."""
+
+    path = models.CharField(max_length=1000, unique=True)
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="transcripts"
+    )
+    size = models.BigIntegerField(default=0)
+    inode = models.BigIntegerField(null=True, blank=True)
+    # Hash of the first `head_length` bytes: a file rewritten in place no longer matches it.
+    head_hash = models.CharField(max_length=64, blank=True)
+    head_length = models.IntegerField(default=0)
+    offset = models.BigIntegerField(default=0, help_text="Bytes read: always the end of a line.")
+    lines_read = models.IntegerField(default=0)
+    bad_lines = models.IntegerField(default=0)
+    rewrites = models.IntegerField(default=0)
+    # tool_use id -> [skill, tool_use timestamp, session pk], waiting for its tool_result.
+    pending_tools = models.JSONField(default=dict, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class ClaudeSession(models.Model):
+    """Claude Code's own facts about a session."""
+
+    session = models.OneToOneField(
+        Session, primary_key=True, on_delete=models.CASCADE, related_name="claude"
+    )
+    cwd = models.CharField(max_length=1000, blank=True)
+    version = models.CharField(max_length=50, blank=True)
+    agent_id = models.CharField(max_length=100, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.session} ({self.version})"
+
+
+class ApiRequest(models.Model):
+    """One API response, counted once however many lines and files repeat it.
+
+    Token fields hold the largest value any of its lines gave (Claude Code writes the usage
+    again with every content block, the earlier ones with a partial output count).
+    """
+
+    message_id = models.CharField(max_length=100)
+    request_id = models.CharField(max_length=100)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="api_requests")
+    model = models.CharField(max_length=100, blank=True)
+    timestamp = models.DateTimeField()
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_creation_tokens = models.BigIntegerField(default=0)
+    cache_creation_5m_tokens = models.BigIntegerField(default=0)
+    cache_creation_1h_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    # Seen only relayed in the parent's `progress` records, not (yet) in the subagent's file.
+    nested = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message_id", "request_id"], name="api_request_key")
+        ]
+        indexes = [models.Index(fields=["session", "timestamp"], name="api_request_session_time")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}/{self.request_id}"
+
+    @property
+    def context_tokens(self) -> int:
+        """The context the model read for this turn."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_creation_tokens
+
+
+class Compaction(models.Model):
+    """A `compact_boundary`: Claude Code summarised the conversation to free its context."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="compactions")
+    uuid = models.CharField(max_length=100, unique=True)
+    timestamp = models.DateTimeField()
+    trigger = models.CharField(max_length=20, blank=True)
+    pre_tokens = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["timestamp"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} @ {self.timestamp}"
+
+
+class ProjectRule(models.Model):
+    """Sessions whose working folder is under `path_prefix` belong to `project`.
+
+    Without a matching rule a session goes to the project named like its git repository's top
+    folder (created when missing).
+    """
+
+    path_prefix = models.CharField(max_length=1000, unique=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="path_rules")
+
+    def __str__(self) -> str:
+        return f"{self.path_prefix} → {self.project.slug}"

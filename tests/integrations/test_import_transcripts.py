@@ -1,0 +1,285 @@
+"""`import_transcripts` into the database: every figure of expected.json, through the command."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from integrations.models import ApiRequest, Compaction, ProjectRule, TranscriptFile
+from tracking.models import Project, Session, SkillInvocation
+
+from .conftest import EXPECTED, MAIN
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> tuple[dict, str]:
+    out, err = StringIO(), StringIO()
+    call_command("import_transcripts", *[str(a) for a in args], "--json", stdout=out, stderr=err)
+    return json.loads(out.getvalue()), err.getvalue()
+
+
+def external_id(relative: str, expected: dict) -> str:
+    session_id = expected["session_ids"][0]
+    if expected["kind"] == "subagent":
+        agent = relative.rsplit("/agent-", 1)[1].removesuffix(".jsonl")
+        return f"{session_id}:agent-{agent}"
+    return session_id
+
+
+def tokens(expected: dict) -> dict:
+    return {
+        "input": expected["input_tokens"],
+        "output": expected["output_tokens"],
+        "cache_creation": expected["cache_creation_input_tokens"],
+        "cache_read": expected["cache_read_input_tokens"],
+    }
+
+
+def test_it_imports_every_figure_of_every_file(transcripts_copy):
+    result, err = run(transcripts_copy)
+    assert (result["files"], result["bad_lines"], err) == (12, 0, "")
+    assert result["lines"] == sum(f["lines"] for f in EXPECTED["files"].values()) == 1890
+    figures = {s["id"]: s for s in result["sessions"]}
+    assert len(figures) == len(EXPECTED["files"])
+    for relative, expected in EXPECTED["files"].items():
+        session = figures[external_id(relative, expected)]
+        assert session["requests"] == expected["unique_keys"], relative
+        assert session["tokens"] == tokens(expected["tokens_max_wins"]), relative
+        assert session["tool_calls"] == expected["tool_use_by_name"], relative
+        assert session["tool_errors"] == expected["tool_result_is_error"], relative
+        assert session["started_at"] == expected["timestamp_min"], relative
+        assert session["ended_at"] == expected["timestamp_max"], relative
+        stored = Session.objects.get(external_id=session["id"])
+        assert stored.models_used == expected["models"]
+        assert stored.branch == expected["git_branches"][-1]
+        assert stored.claude.version == expected["versions"][-1]
+        if expected["kind"] == "subagent":
+            assert session["parent"] == expected["session_ids"][0]
+            assert stored.parent.external_id == expected["session_ids"][0]
+        else:
+            assert session["parent"] is None
+
+
+def test_it_counts_a_session_with_its_subagents_once(transcripts_copy):
+    run(transcripts_copy)
+    expected = EXPECTED["sessions_main_plus_subagents"][MAIN]
+    main = Session.objects.get(external_id=expected_main_id())
+    family = [main, *main.children.all()]
+    assert len(family) == 1 + len(expected["subagent_files"])
+    summed = {
+        name: sum(getattr(s, name) for s in family)
+        for name in ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+    }
+    want = expected["tokens_max_wins"]
+    assert summed == {
+        "input_tokens": want["input_tokens"],
+        "output_tokens": want["output_tokens"] == 28899 and 28899,
+        "cache_creation_tokens": want["cache_creation_input_tokens"],
+        "cache_read_tokens": want["cache_read_input_tokens"],
+    }
+    assert ApiRequest.objects.filter(session__in=family).count() == expected["unique_keys"]
+    assert round(sum(s.cost_usd for s in family), 4) == Decimal("10.1137")
+    one_hour = ApiRequest.objects.filter(session__in=family, cache_creation_1h_tokens__gt=0)
+    assert not one_hour.exists()
+
+
+def expected_main_id() -> str:
+    return EXPECTED["files"][MAIN]["session_ids"][0]
+
+
+def test_it_records_compactions_and_context_per_turn(transcripts_copy):
+    run(transcripts_copy)
+    main = Session.objects.get(external_id=expected_main_id())
+    compaction = Compaction.objects.get(session=main)
+    assert (compaction.trigger, compaction.pre_tokens) == ("auto", 170251)
+    last = main.api_requests.order_by("-timestamp").first()
+    assert main.context_tokens_last == last.context_tokens
+    # The last request of the 5-hour session read 106,060 tokens of context.
+    assert main.context_tokens_last == 106060
+
+
+def test_it_records_tool_calls_as_invocations_once(transcripts_copy):
+    run(transcripts_copy)
+    expected_calls = sum(sum(f["tool_use_by_name"].values()) for f in EXPECTED["files"].values())
+    assert SkillInvocation.objects.count() == expected_calls == 252
+    assert SkillInvocation.objects.filter(source="transcript", completed=False).count() == 16
+    bash = SkillInvocation.objects.filter(skill="WebFetch").get()
+    assert bash.duration_s is not None and bash.duration_s > 0
+    assert bash.idempotency_key.startswith("toolu_")
+
+
+def test_it_imports_the_same_file_twice_without_counting_twice(transcripts_copy):
+    first, _ = run(transcripts_copy)
+    before = list(Session.objects.order_by("pk").values())
+    second, _ = run(transcripts_copy)
+    assert (second["lines"], second["sessions"]) == (0, [])
+    assert list(Session.objects.order_by("pk").values()) == before
+    assert ApiRequest.objects.count() == 227
+    assert SkillInvocation.objects.count() == 252
+
+
+def test_it_reads_only_what_a_growing_file_added(transcripts_copy):
+    path = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    expected = EXPECTED["files"]["transcripts/spotter/tool_heavy.jsonl"]
+    # Cut inside a request's lines (its output count grows later) and inside a line.
+    path.write_bytes(b"".join(lines[:20]) + lines[20][:35])
+    first, _ = run(path)
+    assert first["lines"] == 20
+    assert TranscriptFile.objects.get().offset == len(b"".join(lines[:20]))
+    path.write_bytes(b"".join(lines))
+    second, err = run(path)
+    assert (second["lines"], second["bad_lines"], err) == (expected["lines"] - 20, 0, "")
+    session = second["sessions"][0]
+    assert session["tokens"] == tokens(expected["tokens_max_wins"])
+    assert session["requests"] == expected["unique_keys"]
+    assert session["tool_calls"] == expected["tool_use_by_name"]
+
+
+def test_it_counts_a_truncated_line_and_names_it(transcripts_copy):
+    path = transcripts_copy / "spotter" / "short.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(3, lines[3][:50] + b"\n")
+    path.write_bytes(b"".join(lines))
+    result, err = run(path)
+    assert result["bad_lines"] == 1
+    assert f"{path}:4: skipped, not JSON" in err
+    expected = EXPECTED["files"]["transcripts/spotter/short.jsonl"]
+    assert result["sessions"][0]["tokens"] == tokens(expected["tokens_max_wins"])
+
+
+def test_it_skips_garbage_lines_and_keeps_the_rest(transcripts_copy):
+    path = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    with path.open("ab") as handle:
+        handle.write(b'\x00\xffgarbage\n[1, 2]\n{"type": "from-the-future"}\n\n')
+    result, err = run(path)
+    assert result["bad_lines"] == 3
+    assert err.count("warning:") == 3 and f"{path}:42: skipped, unknown type" in err
+    expected = EXPECTED["files"]["transcripts/spotter/tool_heavy.jsonl"]
+    assert result["lines"] == expected["lines"] + 4
+    assert result["sessions"][0]["tokens"] == tokens(expected["tokens_max_wins"])
+    assert TranscriptFile.objects.get().bad_lines == 3
+
+
+def test_it_reads_a_rewritten_file_again(transcripts_copy):
+    path = transcripts_copy / "spotter" / "short.jsonl"
+    other = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    run(path)
+    path.write_bytes(other.read_bytes())  # same path, other content (longer)
+    result, err = run(path)
+    assert "rewritten or truncated" in err
+    assert TranscriptFile.objects.get(path=str(path)).rewrites == 1
+    expected = EXPECTED["files"]["transcripts/spotter/tool_heavy.jsonl"]
+    assert result["sessions"][0]["tokens"] == tokens(expected["tokens_max_wins"])
+    # Truncated to less than was read: read again, nothing counted twice.
+    path.write_bytes(b"".join(other.read_bytes().splitlines(keepends=True)[:10]))
+    run(path)
+    assert TranscriptFile.objects.get(path=str(path)).rewrites == 2
+    run(other)
+    assert ApiRequest.objects.count() == 1 + 4
+    assert SkillInvocation.objects.count() == 2 + 6
+
+
+def test_it_counts_a_transcript_under_two_session_ids_once(transcripts_copy):
+    path = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    session_id = EXPECTED["files"]["transcripts/spotter/tool_heavy.jsonl"]["session_ids"][0]
+    resumed = path.with_name("resumed.jsonl")
+    resumed.write_text(path.read_text().replace(session_id, "aaaaaaaa-resumed"))
+    result, _ = run(path, resumed)
+    figures = {s["id"]: s for s in result["sessions"]}
+    # The file read first owns the requests (here the copy, by name); the other adds nothing.
+    assert figures["aaaaaaaa-resumed"]["requests"] == 4
+    assert figures["aaaaaaaa-resumed"]["tokens"]["output"] == 212
+    assert figures[session_id]["requests"] == 0
+    assert figures[session_id]["tokens"]["output"] == 0
+    assert ApiRequest.objects.count() == 4
+    assert SkillInvocation.objects.count() == 6
+
+
+def test_it_counts_subagent_messages_relayed_to_the_parent_once(transcripts_copy):
+    main = transcripts_copy / MAIN.removeprefix("transcripts/")
+    subagents = main.with_suffix("") / "subagents"
+    result, _ = run(main)
+    child = Session.objects.get(external_id=f"{expected_main_id()}:agent-a2898e3")
+    relayed = child.api_requests.count()
+    assert relayed > 0 and child.api_requests.filter(nested=False).count() == 0
+    result, _ = run(subagents)
+    expected = EXPECTED["files"][MAIN.removesuffix(".jsonl") + "/subagents/agent-a2898e3.jsonl"]
+    child.refresh_from_db()
+    assert child.api_requests.count() == expected["unique_keys"] == 12
+    assert child.output_tokens == expected["tokens_max_wins"]["output_tokens"]
+    assert child.cache_read_tokens == expected["tokens_max_wins"]["cache_read_input_tokens"]
+    assert ApiRequest.objects.count() == 152
+    assert SkillInvocation.objects.filter(session=child).count() == 33
+
+
+def test_it_says_cost_not_known_for_a_model_without_a_price(transcripts_copy):
+    path = transcripts_copy / "spotter" / "short.jsonl"
+    path.write_text(path.read_text().replace("claude-opus-4-6", "claude-nova-9"))
+    result, _ = run(path)
+    assert result["sessions"][0]["cost_usd"] is None
+    assert Session.objects.get().cost_usd is None
+
+
+def test_it_stores_nothing_on_a_dry_run(transcripts_copy):
+    out = StringIO()
+    call_command("import_transcripts", str(transcripts_copy), "--dry-run", stdout=out)
+    assert "Dry run, nothing stored" in out.getvalue()
+    assert "cost: $" in out.getvalue()
+    assert not Session.objects.exists() and not TranscriptFile.objects.exists()
+
+
+def test_it_fails_clearly_on_a_missing_folder(tmp_path):
+    with pytest.raises(CommandError, match="No such file or folder: .*nowhere"):
+        call_command("import_transcripts", str(tmp_path / "nowhere"))
+
+
+def test_it_reads_the_configured_folders_by_default(transcripts_copy, monkeypatch, tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    transcripts_copy.rename(config / "projects")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{tmp_path / 'none'},{config}")
+    out = StringIO()
+    call_command("import_transcripts", "--json", stdout=out)
+    assert json.loads(out.getvalue())["files"] == 12
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "none"))
+    with pytest.raises(CommandError, match="No Claude Code transcripts folder found"):
+        call_command("import_transcripts")
+
+
+def test_it_puts_sessions_in_the_project_of_their_repository(tmp_path, transcripts_copy):
+    repository = tmp_path / "work" / "cairn"
+    (repository / ".git").mkdir(parents=True)
+    (repository / "src").mkdir()
+    path = transcripts_copy / "spotter" / "short.jsonl"
+    path.write_text(path.read_text().replace("/home/marco/projects/spotter", f"{repository}/src"))
+    run(path)
+    assert Session.objects.get().project.slug == "cairn"
+    # A rule the user set wins over the repository's name.
+    other = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    elsewhere = Project.objects.create(name="Spotter app", slug="spotter-app")
+    ProjectRule.objects.create(path_prefix="/home/marco/projects", project=elsewhere)
+    run(other)
+    assert Session.objects.get(project=elsewhere).external_id.startswith("d6e0bada")
+
+
+def test_it_puts_every_session_in_the_given_project(transcripts_copy, project):
+    run(transcripts_copy / "spotter", "--project", project.slug)
+    assert Session.objects.exclude(project=project).count() == 0
+    assert Session.objects.filter(project=project).count() == 5
+    with pytest.raises(CommandError, match="No project with slug 'nope'"):
+        call_command("import_transcripts", str(transcripts_copy), "--project", "nope")
+
+
+def test_it_skips_files_not_modified_since(transcripts_copy):
+    old = transcripts_copy / "spotter" / "short.jsonl"
+    os.utime(old, (1_600_000_000, 1_600_000_000))
+    result, _ = run(transcripts_copy / "spotter", "--since", "2021-01-01")
+    assert result["files"] == 4
+    assert not Session.objects.filter(external_id__startswith="55604662").exists()
