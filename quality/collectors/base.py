@@ -6,6 +6,7 @@ the reason; collectors never put 0 or a default in place of a figure they could 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ def run_tool(args: list[str], *, cwd: Path | str, timeout: float = DEFAULT_TIMEO
         done = subprocess.run(
             args,
             cwd=str(cwd),
+            env=tool_env(),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -116,6 +118,16 @@ def run_tool(args: list[str], *, cwd: Path | str, timeout: float = DEFAULT_TIMEO
     except subprocess.TimeoutExpired:
         raise ToolError(f"{' '.join(args[:3])} timed out after {timeout:g} s") from None
     return ToolRun(done.returncode, done.stdout, done.stderr)
+
+
+def tool_env() -> dict[str, str]:
+    """The environment for a tool run on someone's project: without Cairn's own Django and
+    pytest settings, which would otherwise leak into the project's test run."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DJANGO_SETTINGS_MODULE" and not k.startswith(("PYTEST_", "COV_CORE_"))
+    }
 
 
 def python_tool(module: str) -> list[str]:

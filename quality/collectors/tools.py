@@ -34,7 +34,7 @@ COMPLEXITY_LIMIT = 15
 NOT_RUN = "no artefact given and tools were not run (--run-tools)"
 
 # One documented severity map for ruff codes (docs/measurements.md): likely bugs and security
-# findings are high, style and formatting low, the rest medium. Longest prefix wins.
+# findings are high, style and formatting low, the rest medium.
 RUFF_SEVERITY = {
     "F": "high",  # pyflakes: undefined names, unused imports that hide typos
     "E9": "high",  # syntax and IO errors
@@ -55,13 +55,11 @@ RUFF_SEVERITY = {
 
 
 def ruff_severity(code: str | None) -> str:
-    """high / medium / low for a ruff rule code."""
+    """high / medium / low for a ruff rule code: by its letters (SIM is not S), or by letters and
+    first digit where that is listed (E9 is not E)."""
     code = code or "SYNTAX"
-    for length in range(len(code), 0, -1):
-        severity = RUFF_SEVERITY.get(code[:length])
-        if severity:
-            return severity
-    return "medium"
+    letters = code.rstrip("0123456789")
+    return RUFF_SEVERITY.get(code[: len(letters) + 1]) or RUFF_SEVERITY.get(letters, "medium")
 
 
 def _load_json(path: Path) -> Any:
