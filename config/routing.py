@@ -1,3 +1,5 @@
 """WebSocket routes, gathered from the apps that serve them."""
 
-websocket_urlpatterns: list = []
+from analytics.routing import websocket_urlpatterns as analytics_routes
+
+websocket_urlpatterns: list = [*analytics_routes]

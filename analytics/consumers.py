@@ -1,0 +1,235 @@
+"""`/ws/live/`: the live analytics consumer (protocol in docs/websocket-api.md).
+
+The consumer parses client messages, checks limits and forwards frames the ticker and the
+broadcast module encoded; the figures come from `analytics.snapshot`. Group frames skip
+Channels' per-message `aclose_old_connections()` thread hop: their handlers touch no ORM, and
+the handlers that do go through `database_sync_to_async`, which cleans connections itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from analytics import backpressure, gctune, ticker
+from analytics.frames import encode, error_frame, server_time
+from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
+from analytics.registry import registry
+from analytics.snapshot import skill_known, skill_metrics
+from tracking.auth import ApiKeyUser, visible_projects
+
+MAX_FRAME_BYTES = 4096
+MAX_MESSAGES_PER_SECOND = 20
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_FORBIDDEN = 4003
+CLOSE_SLOW_READER = 4008
+CLOSE_TOO_LARGE = 4013
+CLOSE_RATE_LIMITED = 4029
+
+
+class ClientError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def visible(user) -> dict[int, str]:
+    return dict(visible_projects(user).values_list("pk", "slug"))
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    view: LiveView | None = None
+    closing = False
+
+    async def dispatch(self, message):
+        fast = self.FAST.get(message["type"])
+        if fast is not None:
+            await fast(self, message)
+        else:
+            await super().dispatch(message)
+
+    async def connect(self):
+        user = self.scope.get("user")
+        self.event_groups: set[str] = set()
+        self.recent: deque[float] = deque(maxlen=MAX_MESSAGES_PER_SECOND + 1)
+        self.drops = 0
+        self.buffer_limit = settings.LIVE_CLIENT_BUFFER_BYTES
+        self.max_drops = settings.LIVE_SLOW_CLIENT_DROPS
+        if self.scope.get("api_key_rejected") or user is None or not user.is_authenticated:
+            message = "Log in or give a valid API key."
+            await self.refuse("unauthenticated", message, CLOSE_UNAUTHENTICATED)
+            return
+        self.projects = await database_sync_to_async(visible)(user)
+        if not self.projects:
+            await self.refuse("forbidden", "This identity may see no project.", CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        gctune.freeze_soon()
+        if settings.LIVE_TICKER_IN_PROCESS:
+            ticker.ensure_in_process()
+        await self.send_text(
+            encode(
+                {
+                    "type": "connected",
+                    "authenticated": True,
+                    "user": str(user),
+                    "via": "api_key" if isinstance(user, ApiKeyUser) else "session",
+                    "projects": sorted(self.projects.values()),
+                    "server_time": server_time(),
+                    "tick_seconds": settings.LIVE_TICK_SECONDS,
+                }
+            )
+        )
+        await self.follow(LiveView.make(ALL, self.projects), {"kind": ALL})
+
+    async def refuse(self, code: str, message: str, close_code: int) -> None:
+        # Accept first: a close before accepting is an HTTP 403 and the client sees no code.
+        self.closing = True
+        await self.accept()
+        await self.send_text(error_frame(code, message))
+        await self.close(code=close_code)
+
+    async def disconnect(self, code):
+        await self.follow(None, None, confirm=False)
+
+    async def send_text(self, text: str) -> None:
+        await self.base_send({"type": "websocket.send", "text": text})
+
+    async def follow(self, view: LiveView | None, scope: dict | None, confirm=True) -> None:
+        """Replace the subscription: leave the old groups, join the new ones."""
+        layer = self.channel_layer
+        groups = {events_group(pk) for pk in (view.project_ids if view else ())}
+        if self.view is not None and self.view != view:
+            registry.remove(self.view)
+            await layer.group_discard(self.view.group, self.channel_name)
+        for group in self.event_groups - groups:
+            await layer.group_discard(group, self.channel_name)
+        if view is not None and self.view != view:
+            await layer.group_add(view.group, self.channel_name)
+            await registry.add(view)
+        for group in groups - self.event_groups:
+            await layer.group_add(group, self.channel_name)
+        self.view, self.event_groups = view, groups
+        if confirm:
+            await self.send_text(encode({"type": "subscription_confirmed", "scope": scope}))
+
+    # Frames from the ticker and the broadcast module: forwarded as they are.
+
+    async def live_frame(self, message) -> None:
+        if self.closing:
+            return
+        queued = backpressure.buffered_bytes(self.base_send)
+        if queued is not None and queued > self.buffer_limit:
+            self.drops += 1
+            if self.drops >= self.max_drops:
+                self.closing = True
+                await self.close(code=CLOSE_SLOW_READER)
+                backpressure.abort(self.base_send)
+            return
+        self.drops = 0
+        await self.send_text(message["text"])
+
+    # Client messages.
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        try:
+            await self.handle(text_data, bytes_data)
+        except ClientError as error:
+            await self.send_text(error_frame(error.code, str(error)))
+
+    async def handle(self, text_data, bytes_data) -> None:
+        now = time.monotonic()
+        self.recent.append(now)
+        if len(self.recent) > MAX_MESSAGES_PER_SECOND and now - self.recent[0] < 1.0:
+            message = f"More than {MAX_MESSAGES_PER_SECOND} messages within 1 s."
+            return await self.fail("rate_limited", message, CLOSE_RATE_LIMITED)
+        size = len(bytes_data) if bytes_data is not None else len(text_data.encode())
+        if size > MAX_FRAME_BYTES:
+            message = f"A message may have at most {MAX_FRAME_BYTES} bytes; this had {size}."
+            return await self.fail("message_too_large", message, CLOSE_TOO_LARGE)
+        if bytes_data is not None:
+            raise ClientError("binary_not_supported", "Send JSON as text frames.")
+        try:
+            data = json.loads(text_data)
+        except ValueError:
+            raise ClientError("bad_json", "The message is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise ClientError("bad_json", "The message must be a JSON object.")
+        handler = self.MESSAGES.get(data.get("type"))
+        if handler is None:
+            known = ", ".join(sorted(self.MESSAGES))
+            raise ClientError("unknown_type", f"Unknown message type; use one of: {known}.")
+        await handler(self, data)
+
+    async def fail(self, code: str, message: str, close_code: int) -> None:
+        self.closing = True
+        await self.send_text(error_frame(code, message))
+        await self.close(code=close_code)
+
+    async def on_ping(self, data: dict) -> None:
+        frame = {"type": "pong", "server_time": server_time()}
+        if isinstance(data.get("id"), str | int | float) and not isinstance(data["id"], bool):
+            frame["id"] = data["id"]
+        await self.send_text(encode(frame))
+
+    async def on_subscribe(self, data: dict) -> None:
+        skill, slug = _text_field(data, "skill"), _text_field(data, "project")
+        if skill and slug:
+            raise ClientError("bad_request", "Subscribe to a skill or a project, not both.")
+        self.projects = await database_sync_to_async(visible)(self.scope["user"])
+        if skill:
+            await self.check_skill(skill)
+            view = LiveView.make(SKILL, self.projects, skill)
+            return await self.follow(view, {"kind": SKILL, "skill": skill})
+        if slug:
+            ids = [pk for pk, s in self.projects.items() if s == slug]
+            if not ids:
+                raise ClientError("unknown_project", f"No project {slug!r} visible to you.")
+            return await self.follow(
+                LiveView.make(PROJECT, ids), {"kind": PROJECT, "project": slug}
+            )
+        await self.follow(LiveView.make(ALL, self.projects), {"kind": ALL})
+
+    async def on_unsubscribe(self, data: dict) -> None:
+        await self.follow(None, None)
+
+    async def on_get_metrics(self, data: dict) -> None:
+        skill = _text_field(data, "skill")
+        if not skill:
+            raise ClientError("bad_request", "get_metrics needs a 'skill'.")
+        await self.check_skill(skill)
+        body = await database_sync_to_async(skill_metrics)(tuple(self.projects), skill)
+        frame = {"type": "metrics_response", "server_time": server_time(), **body}
+        await self.send_text(encode(frame))
+
+    async def check_skill(self, skill: str) -> None:
+        if not await database_sync_to_async(skill_known)(tuple(self.projects), skill):
+            raise ClientError("unknown_skill", f"No skill {skill!r} in your projects.")
+
+    MESSAGES = {
+        "ping": on_ping,
+        "subscribe": on_subscribe,
+        "unsubscribe": on_unsubscribe,
+        "get_metrics": on_get_metrics,
+    }
+    FAST = {
+        "live.frame": live_frame,
+        "live.event": live_frame,
+        "websocket.receive": AsyncWebsocketConsumer.websocket_receive,
+    }
+
+
+def _text_field(data: dict, name: str) -> str:
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise ClientError("bad_request", f"'{name}' must be a non-empty string.")
+    return value

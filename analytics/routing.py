@@ -1,0 +1,13 @@
+"""WebSocket routes of the analytics app."""
+
+from django.urls import path
+
+from analytics import gctune
+from analytics.consumers import LiveConsumer
+
+# Only ASGI processes import the routes: tune their collector for many connections.
+gctune.tune()
+
+websocket_urlpatterns = [
+    path("ws/live/", LiveConsumer.as_asgi()),
+]
