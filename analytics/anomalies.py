@@ -55,8 +55,8 @@ def _describe(kind, current, day, observed, baseline, z, n1, n2, threshold) -> d
     return {
         "skill": current.skill,
         "kind": kind,
-        "observed": observed,
-        "baseline": baseline,
+        "observed": round(observed, 4),
+        "baseline": round(baseline, 4),
         "z": round(z, 3),
         "n_current": n1,
         "n_baseline": n2,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
+from analytics import broadcast
 from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
 
 MAX_KEY_LENGTH = 200
@@ -172,8 +173,11 @@ def _session_ids(
             ],
             ignore_conflicts=True,
         )
-        created = Session.objects.filter(project=project, external_id__in=missing)
-        ids.update(created.values_list("external_id", "pk"))
+        created = list(Session.objects.filter(project=project, external_id__in=missing))
+        for session in created:
+            ids[session.external_id] = session.pk
+            session.project = project
+            broadcast.session_updated(session)  # pushed once the transaction commits
     return ids
 
 
