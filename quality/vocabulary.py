@@ -87,6 +87,8 @@ KEYS: dict[str, Key] = {
     "fs.python_lines": Key("lines", "Non-blank lines of tracked Python files."),
     "fs.cleanup_candidates": Key("count", "Ignored build litter files (never deleted)."),
     "fs.cleanup_bytes": Key("bytes", "Size of the cleanup candidates."),
+    # the agent session (from its transcript)
+    "session.context_tokens": Key("tokens", "Context size of the session's last assistant turn."),
     # services
     "services.up": Key("count", "Configured health endpoints that answered."),
     "services.down": Key("count", "Configured health endpoints that did not answer."),
