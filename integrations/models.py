@@ -110,3 +110,15 @@ class ProjectRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path_prefix} → {self.project.slug}"
+
+
+class HookToolCall(models.Model):
+    """A tool call announced by a PreToolUse hook, waiting for its PostToolUse."""
+
+    tool_use_id = models.CharField(max_length=200, unique=True)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.tool_use_id

@@ -30,6 +30,7 @@ from integrations.claude_code.transcript import (
     Chunk,
     SessionSeen,
     agent_id_from_path,
+    external_id,
     parse_time,
     read_chunk,
     split_lines,
@@ -227,10 +228,6 @@ def import_file(path: Path, *, project: Project | None = None) -> FileResult:
     return result
 
 
-def _external_id(session_id: str, agent_id: str) -> str:
-    return f"{session_id}:agent-{agent_id}" if agent_id else session_id
-
-
 def _sessions(chunk: Chunk, path: Path, project: Project | None) -> dict[tuple, Session]:
     """The Session of every (sessionId, agentId) the chunk mentions, created when new; a
     subagent's session is a child of its parent's."""
@@ -269,7 +266,7 @@ def _session(
     project: Project | None,
 ) -> Session:
     session_id, agent_id = key
-    external = _external_id(session_id, agent_id)
+    external = external_id(session_id, agent_id)
     first = parse_time(seen.first) if seen.first else None
     last = parse_time(seen.last) if seen.last else None
     query = Session.objects.filter(external_id=external)

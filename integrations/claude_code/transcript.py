@@ -304,3 +304,8 @@ def agent_id_from_path(path: str) -> str:
     if len(parts) >= 2 and parts[-2] == "subagents" and name.startswith("agent-"):
         return name[len("agent-") : -len(".jsonl")] if name.endswith(".jsonl") else name[6:]
     return ""
+
+
+def external_id(session_id: str, agent_id: str = "") -> str:
+    """The Cairn session id of a Claude Code session, or of one of its subagents."""
+    return f"{session_id}:agent-{agent_id}" if agent_id else session_id

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from integrations.api import ClaudeCodeHookApi
+
 # Imported for its side effect: registers the API-key scheme with drf-spectacular.
 from tracking.api import checkpoints, ingest, invocations, projects, schema, sessions, skills  # noqa: F401
 
@@ -20,4 +22,5 @@ urlpatterns = [
     path("checkpoints/<int:pk>", checkpoints.CheckpointDetailApi.as_view(), name="api-checkpoint"),
     path("invocations", invocations.InvocationListApi.as_view(), name="api-invocations"),
     path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
+    path("hooks/claude-code", ClaudeCodeHookApi.as_view(), name="api-hooks-claude-code"),
 ]

@@ -1,0 +1,157 @@
+"""Claude Code hook payloads (sent by an HTTP hook) → live session state and tool calls.
+
+Tool calls use the tool_use id as idempotency key, as the transcript import does, so a later
+import of the same session adds nothing twice. Hook payloads carry no timestamps: times are
+the server's at arrival.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from analytics import broadcast
+from integrations.claude_code.transcript import tool_skill
+from integrations.models import ClaudeSession, HookToolCall
+from tracking.ingest import InvocationEvent, record_invocations
+from tracking.models import Project, Session
+from tracking.sessions import SessionStart, session_end, session_start
+
+AGENT = "claude-code"
+EVENTS = frozenset(
+    {
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "Stop",
+        "SubagentStop",
+        "PreCompact",
+        "SessionEnd",
+    }
+)
+MAX_ID = 150
+
+
+class HookError(ValueError):
+    """A payload Cairn cannot use; the message says why."""
+
+
+@dataclass
+class HookOutcome:
+    session: Session
+    recorded: int = 0
+
+
+def _text(payload: dict, name: str, *, required: bool = False, limit: int = MAX_ID) -> str:
+    value = payload.get(name)
+    if value is None or value == "":
+        if required:
+            raise HookError(f"'{name}' is required")
+        return ""
+    if not isinstance(value, str):
+        raise HookError(f"'{name}' must be a string")
+    if len(value) > limit:
+        raise HookError(f"'{name}' is longer than {limit} characters")
+    return value
+
+
+def handle_hook(project: Project, payload: object, *, now: datetime | None = None) -> HookOutcome:
+    """Apply one hook payload to `project`; HookError says what is wrong with a bad one."""
+    if not isinstance(payload, dict):
+        raise HookError("the body must be a JSON object (Claude Code's hook input)")
+    event = _text(payload, "hook_event_name", required=True)
+    if event not in EVENTS:
+        raise HookError(
+            f"unsupported hook_event_name {event!r}; one of {', '.join(sorted(EVENTS))}"
+        )
+    session_id = _text(payload, "session_id", required=True)
+    agent_id = _text(payload, "agent_id")
+    tool_use_id = _text(payload, "tool_use_id", limit=200)
+    tool_name = _text(payload, "tool_name", limit=200)
+    if event in {"PreToolUse", "PostToolUse", "PostToolUseFailure"} and not (
+        tool_use_id and tool_name
+    ):
+        raise HookError(f"{event} needs 'tool_use_id' and 'tool_name'")
+    cwd = _text(payload, "cwd", limit=1000)
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _session(project, session_id, agent_id, now)
+        facts, _ = ClaudeSession.objects.get_or_create(session=session)
+        facts.cwd = cwd or facts.cwd
+        facts.agent_id = agent_id or facts.agent_id
+        facts.last_activity_at = now
+        facts.save()
+        outcome = HookOutcome(session=session)
+        if event == "SessionStart" and session.status == Session.ENDED:
+            # A resumed session is at work again.
+            Session.objects.filter(pk=session.pk).update(
+                status=Session.ACTIVE, ended_at=None, updated_at=now
+            )
+        elif event == "PreToolUse":
+            skill = tool_skill(tool_name, payload.get("tool_input"))[:200]
+            HookToolCall.objects.get_or_create(
+                tool_use_id=tool_use_id,
+                defaults={"session": session, "skill": skill, "started_at": now},
+            )
+        elif event in {"PostToolUse", "PostToolUseFailure"}:
+            outcome.recorded = _record_tool_call(project, session, payload, event, now)
+        elif event == "SessionEnd" or (event == "SubagentStop" and agent_id):
+            session_end(session=session, ended_at=max(now, session.started_at))
+        session.refresh_from_db()
+        broadcast.session_updated(session)
+    return outcome
+
+
+def _session(project: Project, session_id: str, agent_id: str, now: datetime) -> Session:
+    main, _ = session_start(
+        project=project, start=SessionStart(external_id=session_id, agent=AGENT, started_at=now)
+    )
+    if not agent_id:
+        return main
+    child, _ = session_start(
+        project=project,
+        start=SessionStart(
+            external_id=f"{session_id}:agent-{agent_id}", agent=AGENT, started_at=now
+        ),
+    )
+    if child.parent_id is None:
+        Session.objects.filter(pk=child.pk).update(parent=main)
+        child.parent = main
+    return child
+
+
+def _record_tool_call(
+    project: Project, session: Session, payload: dict, event: str, now: datetime
+) -> int:
+    tool_use_id = payload["tool_use_id"]
+    started = HookToolCall.objects.filter(tool_use_id=tool_use_id).first()
+    failed = event == "PostToolUseFailure"
+    if started is not None:
+        invoked_at, skill = started.started_at, started.skill
+        duration = max(0.0, (now - started.started_at).total_seconds())
+        started.delete()
+    else:
+        # No PreToolUse seen (not configured): the call is known only from its end.
+        invoked_at, duration = now, None
+        skill = tool_skill(payload["tool_name"], payload.get("tool_input"))[:200]
+    error_type = ""
+    if failed:
+        error_type = "interrupted" if payload.get("is_interrupt") is True else "tool_error"
+    event_ = InvocationEvent(
+        key=tool_use_id,
+        session=session.external_id,
+        skill=skill,
+        invoked_at=invoked_at,
+        completed=not failed,
+        duration_s=duration,
+        error_type=error_type,
+    )
+    result = record_invocations(
+        project, [event_], source="hook", sessions={session.external_id: session}
+    )
+    return result.accepted

@@ -1,0 +1,164 @@
+"""`POST /api/v1/hooks/claude-code`: Claude Code's hook payloads become live session state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from django.core.management import call_command
+
+from analytics.liveview import events_group
+from integrations.claude_code.hooks import EVENTS
+from integrations.models import HookToolCall
+from tracking.models import Session, SkillInvocation
+
+from .conftest import EXPECTED, TRANSCRIPTS
+
+URL = "/api/v1/hooks/claude-code"
+SESSION = "9f0c1d2e-0000-4000-8000-000000000001"
+pytestmark = pytest.mark.django_db
+
+
+def hook(client, key, event: str, **fields):
+    payload = {
+        "session_id": SESSION,
+        "transcript_path": f"/home/me/.claude/projects/-home-me-cairn/{SESSION}.jsonl",
+        "cwd": "/home/me/cairn",
+        "permission_mode": "default",
+        "hook_event_name": event,
+        **fields,
+    }
+    return client.post(
+        URL,
+        json.dumps(payload),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+def tool(name: str, tool_id: str, **extra) -> dict:
+    return {"tool_name": name, "tool_input": {"command": "pytest"}, "tool_use_id": tool_id, **extra}
+
+
+def test_it_follows_a_session_through_its_hooks(client, write_key, project):
+    response = hook(client, write_key, "SessionStart", source="startup", model="claude-opus-4-6")
+    assert response.status_code == 204 and response.content == b""
+    session = Session.objects.get(project=project, external_id=SESSION)
+    assert (session.agent, session.status) == ("claude-code", "active")
+    assert session.claude.cwd == "/home/me/cairn"
+    assert hook(client, write_key, "UserPromptSubmit", prompt="run the tests").status_code == 204
+    hook(client, write_key, "PreToolUse", **tool("Bash", "toolu_A"))
+    assert HookToolCall.objects.filter(tool_use_id="toolu_A").exists()
+    hook(client, write_key, "PostToolUse", **tool("Bash", "toolu_A", tool_response={"stdout": ""}))
+    hook(client, write_key, "PreToolUse", **tool("Skill", "toolu_B", tool_input={"skill": "pdf"}))
+    hook(client, write_key, "PostToolUseFailure", **tool("Skill", "toolu_B", error="boom"))
+    hook(client, write_key, "PostToolUse", **tool("mcp__github__create_issue", "toolu_C"))
+    hook(client, write_key, "Stop", stop_hook_active=False)
+    hook(client, write_key, "PreCompact", trigger="manual", custom_instructions="")
+    assert hook(client, write_key, "SessionEnd", reason="other").status_code == 204
+    calls = {i.idempotency_key: i for i in SkillInvocation.objects.filter(session=session)}
+    assert set(calls) == {"toolu_A", "toolu_B", "toolu_C"}
+    assert (calls["toolu_A"].skill, calls["toolu_A"].completed) == ("Bash", True)
+    assert calls["toolu_A"].duration_s is not None and calls["toolu_A"].duration_s >= 0
+    assert (calls["toolu_B"].skill, calls["toolu_B"].completed) == ("pdf", False)
+    assert calls["toolu_B"].error_type == "tool_error"
+    # Without a PreToolUse the duration is not known, not 0.
+    assert calls["toolu_C"].duration_s is None
+    assert {c.source for c in calls.values()} == {"hook"}
+    assert not HookToolCall.objects.exists()
+    session.refresh_from_db()
+    assert session.status == "ended" and session.ended_at is not None
+
+
+def test_it_makes_subagents_child_sessions(client, write_key, project):
+    hook(client, write_key, "PreToolUse", agent_id="a2898e3", **tool("Read", "toolu_S"))
+    hook(client, write_key, "PostToolUse", agent_id="a2898e3", **tool("Read", "toolu_S"))
+    hook(client, write_key, "SubagentStop", agent_id="a2898e3", agent_type="Explore")
+    child = Session.objects.get(external_id=f"{SESSION}:agent-a2898e3")
+    assert child.parent.external_id == SESSION and child.status == "ended"
+    assert child.parent.status == "active"
+    assert SkillInvocation.objects.get().session == child
+
+
+def test_it_refuses_bad_payloads_clearly(client, write_key):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {write_key}"}
+    response = client.post(URL, "{nope", content_type="application/json", **auth)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("Malformed JSON")
+    response = hook(client, write_key, "SessionStart", session_id="")
+    assert response.json()["error"]["message"] == "'session_id' is required"
+    response = hook(client, write_key, "Notification")
+    assert "unsupported hook_event_name 'Notification'" in response.json()["error"]["message"]
+    response = hook(client, write_key, "PostToolUse", tool_name="Bash")
+    assert response.json()["error"]["message"] == "PostToolUse needs 'tool_use_id' and 'tool_name'"
+    assert not Session.objects.exists()
+
+
+def test_it_needs_a_write_key(client, read_key):
+    assert hook(client, read_key, "SessionStart").status_code == 403
+    assert hook(client, "cairn_wrong", "SessionStart").status_code in (401, 403)
+    assert not Session.objects.exists()
+
+
+def test_it_adds_nothing_twice_when_the_transcript_is_imported_later(
+    client, write_key, project, tmp_path
+):
+    expected = EXPECTED["files"]["transcripts/spotter/short.jsonl"]
+    session_id = expected["session_ids"][0]
+    lines = [json.loads(line) for line in (TRANSCRIPTS / "spotter" / "short.jsonl").open()]
+    tool_ids = [
+        block["id"]
+        for line in lines
+        if line["type"] == "assistant"
+        for block in line["message"]["content"]
+        if block.get("type") == "tool_use"
+    ]
+    for tool_id in tool_ids:
+        hook(client, write_key, "PostToolUse", session_id=session_id, **tool("Bash", tool_id))
+    assert SkillInvocation.objects.count() == 2
+    out = StringIO()
+    call_command(
+        "import_transcripts", str(TRANSCRIPTS / "spotter" / "short.jsonl"), "--json", stdout=out
+    )
+    figures = json.loads(out.getvalue())["sessions"]
+    assert [f["id"] for f in figures] == [session_id]
+    assert SkillInvocation.objects.count() == sum(expected["tool_use_by_name"].values()) == 2
+    assert Session.objects.get(external_id=session_id).project == project
+    assert figures[0]["tokens"]["cache_read"] == 11515
+
+
+def test_it_tells_live_pages_the_session_changed(
+    client, write_key, project, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        hook(client, write_key, "SessionStart", source="startup")
+    assert callbacks, "the push waits for the commit"
+
+    async def listen() -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events_group(project.pk), channel)
+        await sync_to_async(lambda: [callback() for callback in callbacks])()
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    frame = json.loads(async_to_sync(listen)()["text"])
+    assert frame["type"] == "session_updated"
+    assert frame["session"]["external_id"] == SESSION
+    assert frame["session"]["status"] == "active"
+
+
+def test_it_documents_a_hook_configuration_that_parses():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Claude Code hooks") :]
+    start = section.index("```json") + len("```json")
+    block = section[start : section.index("```", start)]
+    config = json.loads(block)["hooks"]
+    assert set(config) == set(EVENTS)
+    for groups in config.values():
+        (handler,) = groups[0]["hooks"]
+        assert handler["url"].endswith(URL) and handler["allowedEnvVars"] == ["CAIRN_KEY"]
