@@ -19,6 +19,7 @@ from tracking.models import (
     SkillHourly,
     SkillInvocation,
 )
+from tracking.templatetags.cairn import duration
 
 
 class ReadOnlyAdminMixin:
@@ -85,18 +86,18 @@ class CheckpointInline(admin.TabularInline):
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = (
-        "external_id",
+        "short_id",
         "project",
         "user_name",
-        "agent",
         "branch",
         "status",
         "started_at",
-        "ended_at",
+        "duration_text",
         "checkpoint_count",
         "total_tokens",
-        "cost_usd",
+        "cost",
     )
+    list_display_links = ("short_id",)
     list_filter = ("status", "agent", "project")
     search_fields = ("external_id", "user_name", "host", "branch", "start_commit", "end_commit")
     date_hierarchy = "started_at"
@@ -111,15 +112,33 @@ class SessionAdmin(admin.ModelAdmin):
     def checkpoint_count(self, obj: Session) -> int:
         return obj.n_checkpoints
 
+    @admin.display(description="session", ordering="external_id")
+    def short_id(self, obj: Session) -> str:
+        return obj.external_id[:12]
+
+    @admin.display(description="duration")
+    def duration_text(self, obj: Session) -> str:
+        return duration(obj.duration)
+
     @admin.display(description="tokens")
     def total_tokens(self, obj: Session) -> str:
         return f"{obj.total_tokens:,}"
 
+    @admin.display(description="cost (USD)", ordering="cost_usd")
+    def cost(self, obj: Session) -> str:
+        return "not known" if obj.cost_usd is None else f"{obj.cost_usd:,.2f}"
+
 
 class MeasurementInline(admin.TabularInline):
+    # Measurements are what a tool reported: shown, not edited, so the report stays traceable.
     model = Measurement
     fields = ("key", "value", "unit", "tool", "tool_version", "artefact", "measured_at", "reason")
+    readonly_fields = fields
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(Checkpoint)
@@ -144,6 +163,25 @@ class CheckpointAdmin(admin.ModelAdmin):
     list_select_related = ("project", "session")
     raw_id_fields = ("project", "session")
     inlines = [MeasurementInline]
+    fieldsets = [
+        (None, {"fields": ["project", "session", "kind", "created_at"]}),
+        ("Code", {"fields": ["commit", "branch", "dirty"]}),
+        (
+            "Quality Score V2",
+            {
+                "fields": [
+                    ("score_total", "points_measured", "stars", "label"),
+                    ("score_code_quality", "score_project_health"),
+                    ("score_dev_velocity", "score_security"),
+                ]
+            },
+        ),
+        (
+            "Gate and debt",
+            {"fields": ["gate_verdict", "gate_results", "debt_level", "debt_minutes"]},
+        ),
+        ("Recommendations", {"fields": ["recommendations"], "classes": ["collapse"]}),
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
