@@ -1,0 +1,27 @@
+"""`{% claude_session_panel session %}`: the Claude Code part of the session page."""
+
+from __future__ import annotations
+
+from django import template
+
+from integrations.claude_code.selectors import session_panel
+from tracking.models import Session
+
+register = template.Library()
+
+
+@register.inclusion_tag("integrations/_claude_session.html")
+def claude_session_panel(session: Session) -> dict:
+    return {"session": session, "panel": session_panel(session)}
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """0.125 → "12.5 %"; None (no call with a known outcome) → "—"."""
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+@register.filter
+def per_dollar(value: float | None) -> str:
+    """Score points per dollar, signed; None (no cost or no score change) → "—"."""
+    return "—" if value is None else f"{value:+.2f}"

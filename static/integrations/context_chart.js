@@ -1,0 +1,48 @@
+// Draws the context size of each turn of a Claude Code session, with its compactions marked,
+// from the JSON the page embeds (the figures are also written out below the chart).
+(function () {
+  "use strict";
+  var canvas = document.getElementById("context-chart");
+  var source = document.getElementById("context-data");
+  if (!canvas || !source || typeof Chart === "undefined") return;
+  var data = JSON.parse(source.textContent);
+  var labels = data.turns.map(function (turn) { return "turn " + turn; });
+  new Chart(canvas, {
+    type: "line",
+    data: {
+      labels: labels,
+      datasets: [{
+        label: "Context tokens",
+        data: data.context,
+        borderColor: "#2f5fa7",
+        backgroundColor: "rgba(47, 95, 167, 0.12)",
+        fill: true,
+        tension: 0.1,
+        pointRadius: 0,
+      }, {
+        label: "Compaction (tokens before)",
+        data: data.compactions,
+        showLine: false,
+        borderColor: "#b3261e",
+        backgroundColor: "#b3261e",
+        pointStyle: "triangle",
+        pointRadius: 7,
+      }],
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      interaction: { mode: "nearest", intersect: false },
+      scales: {
+        y: { beginAtZero: true, title: { display: true, text: "tokens" } },
+        x: { ticks: { maxTicksLimit: 12, autoSkip: true } },
+      },
+      plugins: {
+        tooltip: { callbacks: { title: function (items) {
+          var i = items[0].dataIndex;
+          return labels[i] + " · " + new Date(data.labels[i]).toLocaleTimeString();
+        } } },
+      },
+    },
+  });
+})();
