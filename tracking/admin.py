@@ -248,7 +248,7 @@ class SkillHourlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "skill",
         "project",
-        "hour",
+        "hour_utc",
         "invocations",
         "completed",
         "failed",
@@ -259,8 +259,13 @@ class SkillHourlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("project",)
     search_fields = ("skill",)
     date_hierarchy = "hour"
+    ordering = ("-hour", "skill")
     list_select_related = ("project",)
     show_full_result_count = False
+
+    @admin.display(description="hour (UTC)", ordering="hour")
+    def hour_utc(self, obj: SkillHourly) -> str:
+        return f"{obj.hour:%Y-%m-%d %H:00}"
 
     @admin.display(description="completion rate")
     def rate(self, obj: SkillHourly) -> str:

@@ -187,10 +187,10 @@ def _make_sessions(
             start = day_start + timedelta(hours=rng.randint(8, 19), minutes=rng.randint(0, 59))
             if start < now:
                 parents.append(_session(project, spec, rng, start, now))
-    # The latest session is still running, as one usually is on a live server.
-    if parents:
-        last = parents[-1]
-        last.status, last.ended_at, last.end_commit = Session.ACTIVE, None, ""
+    # One session is still running, begun a little while ago, as on a live server.
+    running = _session(project, spec, rng, now - timedelta(minutes=rng.randint(20, 90)), now)
+    running.status, running.ended_at, running.end_commit = Session.ACTIVE, None, ""
+    parents.append(running)
     Session.objects.bulk_create(parents)
     children = [_subagent(project, parent, rng, now) for parent in parents if rng.random() < 0.12]
     Session.objects.bulk_create(children)
