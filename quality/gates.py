@@ -38,13 +38,18 @@ class ConditionResult:
     metric: str
     op: str
     threshold: float | str
-    actual: float | None
+    value: float | None
     baseline: float | None
     status: str
     reason: str = ""
 
+    @property
+    def passed(self) -> bool | None:
+        """True / False, or None when not measured (the shape pages and the API read)."""
+        return {PASSED: True, FAILED: False}.get(self.status)
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "passed": self.passed}
 
 
 def validate(conditions: Any) -> list[dict[str, Any]]:

@@ -263,3 +263,17 @@ def _lockfile_age(git: Git, now: float) -> list[Reading]:
         return not_measured(["git.lockfile_age_days"], source, f"{lockfile} has no commit")
     age = max(0.0, (now - int(stamp)) / 86400)
     return [measured("git.lockfile_age_days", round(age, 2), source, file=lockfile)]
+
+
+def head_of(root: Path | str) -> GitInfo:
+    """Only HEAD and branch (to start a session before measuring); empty when not a repo."""
+    info = GitInfo()
+    git = open_repo(Path(root))
+    if git is None:
+        return info
+    try:
+        info.head = git("rev-parse", "--verify", "--quiet", "HEAD", ok=(0, 1)).strip()
+        info.branch = git("branch", "--show-current").strip()
+    except ToolError:
+        pass
+    return info

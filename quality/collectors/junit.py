@@ -78,15 +78,21 @@ def read_junit(path: Path) -> JunitReport:
 def collect(path: Path | str, *, root: Path | str | None = None) -> list[Reading]:
     """Readings for the `tests.*` keys from one JUnit file."""
     path = Path(path)
-    source = Source(tool="junit", artefact=display_path(path, root))
+    source = Source(tool="JUnit XML", artefact=display_path(path, root))
     try:
         report = read_junit(path)
     except ArtefactError as exc:
         return not_measured(KEYS, source, str(exc))
-    source = Source(tool="junit", tool_version=report.producer, artefact=source.artefact)
     o = report.outcomes
     return [
-        measured("tests.total", report.total, source, ids=report.ids, suites=report.suites),
+        measured(
+            "tests.total",
+            report.total,
+            source,
+            ids=report.ids,
+            suites=report.suites,
+            producer=report.producer,
+        ),
         measured("tests.passed", o["passed"], source),
         measured("tests.failed", o["failure"], source),
         measured("tests.errors", o["error"], source),

@@ -95,7 +95,9 @@ def _obtain(
     if not run:
         raise ArtefactError(NOT_RUN)
     version = package_version(package)
-    source = Source(tool=tool, tool_version=version, artefact=" ".join([tool, *args]))
+    # Long exclusion lists are left out of the recorded command line.
+    shown = " ".join(a if len(a) <= 40 else "…" for a in [tool, *args])
+    source = Source(tool=tool, tool_version=version, artefact=shown)
     if not version:
         raise ArtefactError(f"{tool} is not installed")
     try:
@@ -170,7 +172,7 @@ def collect_bandit(
             (
                 {
                     "test_id": r.get("test_id"),
-                    "file": r.get("filename"),
+                    "file": str(r.get("filename", "")).removeprefix("./"),
                     "line": r.get("line_number"),
                     "severity": r.get("issue_severity"),
                 }

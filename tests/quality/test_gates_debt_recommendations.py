@@ -20,7 +20,7 @@ def test_it_fails_the_default_gate_and_lists_the_failing_conditions():
     )  # fmt: skip
     verdict, results = gates.evaluate([], now, obs(coverage__line_percent=72.5))
     assert verdict == "failed"
-    failed = [(r.metric, r.actual, r.threshold) for r in results if r.status == "failed"]
+    failed = [(r.metric, r.value, r.threshold) for r in results if r.status == "failed"]
     assert failed == [
         ("tests.failed", 2, 0),
         ("coverage.line_percent", 71.0, "start"),
@@ -28,6 +28,10 @@ def test_it_fails_the_default_gate_and_lists_the_failing_conditions():
     ]
     coverage = next(r for r in results if r.metric == "coverage.line_percent")
     assert coverage.baseline == 72.5
+    assert coverage.as_dict() == {
+        "metric": "coverage.line_percent", "op": ">=", "threshold": "start", "value": 71.0,
+        "baseline": 72.5, "status": "failed", "reason": "", "passed": False,
+    }  # fmt: skip
 
 
 def test_it_passes_when_measured_conditions_hold_and_lists_the_rest_as_not_measured():

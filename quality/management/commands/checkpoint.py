@@ -1,0 +1,92 @@
+"""`manage.py checkpoint PATH --project SLUG [--session ID] [--kind ...] [--run-tools]
+[--coverage F] [--junit F] [--ruff F] [--bandit F] [--format markdown|json] [--fail-on-gate]`.
+
+Measures the repository at PATH, stores the checkpoint with its measurements, and prints the
+report (from what was stored). Progress goes to stderr; exit 2 on a failed gate with
+--fail-on-gate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from quality.measure import Artefacts
+from quality.record import checkpoint_take
+from quality.report import render_json, render_markdown, report_data
+from tracking.models import Project
+
+ARTEFACTS = ("coverage", "junit", "ruff", "bandit")
+
+
+class Command(BaseCommand):
+    help = "Measure a repository, store a checkpoint and print its report."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="The repository (or folder) to measure.")
+        parser.add_argument("--project", required=True, help="The project's slug.")
+        parser.add_argument("--session", default="", help="Session id; an unknown id starts it.")
+        parser.add_argument(
+            "--kind",
+            choices=["manual", "start", "end", "auto"],
+            help="Default: start for a session's first checkpoint, manual otherwise.",
+        )
+        parser.add_argument(
+            "--run-tools",
+            action="store_true",
+            help="Run pytest under coverage, ruff, bandit, radon, mypy (unless given files).",
+        )
+        parser.add_argument(
+            "--coverage", help="coverage.json, Cobertura coverage.xml or .coverage."
+        )
+        parser.add_argument("--junit", help="A JUnit XML report.")
+        parser.add_argument("--ruff", help="`ruff check --output-format json` output.")
+        parser.add_argument("--bandit", help="`bandit -f json` output.")
+        parser.add_argument("--format", choices=["markdown", "json"], default="markdown")
+        parser.add_argument(
+            "--fail-on-gate", action="store_true", help="Exit 2 when the quality gate fails."
+        )
+
+    def handle(self, *args, path: str, project: str, **options):
+        root = Path(path)
+        if not root.is_dir():
+            raise CommandError(f"{path}: not a directory")
+        found = Project.objects.filter(slug=project).first()
+        if found is None:
+            raise CommandError(f"No project with slug '{project}'.")
+        files = {}
+        for name in ARTEFACTS:
+            given = options[name]
+            if given:
+                if not Path(given).is_file():
+                    raise CommandError(f"--{name} {given}: no such file")
+                files[name] = Path(given)
+        started = time.perf_counter()
+
+        def progress(step: str) -> None:
+            self.stderr.write(f"[{time.perf_counter() - started:6.2f} s] {step}")
+
+        try:
+            checkpoint = checkpoint_take(
+                project=found,
+                root=root,
+                session_id=options["session"],
+                kind=options["kind"],
+                artefacts=Artefacts(**files),
+                run_tools=options["run_tools"],
+                progress=progress,
+            )
+        except ValueError as exc:  # the project's gate configuration
+            raise CommandError(f"Project '{project}': {exc}") from None
+        progress(f"checkpoint #{checkpoint.pk} stored")
+        data = report_data(checkpoint)
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(render_json(data), indent=2, ensure_ascii=False))
+        else:
+            self.stdout.write(render_markdown(data), ending="")
+        if options["fail_on_gate"] and checkpoint.gate_verdict == "failed":
+            failing = [g["metric"] for g in checkpoint.gate_results if g.get("passed") is False]
+            raise CommandError(f"Quality gate failed: {', '.join(failing)}", returncode=2)

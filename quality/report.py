@@ -1,0 +1,488 @@
+"""The checkpoint report, rendered from a stored checkpoint's measurements alone.
+
+`report_data()` loads what a report needs; `render_markdown()` and `render_json()` are pure
+functions of it, so the same stored data always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from quality import debt as debt_
+from quality import score as score_
+from quality.observations import Observations, detail, value
+from quality.record import observations_of, session_baseline
+from tracking.models import Checkpoint
+
+NOT_MEASURED = "not measured"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    checkpoint_id: int
+    project: str
+    kind: str
+    commit: str
+    branch: str
+    created_at: datetime
+    session: str  # external id, "" without a session
+    observations: Observations
+    baseline: Observations | None  # the session's start checkpoint (maybe this one), or None
+    baseline_id: int | None
+    is_start: bool  # this checkpoint is its session's start
+    gate_verdict: str
+    gate_results: list[dict[str, Any]]
+    recommendations: list[dict[str, Any]]
+
+
+def report_data(checkpoint: Checkpoint) -> ReportData:
+    baseline = session_baseline(checkpoint.session)
+    is_own = baseline.checkpoint is not None and baseline.checkpoint.pk == checkpoint.pk
+    return ReportData(
+        checkpoint_id=checkpoint.pk,
+        project=checkpoint.project.name,
+        kind=checkpoint.kind,
+        commit=checkpoint.commit,
+        branch=checkpoint.branch,
+        created_at=checkpoint.created_at,
+        session=checkpoint.session.external_id if checkpoint.session else "",
+        observations=observations_of(checkpoint),
+        baseline=baseline.observations,
+        baseline_id=None if baseline.checkpoint is None else baseline.checkpoint.pk,
+        is_start=is_own,
+        gate_verdict=checkpoint.gate_verdict,
+        gate_results=list(checkpoint.gate_results or []),
+        recommendations=list(checkpoint.recommendations or []),
+    )
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def num(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return NOT_MEASURED
+    return f"{x:,.{digits}f}"
+
+
+def pct(x: float | None) -> str:
+    return NOT_MEASURED if x is None else f"{x:.1f} %"
+
+
+def size(n: float | None) -> str:
+    if n is None:
+        return NOT_MEASURED
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,.0f} B"
+
+
+def signed(x: float | None, unit: str = "", digits: int = 1) -> str:
+    return NOT_MEASURED if x is None else f"{x:+,.{digits}f}{unit}"
+
+
+def stars_text(stars: int | None) -> str:
+    return "" if stars is None else "★" * stars + "☆" * (5 - stars)
+
+
+def minutes_text(minutes: int | None) -> str:
+    if minutes is None:
+        return NOT_MEASURED
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+def figure(x: float | None) -> str:
+    """A value as measured: whole numbers without decimals, others with two."""
+    if x is None:
+        return NOT_MEASURED
+    return num(x) if float(x).is_integer() else num(x, 2)
+
+
+def mark(ok: bool | None) -> str:
+    return {True: "✅", False: "❌", None: "➖"}[ok]
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def _header(d: ReportData, score: score_.Score) -> list[str]:
+    o = d.observations
+    title = (
+        f"{d.kind} checkpoint #{d.checkpoint_id}"
+        if d.kind != "ci"
+        else f"CI checkpoint #{d.checkpoint_id}"
+    )
+    lines = [f"# {d.project}: {title[0].upper()}{title[1:]}", ""]
+    if score.total is None:
+        lines += ["## Quality Score V2: not measured", ""]
+    else:
+        lines += [f"## Quality Score V2: {score.total:.1f}/100 {stars_text(score.stars)}", ""]
+    lines.append(
+        f"**Status**: **{score.label}** · {num(score.points_measured)} of 100 points measured"
+    )
+    where = f"`{d.branch or 'no branch'}` @ `{d.commit[:12] or 'no commit'}`"
+    dirty = value(o, "git.dirty")
+    tree = {1.0: "uncommitted changes", 0.0: "clean working tree"}.get(
+        dirty, "working tree not measured"
+    )
+    session = f"session `{d.session}`" if d.session else "no session"
+    lines += [f"**Commit**: {where} · {tree} · {session}", ""]
+    lines += ["| Part | Points | Measured of | Maximum |", "|---|---:|---:|---:|"]
+    for key, name in score_.PARTS.items():
+        earned, measured, maximum = score.part(key)
+        shown = "not measured" if earned is None else f"{earned:.1f}"
+        lines.append(f"| {name} | {shown} | {num(measured)} | {num(maximum)} |")
+    return lines + [""]
+
+
+def _summary(d: ReportData, score: score_.Score, debt: debt_.Debt) -> list[str]:
+    o = d.observations
+    facts = []
+    failing = [g for g in d.gate_results if g.get("passed") is False]
+    if d.gate_verdict == "failed":
+        names = ", ".join(f"`{g['metric']}`" for g in failing)
+        facts.append(f"The quality gate **failed** on {len(failing)} condition(s): {names}.")
+    elif d.gate_verdict == "passed":
+        facts.append("The quality gate **passed**.")
+    else:
+        facts.append("The quality gate could not be evaluated: none of its metrics was measured.")
+    total, passed = value(o, "tests.total"), value(o, "tests.passed")
+    if total is not None:
+        facts.append(f"{num(passed)} of {num(total)} tests pass.")
+    cov = value(o, "coverage.line_percent")
+    if cov is not None:
+        gain = _gain(d, "coverage.line_percent")
+        since = "" if gain is None else f" ({signed(gain, ' pt')} since the session start)"
+        facts.append(f"Line coverage is {pct(cov)}{since}.")
+    if debt.level:
+        facts.append(f"Technical debt is rated **{debt.level}** ({minutes_text(debt.minutes)}).")
+    return ["## Executive summary", "", " ".join(facts), ""]
+
+
+def _gain(d: ReportData, key: str) -> float | None:
+    now = value(d.observations, key)
+    then = value(d.baseline, key) if d.baseline is not None else None
+    return None if now is None or then is None else now - then
+
+
+def _metric(label: str, text: str, o: Observations, key: str) -> str:
+    observed = o.get(key)
+    if observed is not None and observed.value is None:
+        return f"- **{label}**: not measured — {observed.reason}"
+    return f"- **{label}**: {text}"
+
+
+def _key_metrics(d: ReportData) -> list[str]:
+    o = d.observations
+    gain = _gain(d, "coverage.line_percent")
+    cov = pct(value(o, "coverage.line_percent"))
+    if gain is not None:
+        cov += f" ({'↑' if gain >= 0 else '↓'}{abs(gain):.1f} pt from the session start)"
+    branch = value(o, "coverage.branch_percent")
+    if branch is not None:
+        cov += f"; branches {pct(branch)}"
+    tests = (
+        f"{num(value(o, 'tests.passed'))}/{num(value(o, 'tests.total'))} passing "
+        f"({num(value(o, 'tests.failed'))} failed, {num(value(o, 'tests.errors'))} errors, "
+        f"{num(value(o, 'tests.skipped'))} skipped) in {num(value(o, 'tests.duration_s'), 1)} s"
+    )
+    worst = (detail(o, "complexity.max").get("worst") or [])[:5]
+    complexity = (
+        f"max {num(value(o, 'complexity.max'))}, mean {num(value(o, 'complexity.mean'), 2)}, "
+        f"{num(value(o, 'complexity.over_15'))} function(s) above 15"
+    )
+    lint = (
+        f"{num(value(o, 'lint.findings'))} ruff findings ({num(value(o, 'lint.findings.high'))} "
+        f"high, {num(value(o, 'lint.findings.medium'))} medium, "
+        f"{num(value(o, 'lint.findings.low'))} low)"
+    )
+    bandit = (
+        f"bandit {num(value(o, 'security.findings.high'))} high / "
+        f"{num(value(o, 'security.findings.medium'))} medium / "
+        f"{num(value(o, 'security.findings.low'))} low"
+    )
+    readme = {1.0: "present", 0.0: "missing"}.get(value(o, "docs.readme"), NOT_MEASURED)
+    secrets = f"{num(value(o, 'security.secret_files'))} file(s) with a secret-looking value"
+    lines = [
+        "## Key metrics",
+        "",
+        "### Code quality",
+        _metric("Test coverage", cov, o, "coverage.line_percent"),
+        _metric("Tests", tests, o, "tests.total"),
+        _metric(
+            "Type annotations",
+            pct(value(o, "types.annotation_percent")),
+            o,
+            "types.annotation_percent",
+        ),
+        _metric("mypy errors", num(value(o, "types.errors")), o, "types.errors"),
+        _metric("Complexity", complexity, o, "complexity.max"),
+    ]
+    lines += [f"  - `{w['name']}` ({w['file']}:{w['line']}): {w['complexity']}" for w in worst]
+    lines += [
+        _metric("Lint", lint, o, "lint.findings"),
+        _metric("Security", bandit, o, "security.findings.high"),
+        _metric("Secrets", secrets, o, "security.secret_files"),
+        "",
+        "### Documentation",
+        _metric("README", readme, o, "docs.readme"),
+        _metric("Docs pages", num(value(o, "docs.pages")), o, "docs.pages"),
+        _metric("Docstrings", pct(value(o, "docs.docstring_percent")), o, "docs.docstring_percent"),
+        "",
+    ]  # fmt: skip
+    return lines
+
+
+def _achievements(d: ReportData) -> list[str]:
+    o = d.observations
+    start = value(o, "git.commits_since_start")
+    start_commit = detail(o, "git.commits_since_start").get("start", "")
+    against = (
+        "this is the session's start checkpoint: the baseline of later ones"
+        if d.is_start
+        else f"against the session start checkpoint #{d.baseline_id}"
+        if d.baseline_id
+        else f"against the start commit `{start_commit[:12]}`"
+        if start_commit
+        else "no session start to compare with"
+    )
+    rows = [
+        ("Files created", num(value(o, "git.files_created")), "git.files_created"),
+        ("Lines added", num(value(o, "git.lines_added")), "git.lines_added"),
+        ("Lines removed", num(value(o, "git.lines_removed")), "git.lines_removed"),
+        ("Tests created", num(value(o, "tests.created")), "tests.created"),
+        ("Commits made", num(start), "git.commits_since_start"),
+        (
+            "Coverage gain",
+            signed(_gain(d, "coverage.line_percent"), " pt"),
+            "coverage.line_percent",
+        ),
+    ]
+    lines = ["## Session achievements", "", f"_{against[0].upper()}{against[1:]}._", ""]
+    lines += ["| Metric | Value |", "|---|---:|"]
+    lines += [f"| {label} | {text} |" for label, text, _ in rows]
+    return lines + [""]
+
+
+def _system(d: ReportData) -> list[str]:
+    o = d.observations
+    lines = ["## System status", "", "### Git repository"]
+    if value(o, "git.is_repo") == 0:
+        return lines + ["- not a git work tree", ""] + _filesystem(o)
+    dirty = value(o, "git.dirty")
+    tree = (
+        NOT_MEASURED
+        if dirty is None
+        else "clean"
+        if dirty == 0
+        else f"{num(value(o, 'git.modified_files'))} changed, "
+        f"{num(value(o, 'git.untracked_files'))} untracked file(s)"
+    )
+    merges = value(o, "git.merges_since_start")
+    history = (
+        NOT_MEASURED
+        if merges is None
+        else "linear"
+        if merges == 0
+        else f"{num(merges)} merge commit(s) since the start"
+    )
+    ahead = value(o, "git.ahead")
+    upstream = (
+        f"{num(ahead)} ahead, {num(value(o, 'git.behind'))} behind"
+        if ahead is not None
+        else f"not measured — {o['git.ahead'].reason}"
+        if "git.ahead" in o
+        else NOT_MEASURED
+    )
+    lines += [
+        f"- **Working tree**: {tree}",
+        f"- **Branch**: `{d.branch or 'detached'}` at `{d.commit[:12]}`; upstream: {upstream}",
+        f"- **Commits**: {num(value(o, 'git.commits_total'))} in total, "
+        f"{num(value(o, 'git.commits_30d'))} in the last 30 days",
+        f"- **Commit history since the start**: {history}",
+        "",
+        "### Services",
+    ]
+    checks = detail(o, "services.up").get("checks") or {}
+    if checks:
+        for name, c in sorted(checks.items()):
+            if c.get("up"):
+                status = f"HTTP {c['status']}, " if "status" in c else ""
+                took = f"{status}{c['latency_ms']:.1f} ms"
+                lines.append(f"- {mark(True)} **{name}**: up ({took}) — `{c['url']}`")
+            else:
+                why = c.get("error") or f"HTTP {c.get('status')}"
+                lines.append(f"- {mark(c.get('up'))} **{name}**: down ({why}) — `{c['url']}`")
+    else:
+        reason = o["services.up"].reason if "services.up" in o else ""
+        lines.append(f"- not measured — {reason}" if reason else f"- {NOT_MEASURED}")
+    lines.append("")
+    return lines + _filesystem(o)
+
+
+def _filesystem(o: Observations) -> list[str]:
+    lines = [
+        "### Filesystem",
+        f"- **Project size**: {size(value(o, 'fs.project_bytes'))} tracked "
+        f"({num(value(o, 'fs.tracked_files'))} files, {num(value(o, 'fs.python_lines'))} "
+        f"Python lines); {size(value(o, 'fs.total_bytes'))} with ignored files",
+        f"- **Cleanup candidates**: {num(value(o, 'fs.cleanup_candidates'))} files "
+        f"({size(value(o, 'fs.cleanup_bytes'))}) of ignored build litter; nothing was deleted",
+    ]
+    tokens = value(o, "session.context_tokens")
+    if tokens is not None:
+        lines.append(f"- **Session context**: {num(tokens)} tokens (last assistant turn)")
+    return lines + [""]
+
+
+def _recommendations(d: ReportData) -> list[str]:
+    lines = ["## Recommendations", ""]
+    if not d.recommendations:
+        return lines + ["No rule fired on the measurements.", ""]
+    for i, r in enumerate(d.recommendations, 1):
+        v = r.get("value")
+        source = f" _(from `{r['measurement']}` = {figure(v)})_"
+        lines.append(f"{i}. {r['text']}{source}")
+    return lines + [""]
+
+
+def _gates(d: ReportData) -> list[str]:
+    verdict = {"passed": "✅ Passed", "failed": "❌ Failed"}.get(d.gate_verdict, "➖ Not evaluated")
+    lines = ["## Quality gates", "", f"### {verdict}", ""]
+    for g in d.gate_results:
+        threshold = g["threshold"]
+        if threshold == "start":
+            base = g.get("baseline")
+            threshold = f"session start ({figure(base)})" if base is not None else "session start"
+        condition = f"`{g['metric']}` {g['op']} {threshold}"
+        if g.get("passed") is None:
+            lines.append(f"- {mark(None)} {condition}: not measured — {g.get('reason', '')}")
+        else:
+            lines.append(f"- {mark(g['passed'])} {condition}: {figure(g['value'])}")
+    return lines + [""]
+
+
+def _debt(debt: debt_.Debt, o: Observations) -> list[str]:
+    lines = ["## Technical debt", ""]
+    if debt.minutes is None:
+        return lines + ["Not measured: none of the finding counts was measured.", ""]
+    level = f"**{debt.level}**" if debt.level else "not rated (size not measured)"
+    ratio = (
+        ""
+        if debt.ratio is None
+        else f", {debt.ratio * 100:.2f} % of the estimated cost to write the code"
+    )
+    lines += [f"**Level**: {level} · remediation ≈ {minutes_text(debt.minutes)}{ratio}", ""]
+    for key in debt.counted:
+        v = value(o, key)
+        if v:
+            minutes = v * debt_.REMEDIATION_MINUTES[key]
+            lines.append(
+                f"- `{key}`: {num(v)} × {debt_.REMEDIATION_MINUTES[key]} min = {num(minutes)} min"
+            )
+    if debt.not_measured:
+        lines.append(f"- Left out (not measured): {', '.join(f'`{k}`' for k in debt.not_measured)}")
+    return lines + [""]
+
+
+def _conclusion(d: ReportData, score: score_.Score, debt: debt_.Debt) -> list[str]:
+    total = "not measured" if score.total is None else f"{score.total:.1f}/100"
+    gate = {"passed": "passed", "failed": "failed"}.get(d.gate_verdict, "not evaluated")
+    return [
+        "## Conclusion",
+        "",
+        f"**Assessment**: {stars_text(score.stars)} **{score.label}** — {total} over "
+        f"{num(score.points_measured)} measured points; gate {gate}; debt "
+        f"{debt.level or 'not rated'}.",
+        "",
+    ]
+
+
+def _sources(o: Observations) -> list[str]:
+    lines = [
+        "## Measurements",
+        "",
+        "| Key | Value | Unit | Source | Artefact | Measured at |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for key in sorted(o):
+        m = o[key]
+        shown = f"not measured: {m.reason}" if m.value is None else f"{m.value:,.4g}"
+        tool = f"{m.tool} {m.tool_version}".strip()
+        at = m.measured_at.strftime("%Y-%m-%d %H:%M:%S UTC") if m.measured_at else ""
+        cells = [f"`{key}`", shown, m.unit, tool, m.artefact, at]
+        lines.append(
+            "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+        )
+    return lines + [""]
+
+
+def render_markdown(d: ReportData) -> str:
+    """The checkpoint report in Markdown."""
+    score = score_.compute(d.observations)
+    debt = debt_.compute(d.observations)
+    lines = (
+        _header(d, score)
+        + ["---", ""]
+        + _summary(d, score, debt)
+        + _key_metrics(d)
+        + _achievements(d)
+        + _system(d)
+        + _recommendations(d)
+        + _gates(d)
+        + _debt(debt, d.observations)
+        + _conclusion(d, score, debt)
+        + _sources(d.observations)
+        + [
+            "---",
+            "",
+            f"**Checkpoint** #{d.checkpoint_id} · commit `{d.commit[:12] or 'none'}` · "
+            f"{d.created_at.strftime('%Y-%m-%d %H:%M:%S UTC')}",
+        ]
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_json(d: ReportData) -> dict[str, Any]:
+    """The checkpoint as JSON: score, parts, stars, label, gates, measurements, recommendations."""
+    score = score_.compute(d.observations)
+    debt = debt_.compute(d.observations)
+    parts = {}
+    for key in score_.PARTS:
+        earned, measured, maximum = score.part(key)
+        parts[key] = {"points": earned, "measured_points": measured, "max_points": maximum}
+    return {
+        "checkpoint": d.checkpoint_id,
+        "project": d.project,
+        "session": d.session or None,
+        "kind": d.kind,
+        "commit": d.commit,
+        "branch": d.branch,
+        "created_at": d.created_at.isoformat(),
+        "score": score.total,
+        "points_measured": score.points_measured,
+        "parts": parts,
+        "stars": score.stars,
+        "label": score.label,
+        "gates": {"verdict": d.gate_verdict or None, "conditions": d.gate_results},
+        "debt": {"level": debt.level or None, "minutes": debt.minutes, "ratio": debt.ratio},
+        "measurements": {
+            key: {
+                "value": m.value,
+                "unit": m.unit,
+                "reason": m.reason or None,
+                "source": {
+                    "tool": m.tool,
+                    "version": m.tool_version,
+                    "artefact": m.artefact,
+                    "measured_at": m.measured_at.isoformat() if m.measured_at else None,
+                },
+            }
+            for key, m in sorted(d.observations.items())
+        },
+        "recommendations": d.recommendations,
+    }
