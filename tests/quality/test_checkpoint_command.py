@@ -14,6 +14,7 @@ from tracking.models import Checkpoint, Session
 
 DATA = Path("/work/shared/data")
 GRADE_TEST = 'from calc.core import grade\n\n\ndef test_a():\n    assert grade(95) == "A"\n'
+GRADE_TEST = 'from calc.core import grade\n\n\ndef test_a():\n    assert grade(95) == "A"\n'
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -44,9 +45,7 @@ def test_it_measures_a_session_from_start_to_a_later_checkpoint(project, package
 
     package.commit(
         "test: grade",
-        {
-            "tests/test_grade.py": 'from calc.core import grade\n\n\ndef test_a():\n    assert grade(95) == "A"\n'
-        },
+        {"tests/test_grade.py": GRADE_TEST},
     )
     out, _ = run(root, "--project", "alpha", "--session", "s-1", "--run-tools", "--format", "json")
     later = Checkpoint.objects.exclude(pk=start.pk).get(session=session)
