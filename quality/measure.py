@@ -114,3 +114,26 @@ def _run_tests(root: Path, tmp: Path) -> tuple[Path | None, Path | None]:
     except ToolError:
         pass  # what was not written is then "not measured" with the reader's reason
     return (report if report.exists() else None, xml if xml.exists() else None)
+
+
+ARTEFACT_COLLECTORS = {
+    "coverage": (coverage.collect, coverage.KEYS),
+    "junit": (junit.collect, junit.KEYS),
+    "ruff": (lambda path, root: tools.collect_ruff(root, artefact=path), tools.RUFF_KEYS),
+    "bandit": (lambda path, root: tools.collect_bandit(root, artefact=path), tools.BANDIT_KEYS),
+    "radon": (lambda path, root: tools.collect_radon(root, artefact=path), tools.RADON_KEYS),
+    "mypy": (lambda path, root: tools.collect_mypy(root, artefact=path), tools.MYPY_KEYS),
+}
+
+
+def measure_artefacts(artefacts: Artefacts, *, root: Path, missing: str) -> list[Reading]:
+    """Readings from artefacts alone (a CI upload: no repository to look at). Kinds not given
+    are not measured, with `missing` as the reason."""
+    readings: list[Reading] = []
+    for name, (collect, keys) in ARTEFACT_COLLECTORS.items():
+        path = getattr(artefacts, name)
+        if path is None:
+            readings += not_measured(keys, Source(tool=name), missing)
+        else:
+            readings += collect(path, root=root)
+    return readings

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from integrations.api import ClaudeCodeHookApi
+from quality.api import CheckpointListCreateApi
 
 # Imported for its side effect: registers the API-key scheme with drf-spectacular.
 from tracking.api import checkpoints, ingest, invocations, projects, schema, sessions, skills  # noqa: F401
@@ -18,7 +19,8 @@ urlpatterns = [
     path("sessions/start", sessions.SessionStartApi.as_view(), name="api-session-start"),
     path("sessions/<int:pk>", sessions.SessionDetailApi.as_view(), name="api-session"),
     path("sessions/<int:pk>/end", sessions.SessionEndApi.as_view(), name="api-session-end"),
-    path("checkpoints", checkpoints.CheckpointListApi.as_view(), name="api-checkpoints"),
+    # GET lists (tracking), POST records a CI checkpoint from uploaded artefacts (quality).
+    path("checkpoints", CheckpointListCreateApi.as_view(), name="api-checkpoints"),
     path("checkpoints/<int:pk>", checkpoints.CheckpointDetailApi.as_view(), name="api-checkpoint"),
     path("invocations", invocations.InvocationListApi.as_view(), name="api-invocations"),
     path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
