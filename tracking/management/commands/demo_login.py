@@ -10,6 +10,9 @@ from tracking.demo_login import ensure_demo_admin
 class Command(BaseCommand):
     help = "Ensure a superuser 'admin' (password in var/demo_login or $CAIRN_ADMIN_PASSWORD)."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="where Cairn listens")
+
     def handle(self, *args, **options):
         username, password = ensure_demo_admin()
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/ as {username} / {password}")
+        self.stdout.write(f"Log in at {options['url']} as {username} / {password}")
