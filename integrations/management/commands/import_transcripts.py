@@ -55,6 +55,8 @@ class ProgressBar:
 
 class Command(BaseCommand):
     help = "Import Claude Code transcripts (JSONL): sessions, exact tokens and cost, tool calls."
+    # A command run from cron or a hook every few minutes: the checks cost more than a re-run.
+    requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", metavar="PATH", help="Files or folders.")
