@@ -141,14 +141,14 @@ def main() -> None:
         shutil.move(last, aside)
         first, out = timed([*command, str(work / "config" / "projects")], env)
         shutil.move(aside, last)
-        again, _ = timed([*command, str(work / "config" / "projects")], env)
+        again, again_out = timed([*command, str(work / "config" / "projects")], env)
         reruns = []
         for _ in range(3):
             elapsed, rerun_out = timed([*command, str(work / "config" / "projects")], env)
             assert json.loads(rerun_out)["sessions"] == [], "a re-run must find nothing new"
             reruns.append(elapsed)
         rerun = statistics.median(reruns)
-        added = json.loads(_)["sessions"]
+        added = json.loads(again_out)["sessions"]
         # Totals over every session, from the database through the command's JSON.
         everything = json.loads(out)["sessions"] + added
         ours = cairn_totals(json.dumps({"sessions": everything}))
