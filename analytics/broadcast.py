@@ -36,8 +36,9 @@ def _send_on_commit(project_id: int, kind: str, field: str, data: dict) -> None:
     def send() -> None:
         text = encode({"type": kind, "server_time": server_time(), field: data})
         try:
+            group = events_group(project_id)
             async_to_sync(get_channel_layer().group_send)(
-                events_group(project_id), {"type": "live.event", "text": text}
+                group, {"type": "live.event", "group": group, "text": text}
             )
         except Exception:
             # A live push must never fail the write that caused it; the data is stored.

@@ -1,9 +1,10 @@
 """`/ws/live/`: the live analytics consumer (protocol in docs/websocket-api.md).
 
 The consumer parses client messages, checks limits and forwards frames the ticker and the
-broadcast module encoded; the figures come from `analytics.snapshot`. Group frames skip
-Channels' per-message `aclose_old_connections()` thread hop: their handlers touch no ORM, and
-the handlers that do go through `database_sync_to_async`, which cleans connections itself.
+broadcast module encoded; the figures come from `analytics.snapshot`. Frames reach it through
+the process-local fan-out (`analytics.fanout`), not a channel of its own. Client messages skip
+Channels' per-message `aclose_old_connections()` thread hop: the handlers that touch the ORM go
+through `database_sync_to_async`, which cleans connections itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from analytics import backpressure, gctune, ticker
+from analytics.fanout import local_fanout
 from analytics.frames import encode, error_frame, server_time
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
 from analytics.registry import registry
@@ -43,6 +45,8 @@ def visible(user) -> dict[int, str]:
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel per consumer: frames come through the process's fan-out (analytics.fanout).
+    channel_layer_alias = None
     view: LiveView | None = None
     closing = False
 
@@ -102,25 +106,24 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def follow(self, view: LiveView | None, scope: dict | None, confirm=True) -> None:
         """Replace the subscription: leave the old groups, join the new ones."""
-        layer = self.channel_layer
+        fanout = local_fanout()
         groups = {events_group(pk) for pk in (view.project_ids if view else ())}
         if self.view is not None and self.view != view:
             registry.remove(self.view)
-            await layer.group_discard(self.view.group, self.channel_name)
+            await fanout.leave(self.view.group, self)
         for group in self.event_groups - groups:
-            await layer.group_discard(group, self.channel_name)
+            await fanout.leave(group, self)
         if view is not None and self.view != view:
-            await layer.group_add(view.group, self.channel_name)
+            await fanout.join(view.group, self)
             await registry.add(view)
         for group in groups - self.event_groups:
-            await layer.group_add(group, self.channel_name)
+            await fanout.join(group, self)
         self.view, self.event_groups = view, groups
         if confirm:
             await self.send_text(encode({"type": "subscription_confirmed", "scope": scope}))
 
-    # Frames from the ticker and the broadcast module: forwarded as they are.
-
-    async def live_frame(self, message) -> None:
+    async def push(self, text: str) -> None:
+        """Send a frame encoded once for many clients, unless this client stopped reading."""
         if self.closing:
             return
         queued = backpressure.buffered_bytes(self.base_send)
@@ -132,7 +135,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 backpressure.abort(self.base_send)
             return
         self.drops = 0
-        await self.send_text(message["text"])
+        await self.base_send({"type": "websocket.send", "text": text})
 
     # Client messages.
 
@@ -219,11 +222,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         "unsubscribe": on_unsubscribe,
         "get_metrics": on_get_metrics,
     }
-    FAST = {
-        "live.frame": live_frame,
-        "live.event": live_frame,
-        "websocket.receive": AsyncWebsocketConsumer.websocket_receive,
-    }
+    FAST = {"websocket.receive": AsyncWebsocketConsumer.websocket_receive}
 
 
 def _text_field(data: dict, name: str) -> str:

@@ -47,7 +47,7 @@ class Ticker:
             text = encode(
                 {"type": "metrics_update", "seq": self.seq, "server_time": stamp, **payload}
             )
-            await layer.group_send(group, {"type": "live.frame", "text": text})
+            await layer.group_send(group, {"type": "live.frame", "group": group, "text": text})
         self.last_build_s = built - started
         self.last_send_s = time.perf_counter() - built
         return len(payloads)

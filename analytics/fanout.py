@@ -1,0 +1,84 @@
+"""Process-local fan-out: one channel-layer channel per process, joined to every live group
+that has a client in this process; each frame is then handed to the local clients in a loop.
+
+The stock path gives every consumer its own channel: a frame becomes one queue put, one task
+wake-up and one dispatch per client (and, on Redis pub/sub, one subscription per client). Here
+a frame costs one receive per process and, per client, only the send itself — the shape of
+`websockets.broadcast()`, the fastest fan-out measured on this machine
+(reference/perf-anchors.md §B).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+# Let the reactor write out what is buffered every so many sends, so the first clients of a
+# large group do not wait for the last one (Twisted writes only when the loop turns).
+YIELD_EVERY = 250
+
+
+class LocalFanout:
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        self.members: dict[str, set] = defaultdict(set)
+        self.channel: str | None = None
+        self.listener: asyncio.Task | None = None
+
+    async def join(self, group: str, member) -> None:
+        if self.channel is None:
+            self.channel = await self.layer.new_channel()
+            self.listener = self.loop.create_task(self.listen())
+        first = not self.members[group]
+        self.members[group].add(member)
+        if first:
+            await self.layer.group_add(group, self.channel)
+
+    async def leave(self, group: str, member) -> None:
+        members = self.members.get(group)
+        if members is None:
+            return
+        members.discard(member)
+        if not members:
+            del self.members[group]
+            await self.layer.group_discard(group, self.channel)
+
+    async def listen(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("live fan-out: receive failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            await self.deliver(message.get("group", ""), message["text"])
+
+    async def deliver(self, group: str, text: str) -> int:
+        """Hand one encoded frame to every local member of the group; returns how many."""
+        members = list(self.members.get(group, ()))
+        for index, member in enumerate(members, 1):
+            try:
+                await member.push(text)
+            except Exception:
+                log.exception("live fan-out: push to a client failed")
+            if index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        return len(members)
+
+
+_current: LocalFanout | None = None
+
+
+def local_fanout() -> LocalFanout:
+    """This process's fan-out for the running event loop (tests run one loop per test)."""
+    global _current
+    if _current is None or _current.loop is not asyncio.get_running_loop():
+        _current = LocalFanout()
+    return _current
