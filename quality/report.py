@@ -421,14 +421,13 @@ def _sources(o: Observations) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(d: ReportData) -> str:
-    """The checkpoint report in Markdown."""
+def render_markdown(d: ReportData, *, body_only: bool = False) -> str:
+    """The checkpoint report in Markdown. `body_only` leaves out the score header, the
+    measurement table and the footer, which the checkpoint page shows on its own."""
     score = score_.compute(d.observations)
     debt = debt_.compute(d.observations)
-    lines = (
-        _header(d, score)
-        + ["---", ""]
-        + _summary(d, score, debt)
+    body = (
+        _summary(d, score, debt)
         + _key_metrics(d)
         + _achievements(d)
         + _system(d)
@@ -436,14 +435,16 @@ def render_markdown(d: ReportData) -> str:
         + _gates(d)
         + _debt(debt, d.observations)
         + _conclusion(d, score, debt)
-        + _sources(d.observations)
-        + [
-            "---",
-            "",
-            f"**Checkpoint** #{d.checkpoint_id} · commit `{d.commit[:12] or 'none'}` · "
-            f"{d.created_at.strftime('%Y-%m-%d %H:%M:%S UTC')}",
-        ]
     )
+    if body_only:
+        return "\n".join(body) + "\n"
+    footer = [
+        "---",
+        "",
+        f"**Checkpoint** #{d.checkpoint_id} · commit `{d.commit[:12] or 'none'}` · "
+        f"{d.created_at.strftime('%Y-%m-%d %H:%M:%S UTC')}",
+    ]
+    lines = _header(d, score) + ["---", ""] + body + _sources(d.observations) + footer
     return "\n".join(lines) + "\n"
 
 

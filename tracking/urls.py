@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from quality import views as quality_views
 from tracking import health, views
 
 urlpatterns = [
@@ -11,4 +12,9 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_detail, name="project-detail"),
     path("p/<slug:slug>/s/<int:pk>/", views.session_detail, name="session-detail"),
     path("p/<slug:slug>/c/<int:pk>/", views.checkpoint_detail, name="checkpoint-detail"),
+    path(
+        "p/<slug:slug>/c/<int:pk>/report.md",
+        quality_views.checkpoint_report_md,
+        name="checkpoint-report-md",
+    ),
 ]
