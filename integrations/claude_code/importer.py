@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.text import slugify
@@ -63,6 +63,10 @@ USAGE_ATTRS = dict(zip(TOKEN_FIELDS, USAGE_FIELDS, strict=True))
 
 class TranscriptPathError(Exception):
     """A folder or file to import does not exist."""
+
+
+class ImportFailed(Exception):
+    """The database refused a file's rows; the message names the file."""
 
 
 @dataclass
@@ -586,7 +590,11 @@ def _import_all(
     for index, path in enumerate(files):
         if progress:
             progress(index, len(files), path)
-        total.add(import_file(path, project=project, known=known.get(str(path))))
+        try:
+            total.add(import_file(path, project=project, known=known.get(str(path))))
+        except DatabaseError as exc:
+            # The file's transaction rolled back whole; the files before it are stored.
+            raise ImportFailed(f"{path}: not imported, nothing of it stored ({exc})") from exc
     if progress:
         progress(len(files), len(files), None)
     announce(total.sessions)

@@ -18,6 +18,10 @@ KNOWN_TYPES = frozenset(
     {"user", "assistant", "system", "progress", "summary"}
     | {"file-history-snapshot", "queue-operation"}
 )
+# Longest ids stored: longer ones make the line bad rather than being cut into collisions.
+MAX_SESSION_ID = 150
+MAX_AGENT_ID = 40
+MAX_KEY = 100
 
 
 @dataclass
@@ -186,6 +190,8 @@ def _read_record(chunk: Chunk, record: dict, kind: str, file_agent: str) -> None
     session_id = record.get("sessionId") if isinstance(record.get("sessionId"), str) else ""
     agent_id = record.get("agentId") if isinstance(record.get("agentId"), str) else ""
     agent_id = agent_id or file_agent
+    if len(session_id) > MAX_SESSION_ID or len(agent_id) > MAX_AGENT_ID:
+        raise ValueError("sessionId or agentId too long to be Claude Code's")
     for target, key in (
         (chunk.session_ids, "sessionId"),
         (chunk.branches, "gitBranch"),
@@ -256,6 +262,9 @@ def _request(
     if not isinstance(message_id, str) or not isinstance(request_id, str):
         # Synthetic messages (errors, interruptions) have no request behind them.
         return None
+    if len(message_id) > MAX_KEY or len(request_id) > MAX_KEY:
+        # Cut short, two different keys could become one: the line is bad instead.
+        raise ValueError("message.id or requestId longer than 100 characters")
     model = message.get("model") if isinstance(message.get("model"), str) else ""
     return Request(
         message_id=message_id,

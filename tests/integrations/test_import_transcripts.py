@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from analytics.liveview import events_group
+from integrations.management.commands.import_transcripts import ProgressBar
 from integrations.models import ApiRequest, Compaction, ProjectRule, TranscriptFile
 from tracking.models import Project, Session, SkillInvocation
 
@@ -283,3 +294,65 @@ def test_it_skips_files_not_modified_since(transcripts_copy):
     result, _ = run(transcripts_copy / "spotter", "--since", "2021-01-01")
     assert result["files"] == 4
     assert not Session.objects.filter(external_id__startswith="55604662").exists()
+
+
+def test_it_prints_exactly_the_json_shape_of_the_issue(transcripts_copy):
+    result, _ = run(transcripts_copy / "spotter")
+    assert set(result) == {"files", "lines", "bad_lines", "sessions"}
+    for session in result["sessions"]:
+        assert set(session) == {
+            "id", "parent", "requests", "tokens", "tool_calls", "tool_errors", "cost_usd",
+            "started_at", "ended_at",
+        }  # fmt: skip
+        assert set(session["tokens"]) == {"input", "output", "cache_creation", "cache_read"}
+
+
+def test_it_exits_non_zero_with_a_clear_message_on_a_missing_folder(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_transcripts", str(tmp_path / "gone")],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"CommandError: No such file or folder: {tmp_path / 'gone'}"
+
+
+def test_it_draws_a_progress_bar_only_on_a_terminal():
+    class Terminal(StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), StringIO()
+    for stream in (terminal, pipe):
+        bar = ProgressBar(stream)
+        bar(0, 2, Path("a.jsonl"))
+        bar(2, 2, None)
+    assert pipe.getvalue() == ""
+    assert "[" + "." * 30 + "] 0/2 files  a.jsonl" in terminal.getvalue()
+    assert terminal.getvalue().endswith("] 2/2 files  done" + " " * 36 + "\n")
+
+
+def test_it_tells_live_pages_about_sessions_still_at_work(
+    transcripts_copy, project, django_capture_on_commit_callbacks
+):
+    path = transcripts_copy / "spotter" / "short.jsonl"
+    recent = (timezone.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    path.write_text(re.sub(r"2026-02-10T\d\d:\d\d", recent, path.read_text()))
+    old = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    with django_capture_on_commit_callbacks() as callbacks:
+        run(path, old, "--project", project.slug)
+    assert Session.objects.get(external_id__startswith="55604662").status == "active"
+    assert Session.objects.get(external_id__startswith="d6e0bada").status == "ended"
+
+    async def listen() -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events_group(project.pk), channel)
+        await sync_to_async(lambda: [callback() for callback in callbacks])()
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    frame = json.loads(async_to_sync(listen)()["text"])
+    assert frame["session"]["external_id"].startswith("55604662")
+    assert len(callbacks) == 1  # the ended session is not live news

@@ -152,3 +152,14 @@ def test_it_names_skills_and_mcp_tools():
     assert tool_skill("Skill", {"skill": "pdf"}) == "pdf"
     assert tool_skill("Skill", {}) == "Skill"
     assert tool_skill("mcp__github__create_issue", {}) == "mcp__github__create_issue"
+
+
+def test_it_counts_ids_too_long_to_store_as_bad_lines():
+    long_session = b'{"type":"user","sessionId":"' + b"s" * 151 + b'"}'
+    long_key = (
+        b'{"type":"assistant","sessionId":"s","requestId":"' + b"r" * 101 + b'",'
+        b'"message":{"id":"msg_1","usage":{"output_tokens":5}}}'
+    )
+    chunk = read_chunk([long_session, long_key])
+    assert chunk.bad_lines == 2 and not chunk.requests
+    assert "too long" in chunk.problems[0][1] and "longer than 100" in chunk.problems[1][1]

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.claude_code.importer import (
+    ImportFailed,
     ImportResult,
     TranscriptPathError,
     default_paths,
@@ -86,7 +87,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 progress=ProgressBar(sys.stderr),
             )
-        except TranscriptPathError as exc:
+        except (TranscriptPathError, ImportFailed) as exc:
             raise CommandError(str(exc)) from None
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
