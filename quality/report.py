@@ -345,7 +345,7 @@ def _recommendations(d: ReportData) -> list[str]:
         return lines + ["No rule fired on the measurements.", ""]
     for i, r in enumerate(d.recommendations, 1):
         v = r.get("value")
-        source = f" _(from `{r['measurement']}` = {figure(v)})_"
+        source = f" — from `{r['measurement']}` = {figure(v)}"
         lines.append(f"{i}. {r['text']}{source}")
     return lines + [""]
 

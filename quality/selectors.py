@@ -54,6 +54,14 @@ def trend_data(checkpoint: Checkpoint) -> dict[str, Any]:
     return data
 
 
+def _delta(delta: float | None) -> str:
+    if delta is None:
+        return ""
+    if round(delta, 2) == 0:
+        return "0"
+    return f"{delta:+,.2f}".rstrip("0").rstrip(".")
+
+
 def session_comparison(session: Session) -> dict[str, Any] | None:
     """Key figures at the session's start checkpoint and at its end (or latest) checkpoint."""
     checkpoints = list(session.checkpoints.order_by("created_at", "pk"))
@@ -83,7 +91,7 @@ def session_comparison(session: Session) -> dict[str, Any] | None:
                 "key": key,
                 "start": figure(before),
                 "end": figure(after),
-                "delta": "" if delta is None else f"{delta:+,.2f}".rstrip("0").rstrip("."),
+                "delta": _delta(delta),
             }
         )
     return {"start": start, "end": end, "rows": rows}
