@@ -64,6 +64,7 @@ def measure(
     readings += source.collect(files)
     progress("secret scan")
     readings += secrets.collect(files)
+    progress("coverage and tests")
     with tempfile.TemporaryDirectory(prefix="cairn-tests-") as tmp:
         coverage_file, junit_file = artefacts.coverage, artefacts.junit
         if run_tools and (coverage_file is None or junit_file is None):

@@ -118,3 +118,10 @@ def test_it_says_not_measured_for_every_tool_without_artefacts(package):
     for key in ("coverage.line_percent", "tests.total", "lint.findings", "complexity.max"):
         assert by_key[key].value is None
         assert by_key[key].reason == tools.NOT_RUN
+
+
+def test_it_gets_the_same_source_figures_in_worker_processes(package, monkeypatch):
+    files = project_files(package.root)
+    serial = values(source.collect(files))
+    monkeypatch.setattr(source, "PARALLEL_MIN_BYTES", 0)
+    assert values(source.collect(files)) == serial
