@@ -37,6 +37,9 @@ class ClaudeSession(models.Model):
     session = models.OneToOneField(
         Session, primary_key=True, on_delete=models.CASCADE, related_name="claude"
     )
+    # Claude Code's session id (with `:agent-<id>` for a subagent), whatever the project:
+    # indexed, as Session's own external id is unique only within a project.
+    claude_id = models.CharField(max_length=200, db_index=True, blank=True)
     cwd = models.CharField(max_length=1000, blank=True)
     version = models.CharField(max_length=50, blank=True)
     agent_id = models.CharField(max_length=100, blank=True)

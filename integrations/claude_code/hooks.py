@@ -82,6 +82,7 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
     with transaction.atomic():
         session = _session(project, session_id, agent_id, now)
         facts, _ = ClaudeSession.objects.get_or_create(session=session)
+        facts.claude_id = session.external_id
         facts.cwd = cwd or facts.cwd
         facts.agent_id = agent_id or facts.agent_id
         facts.last_activity_at = now

@@ -285,20 +285,21 @@ def _session(
     external = external_id(session_id, agent_id)
     first = parse_time(seen.first) if seen.first else None
     last = parse_time(seen.last) if seen.last else None
-    query = Session.objects.filter(external_id=external)
+    # Known under its Claude Code id in any project (hooks may have started it under their
+    # key's project), else looked up or created in the project its folder maps to.
+    known = ClaudeSession.objects.filter(claude_id=external).select_related("session__project")
     if project is not None:
-        query = query.filter(project=project)
-    session = query.select_related("project").order_by("pk").first()
+        known = known.filter(session__project=project)
+    found = known.order_by("session_id").first()
+    session = found.session if found else None
     if session is None:
         owner = project or (parent.project if parent else None)
         if owner is None:
             owner = project_for_cwd(seen.cwd, path.parent.name)
-        session = Session.objects.create(
+        session, _ = Session.objects.select_related("project").get_or_create(
             project=owner,
             external_id=external,
-            parent=parent,
-            agent=AGENT,
-            started_at=first or timezone.now(),
+            defaults={"parent": parent, "agent": AGENT, "started_at": first or timezone.now()},
         )
     changed = []
     if first and first < session.started_at:
@@ -315,14 +316,15 @@ def _session(
         changed.append("agent")
     if changed:
         session.save(update_fields=[*changed, "updated_at"])
-    if seen.cwd or seen.version or last or agent_id:
-        facts, _ = ClaudeSession.objects.get_or_create(session=session)
-        facts.cwd = seen.cwd[:1000] or facts.cwd
-        facts.version = seen.version[:50] or facts.version
-        facts.agent_id = agent_id or facts.agent_id
-        if last and (facts.last_activity_at is None or last > facts.last_activity_at):
-            facts.last_activity_at = last
-        facts.save()
+    facts = found or ClaudeSession.objects.filter(session=session).first()
+    facts = facts or ClaudeSession(session=session)
+    facts.claude_id = external
+    facts.cwd = seen.cwd[:1000] or facts.cwd
+    facts.version = seen.version[:50] or facts.version
+    facts.agent_id = agent_id or facts.agent_id
+    if last and (facts.last_activity_at is None or last > facts.last_activity_at):
+        facts.last_activity_at = last
+    facts.save()
     return session
 
 
