@@ -164,7 +164,8 @@ def _session_ids(
         return ids
     existing = Session.objects.filter(project=project, external_id__in=first_seen)
     ids.update(existing.values_list("external_id", "pk"))
-    missing = [name for name in first_seen if name not in ids]
+    # Sorted: concurrent batches must insert new sessions in one order, or they deadlock.
+    missing = sorted(name for name in first_seen if name not in ids)
     if missing:
         Session.objects.bulk_create(
             [
