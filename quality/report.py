@@ -389,6 +389,38 @@ def _debt(debt: debt_.Debt, o: Observations) -> list[str]:
     return lines + [""]
 
 
+# Load-test targets the report checks (documented in docs/measurements.md).
+LOAD_TARGETS = {
+    "loadtest.clients_failed": ("==", 0),
+    "loadtest.delivered_ratio": (">=", 0.99),
+    "loadtest.dropped": ("==", 0),
+    "loadtest.errors": ("==", 0),
+}
+
+
+def _load_test(o: Observations) -> list[str]:
+    keys = sorted(k for k in o if k.startswith("loadtest."))
+    if not keys:
+        return []
+    lines = [
+        "## Load test results",
+        "",
+        "| Metric | Value | Target | Status |",
+        "|---|---:|---:|---|",
+    ]
+    for key in keys:
+        v = o[key].value
+        target, status = "", ""
+        if key in LOAD_TARGETS:
+            op, limit = LOAD_TARGETS[key]
+            target = f"{op} {figure(limit)}"
+            ok = None if v is None else (v == limit if op == "==" else v >= limit)
+            status = mark(ok)
+        shown = f"not measured: {o[key].reason}" if v is None else f"{figure(v)} {o[key].unit}"
+        lines.append(f"| `{key}` | {shown} | {target} | {status} |")
+    return lines + [""]
+
+
 def _conclusion(d: ReportData, score: score_.Score, debt: debt_.Debt) -> list[str]:
     total = "not measured" if score.total is None else f"{score.total:.1f}/100"
     gate = {"passed": "passed", "failed": "failed"}.get(d.gate_verdict, "not evaluated")
@@ -434,6 +466,7 @@ def render_markdown(d: ReportData, *, body_only: bool = False) -> str:
         + _recommendations(d)
         + _gates(d)
         + _debt(debt, d.observations)
+        + _load_test(d.observations)
         + _conclusion(d, score, debt)
     )
     if body_only:

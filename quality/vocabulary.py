@@ -89,6 +89,17 @@ KEYS: dict[str, Key] = {
     "fs.cleanup_bytes": Key("bytes", "Size of the cleanup candidates."),
     # the agent session (from its transcript)
     "session.context_tokens": Key("tokens", "Context size of the session's last assistant turn."),
+    # a WebSocket load test attached to the checkpoint (`manage.py loadtest --attach-checkpoint`)
+    "loadtest.clients_connected": Key("clients", "Clients that connected."),
+    "loadtest.clients_failed": Key("clients", "Clients that failed to connect."),
+    "loadtest.messages_per_s": Key("msg/s", "Messages received per second, all clients."),
+    "loadtest.delivered_ratio": Key("ratio", "Messages received / messages expected."),
+    "loadtest.dropped": Key("messages", "Gaps in the per-client sequence numbers."),
+    "loadtest.errors": Key("count", "Error frames and client errors."),
+    "loadtest.latency_p50_ms": Key("ms", "Median server_time → received latency."),
+    "loadtest.latency_p95_ms": Key("ms", "95th percentile latency."),
+    "loadtest.latency_p99_ms": Key("ms", "99th percentile latency."),
+    "loadtest.latency_max_ms": Key("ms", "Highest latency."),
     # services
     "services.up": Key("count", "Configured health endpoints that answered."),
     "services.down": Key("count", "Configured health endpoints that did not answer."),

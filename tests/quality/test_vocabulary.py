@@ -14,7 +14,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "measurements.md"
 
 
 def test_it_documents_every_key_with_its_unit():
-    rows = dict(re.findall(r"^\| `([a-z_.0-9]+)` \| ([\w%]+) \|", DOC.read_text(), re.M))
+    rows = dict(re.findall(r"^\| `([a-z_.0-9]+)` \| ([\w%/]+) \|", DOC.read_text(), re.M))
     assert rows == {key: k.unit for key, k in KEYS.items()}
 
 

@@ -1,0 +1,45 @@
+"""The report: sections from stored measurements, not measured shown as such, load tests."""
+
+from __future__ import annotations
+
+from analytics.management.commands.loadtest import attach
+from quality.collectors.base import Source, measured, not_measured
+from quality.record import checkpoint_record
+from quality.report import render_json, render_markdown, report_data
+from tracking.models import Checkpoint
+
+SRC = Source(tool="test", tool_version="1", artefact="fixture")
+
+
+def test_it_renders_an_attached_load_test_against_its_targets(project):
+    checkpoint = checkpoint_record(project=project, readings=[measured("tests.failed", 0, SRC)])
+    assert "## Load test results" not in render_markdown(report_data(checkpoint))
+    attach(
+        checkpoint,
+        {
+            "connected": 100, "failed": 0, "messages_per_s": 94.09, "delivered_ratio": 0.985,
+            "dropped": 0, "errors": 0,
+            "latency_ms": {"p50": 12.5, "p95": 40.0, "p99": 61.0, "max": 90.0},
+        },
+    )  # fmt: skip
+    report = render_markdown(report_data(Checkpoint.objects.get(pk=checkpoint.pk)))
+    assert "| `loadtest.delivered_ratio` | 0.98 ratio | >= 0.99 | ❌ |" in report
+    assert "| `loadtest.clients_failed` | 0 clients | == 0 | ✅ |" in report
+    assert "| `loadtest.messages_per_s` | 94.09 msg/s |  |  |" in report
+
+
+def test_it_says_not_measured_instead_of_zero(project):
+    readings = not_measured(["coverage.line_percent", "tests.total"], SRC, "no artefact")
+    checkpoint = checkpoint_record(project=project, readings=readings)
+    report = render_markdown(report_data(checkpoint))
+    assert "## Quality Score V2: not measured" in report
+    assert "**Status**: **Not measured** · 0 of 100 points measured" in report
+    assert "- **Test coverage**: not measured — no artefact" in report
+    assert "The quality gate could not be evaluated" in report
+    assert (
+        "| `coverage.line_percent` | not measured: no artefact | % | test 1 | fixture |" in report
+    )
+    data = render_json(report_data(checkpoint))
+    assert data["score"] is None and data["stars"] is None
+    assert data["measurements"]["tests.total"]["value"] is None
+    assert checkpoint.score_total is None and checkpoint.gate_verdict == ""
