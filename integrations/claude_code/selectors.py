@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, Max, Q, Sum
 
 from integrations.claude_code.accounting import USAGE_FIELDS, Usage
 from integrations.claude_code.pricing import cost_of
-from integrations.models import ApiRequest, Compaction
+from integrations.models import ApiRequest, ClaudeSession, Compaction
 from tracking.models import Checkpoint, Session, SkillInvocation
 
 TOKEN_FIELDS = (
@@ -168,6 +168,7 @@ def session_panel(session: Session) -> dict | None:
     family_by_model = _usage_by_model(ApiRequest.objects.filter(session__in=family))
     family_cost = cost_of(family_by_model) if family_by_model else None
     return {
+        "facts": ClaudeSession.objects.filter(session=session).first(),
         "requests": own.count(),
         "tokens": token_rows(_total(by_model)),
         "models": [

@@ -356,3 +356,18 @@ def test_it_tells_live_pages_about_sessions_still_at_work(
     frame = json.loads(async_to_sync(listen)()["text"])
     assert frame["session"]["external_id"].startswith("55604662")
     assert len(callbacks) == 1  # the ended session is not live news
+
+
+def test_it_takes_prices_from_settings_over_the_table(transcripts_copy, settings):
+    path = transcripts_copy / "spotter" / "short.jsonl"
+    path.write_text(path.read_text().replace("claude-opus-4-6", "claude-nova-9"))
+    settings.CAIRN_MODEL_PRICES = {
+        "claude-nova-9": {
+            "input": "1", "output": "2", "cache_write_5m": "3", "cache_write_1h": "4",
+            "cache_read": "0.5",
+        }
+    }  # fmt: skip
+    result, _ = run(path)
+    # 3 input, 13 output, 13,835 one-hour cache writes, 11,515 cache reads (expected.json).
+    # (3×1 + 13×2 + 13,835×4 + 11,515×0.5) / 1e6 = $0.0611265, stored to the micro-dollar.
+    assert result["sessions"][0]["cost_usd"] == 0.061127

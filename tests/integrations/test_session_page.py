@@ -37,6 +37,10 @@ def test_it_shows_tokens_cost_context_tools_and_subagents(owner_client, imported
     page = response.content.decode()
     assert "Claude Code: tokens and cost" in page
     assert "139 API requests" in page
+    assert (
+        "Claude Code 2.1.39 in <code>/home/USER/projects/spotter-worktrees/spotter-dov</code>"
+        in page
+    )
     assert "With its 2 subagents: 28,899 output tokens, cost $10.11." in page
     chart = json.loads(page.split('id="context-data" type="application/json">')[1].split("<")[0])
     assert chart["count"] == 139 and len(chart["context"]) == 139
