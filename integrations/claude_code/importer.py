@@ -204,9 +204,14 @@ def import_file(
                 pending = dict(known.pending_tools)
                 if stat.st_size == offset:
                     return result
-        handle.seek(offset)
+        # A last line that was whole but had no newline yet was taken last time: the newline
+        # written after it now is its end, not an empty line.
+        handle.seek(max(offset - 1, 0))
+        skip = 1 if offset and handle.read(1) != b"\n" and handle.read(1) == b"\n" else 0
+        handle.seek(offset + skip)
         data = handle.read()
     lines, consumed = split_lines(data)
+    consumed += skip
     chunk = read_chunk(lines, first_line=first_line, agent_id=agent_id_from_path(str(path)))
     result.bytes, result.lines, result.bad_lines = consumed, chunk.lines, chunk.bad_lines
     for number, problem in chunk.problems:

@@ -371,3 +371,17 @@ def test_it_takes_prices_from_settings_over_the_table(transcripts_copy, settings
     # 3 input, 13 output, 13,835 one-hour cache writes, 11,515 cache reads (expected.json).
     # (3×1 + 13×2 + 13,835×4 + 11,515×0.5) / 1e6 = $0.0611265, stored to the micro-dollar.
     assert result["sessions"][0]["cost_usd"] == 0.061127
+
+
+def test_it_takes_a_whole_last_line_without_newline_once(transcripts_copy):
+    path = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    expected = EXPECTED["files"]["transcripts/spotter/tool_heavy.jsonl"]
+    path.write_bytes(b"".join(lines[:25]).rstrip(b"\n"))  # its writer stopped before the newline
+    first, _ = run(path)
+    assert first["lines"] == 25
+    path.write_bytes(b"".join(lines))
+    second, err = run(path)
+    assert (second["lines"], second["bad_lines"], err) == (expected["lines"] - 25, 0, "")
+    assert TranscriptFile.objects.get().lines_read == expected["lines"]
+    assert second["sessions"][0]["tokens"] == tokens(expected["tokens_max_wins"])
