@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 AGENT = "claude-code"
 HEAD = 4096
+MICRO_DOLLAR = Decimal("0.000001")
 TOKEN_FIELDS = (
     "input_tokens",
     "output_tokens",
@@ -482,7 +484,9 @@ def refresh_totals(session_ids: Iterable[int]) -> None:
         session.cache_creation_tokens = total.cache_creation
         session.cache_read_tokens = total.cache_read
         session.models_used = sorted(m for m, u in by_model.items() if m and not u.is_zero)
-        session.cost_usd = cost_of(by_model) if by_model else None
+        cost = cost_of(by_model) if by_model else None
+        # Rounded here, to the micro-dollar the column keeps, so every database rounds alike.
+        session.cost_usd = cost.quantize(MICRO_DOLLAR, ROUND_HALF_UP) if cost is not None else None
         last = session.api_requests.order_by("-timestamp", "-pk").first()
         session.context_tokens_last = last.context_tokens if last else None
         facts = getattr(session, "claude", None)
