@@ -139,18 +139,23 @@ def test_it_reads_only_what_a_growing_file_added(transcripts_copy):
     path = transcripts_copy / "spotter" / "tool_heavy.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
     expected = EXPECTED["files"]["transcripts/spotter/tool_heavy.jsonl"]
-    # Cut inside a request's lines (its output count grows later) and inside a line.
-    path.write_bytes(b"".join(lines[:20]) + lines[20][:35])
+    # Cut after two tool_use lines whose results come later (lines 32 and 33), inside a
+    # request's lines (its output count grows later) and inside a line.
+    path.write_bytes(b"".join(lines[:30]) + lines[30][:35])
     first, _ = run(path)
-    assert first["lines"] == 20
-    assert TranscriptFile.objects.get().offset == len(b"".join(lines[:20]))
+    assert first["lines"] == 30
+    stored = TranscriptFile.objects.get()
+    assert stored.offset == len(b"".join(lines[:30]))
+    assert len(stored.pending_tools) == 2
+    assert sum(first["sessions"][0]["tool_calls"].values()) == 2
     path.write_bytes(b"".join(lines))
     second, err = run(path)
-    assert (second["lines"], second["bad_lines"], err) == (expected["lines"] - 20, 0, "")
+    assert (second["lines"], second["bad_lines"], err) == (expected["lines"] - 30, 0, "")
     session = second["sessions"][0]
     assert session["tokens"] == tokens(expected["tokens_max_wins"])
     assert session["requests"] == expected["unique_keys"]
     assert session["tool_calls"] == expected["tool_use_by_name"]
+    assert TranscriptFile.objects.get().pending_tools == {}
 
 
 def test_it_counts_a_truncated_line_and_names_it(transcripts_copy):
