@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -17,6 +18,8 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.liveview import events_group
@@ -390,3 +393,21 @@ def test_it_takes_a_whole_last_line_without_newline_once(transcripts_copy):
     assert (second["lines"], second["bad_lines"], err) == (expected["lines"] - 25, 0, "")
     assert TranscriptFile.objects.get().lines_read == expected["lines"]
     assert second["sessions"][0]["tokens"] == tokens(expected["tokens_max_wins"])
+
+
+def test_it_makes_the_sum_of_the_days_equal_the_sum_of_the_sessions(transcripts_copy):
+    # Without the subagents' files their relayed messages are the only copy: counted once.
+    shutil.rmtree(transcripts_copy / MAIN.removeprefix("transcripts/").removesuffix(".jsonl"))
+    result, _ = run(transcripts_copy)
+    by_day = (
+        ApiRequest.objects.annotate(day=TruncDate("timestamp"))
+        .values("day")
+        .annotate(output=Sum("output_tokens"), read=Sum("cache_read_tokens"))
+    )
+    days = {"output": sum(d["output"] for d in by_day), "read": sum(d["read"] for d in by_day)}
+    sessions = {
+        "output": sum(s["tokens"]["output"] for s in result["sessions"]),
+        "read": sum(s["tokens"]["cache_read"] for s in result["sessions"]),
+    }
+    assert days == sessions
+    assert len({d["day"] for d in by_day}) == 3  # 2026-01-21, 2026-02-10, 2026-02-12
