@@ -37,6 +37,10 @@ def test_it_serves_a_valid_openapi_schema_with_the_v1_paths(client, db):
     invocations = schema["paths"]["/api/v1/invocations"]["get"]
     params = {p["name"] for p in invocations["parameters"]}
     assert {"cursor", "page_size", "session", "skill", "since", "until"} <= params
+    start = schema["paths"]["/api/v1/sessions/start"]["post"]["responses"]
+    assert set(start) == {"200", "201", "400", "401", "403", "404"}
+    error = start["404"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/Error"}
     paginated = schema["components"]["schemas"]["PaginatedInvocationList"]
     assert set(paginated["properties"]) == {"next", "results"}
 

@@ -187,6 +187,18 @@ def test_it_keeps_the_first_end_when_ended_twice(write_api, sessions):
     assert (session.end_commit, session.ended_at) == ("a1", datetime(2026, 11, 20, 11, tzinfo=UTC))
 
 
+def test_it_rejects_a_bad_end_body(write_api, sessions):
+    url = f"/api/v1/sessions/{sessions['new'].pk}/end"
+    assert write_api.post(url, "{bad", content_type="application/json").status_code == 400
+    assert write_api.post(url, '"text"', content_type="application/json").status_code == 400
+    naive = write_api.post(url, {"ended_at": "2026-11-21 10:00"}, "application/json")
+    assert naive.status_code == 400
+    assert list(naive.json()["error"]["detail"]) == ["ended_at"]
+    long = write_api.post(url, {"end_commit": "f" * 65}, "application/json")
+    assert list(long.json()["error"]["detail"]) == ["end_commit"]
+    assert Session.objects.get(pk=sessions["new"].pk).status == "active"
+
+
 def test_it_refuses_an_end_before_the_start(write_api, sessions):
     response = write_api.post(
         f"/api/v1/sessions/{sessions['new'].pk}/end",

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracking.api.pagination import KeysetPagination
+from tracking.api.schema import errors
 from tracking.api.scope import project_or_404, session_or_404, visible
 from tracking.models import Checkpoint, Measurement
 
@@ -87,7 +88,7 @@ class CheckpointListApi(APIView):
     @extend_schema(
         summary="Checkpoints, newest first",
         parameters=[FilterSerializer],
-        responses=CheckpointSerializer(many=True),
+        responses={200: CheckpointSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -107,7 +108,8 @@ class CheckpointListApi(APIView):
 
 class CheckpointDetailApi(APIView):
     @extend_schema(
-        summary="One checkpoint with its measurements", responses=CheckpointDetailSerializer
+        summary="One checkpoint with its measurements",
+        responses={200: CheckpointDetailSerializer, **errors(401, 404)},
     )
     def get(self, request, pk: int):
         checkpoints = visible(Checkpoint.objects.select_related("project"), request.user)

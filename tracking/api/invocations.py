@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from tracking.api.fields import AwareDateTimeField
 from tracking.api.pagination import KeysetPagination
+from tracking.api.schema import errors
 from tracking.api.scope import project_or_404, session_or_404, visible
 from tracking.models import SkillInvocation
 
@@ -62,7 +63,7 @@ class InvocationListApi(APIView):
     @extend_schema(
         summary="Skill invocations, newest first",
         parameters=[FilterSerializer],
-        responses=InvocationSerializer(many=True),
+        responses={200: InvocationSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
 from tracking.auth import visible_projects
 from tracking.models import Project
@@ -21,7 +22,9 @@ class ProjectSerializer(serializers.ModelSerializer):
 class ProjectListApi(APIView):
     OutputSerializer = ProjectSerializer
 
-    @extend_schema(summary="Projects you may see", responses=ProjectSerializer(many=True))
+    @extend_schema(
+        summary="Projects you may see", responses={200: ProjectSerializer(many=True), **errors(401)}
+    )
     def get(self, request):
         projects = visible_projects(request.user)
         return Response(self.OutputSerializer(projects, many=True).data)
@@ -30,7 +33,7 @@ class ProjectListApi(APIView):
 class ProjectDetailApi(APIView):
     OutputSerializer = ProjectSerializer
 
-    @extend_schema(summary="One project", responses=ProjectSerializer)
+    @extend_schema(summary="One project", responses={200: ProjectSerializer, **errors(401, 404)})
     def get(self, request, slug: str):
         project = project_or_404(request.user, slug)
         return Response(self.OutputSerializer(project).data)

@@ -1,8 +1,10 @@
-"""OpenAPI descriptions drf-spectacular cannot derive itself (imported by tracking.api.urls)."""
+"""OpenAPI descriptions drf-spectacular cannot derive itself: the key scheme, the error shape."""
 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -16,3 +18,30 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "description": "A project API key: `Authorization: Bearer cairn_…`. A key sees only "
             "its own project; a read-only key cannot write.",
         }
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. not_found, parse_error.")
+    message = serializers.CharField()
+    detail = serializers.JSONField(required=False, help_text="Per-field reasons for bad input.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API (tracking.api.errors)."""
+
+    error = ErrorBodySerializer()
+
+
+ERROR_MEANINGS = {
+    400: "Bad input: the reason is in `error.detail`.",
+    401: "No credentials, or an unknown or revoked API key.",
+    403: "A read-only key (or no write right) on a write.",
+    404: "Not found, or in a project you may not see.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Documented error responses for `extend_schema(responses=...)`."""
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=ERROR_MEANINGS[code]) for code in codes
+    }

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from tracking.api.fields import AwareDateTimeField
 from tracking.api.pagination import KeysetPagination
 from tracking.api.permissions import ReadOnlyKeyForSafeMethods
+from tracking.api.schema import errors
 from tracking.api.scope import project_or_404, session_or_404, visible
 from tracking.auth import ApiKeyUser
 from tracking.models import Project, Session
@@ -61,7 +62,7 @@ class SessionListApi(APIView):
     @extend_schema(
         summary="Sessions, newest first",
         parameters=[FilterSerializer],
-        responses=SessionSerializer(many=True),
+        responses={200: SessionSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -82,7 +83,7 @@ class SessionListApi(APIView):
 
 
 class SessionDetailApi(APIView):
-    @extend_schema(summary="One session", responses=SessionSerializer)
+    @extend_schema(summary="One session", responses={200: SessionSerializer, **errors(401, 404)})
     def get(self, request, pk: int):
         return Response(SessionSerializer(session_or_404(request.user, pk)).data)
 
@@ -110,7 +111,11 @@ class SessionStartApi(APIView):
         description="Idempotent on `external_id`: starting a session that exists returns it "
         "with 200 and changes nothing it already has (blank fields are filled in).",
         request=InputSerializer,
-        responses={201: SessionSerializer, 200: SessionSerializer},
+        responses={
+            201: SessionSerializer,
+            200: SessionSerializer,
+            **errors(400, 401, 403, 404),
+        },
     )
     def post(self, request):
         body = _validated(self.InputSerializer, request)
@@ -135,7 +140,7 @@ class SessionEndApi(APIView):
         description="Idempotent: ending a session that has already ended returns it unchanged "
         "with 200; the first end's time and commit are kept.",
         request=InputSerializer,
-        responses=SessionSerializer,
+        responses={200: SessionSerializer, **errors(400, 401, 403, 404)},
     )
     def post(self, request, pk: int):
         session = session_or_404(request.user, pk)

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from analytics.skills import floor_hour, last_hours, skill_stats
 from tracking.api.invocations import TimeRangeSerializer
+from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
 from tracking.auth import visible_projects
 
@@ -110,7 +111,7 @@ class ProjectSkillStatsApi(APIView):
         description="From the hourly rollups over `window` (default 24h, ending now) or "
         "`since`/`until` (widened to whole hours). Skills with no invocation are absent.",
         parameters=[WindowSerializer],
-        responses=SkillStatsOutputSerializer,
+        responses={200: SkillStatsOutputSerializer, **errors(400, 401, 404)},
     )
     def get(self, request, slug: str):
         project = project_or_404(request.user, slug)
@@ -124,7 +125,7 @@ class SkillStatsApi(APIView):
     @extend_schema(
         summary="Per-skill statistics over the projects you may see",
         parameters=[FilterSerializer],
-        responses=SkillStatsOutputSerializer,
+        responses={200: SkillStatsOutputSerializer, **errors(400, 401, 404)},
     )
     def get(self, request):
         slug = request.query_params.get("project")

@@ -2,9 +2,7 @@ from django.urls import path
 
 from integrations.api import ClaudeCodeHookApi
 from quality.api import CheckpointListCreateApi
-
-# Imported for its side effect: registers the API-key scheme with drf-spectacular.
-from tracking.api import checkpoints, ingest, invocations, projects, schema, sessions, skills  # noqa: F401
+from tracking.api import checkpoints, ingest, invocations, projects, sessions, skills
 
 urlpatterns = [
     path("ingest/invocations", ingest.IngestInvocationsApi.as_view(), name="api-ingest"),
