@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracking.api.permissions import HasWriteKey
+from tracking.api.schema import errors
 from tracking.ingest import ingest_events
 
 
@@ -62,14 +63,17 @@ class IngestInvocationsApi(APIView):
         request=inline_serializer(
             "IngestRequest", {"events": serializers.ListField(child=serializers.DictField())}
         ),
-        responses=inline_serializer(
-            "IngestResult",
-            {
-                "accepted": serializers.IntegerField(),
-                "duplicates": serializers.IntegerField(),
-                "errors": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "IngestResult",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                    "errors": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            **errors(400, 401, 403, 413),
+        },
         examples=[
             OpenApiExample(
                 "One event",

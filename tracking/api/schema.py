@@ -37,6 +37,7 @@ ERROR_MEANINGS = {
     401: "No credentials, or an unknown or revoked API key.",
     403: "A read-only key (or no write right) on a write.",
     404: "Not found, or in a project you may not see.",
+    413: "Too large: more events or bytes than the limits allow.",
 }
 
 
