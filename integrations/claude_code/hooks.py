@@ -7,18 +7,24 @@ the server's at arrival.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from analytics import broadcast
-from integrations.claude_code.transcript import tool_skill
+from integrations.claude_code.importer import announce, default_paths, import_file
+from integrations.claude_code.transcript import external_id, tool_skill
 from integrations.models import ClaudeSession, HookToolCall
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Project, Session
 from tracking.sessions import SessionStart, session_end, session_start
+
+log = logging.getLogger(__name__)
 
 AGENT = "claude-code"
 EVENTS = frozenset(
@@ -35,6 +41,8 @@ EVENTS = frozenset(
     }
 )
 MAX_ID = 150
+# After these the transcript holds a finished turn worth reading.
+READ_AFTER = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 
 
 class HookError(ValueError):
@@ -105,7 +113,40 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
             session_end(session=session, ended_at=max(now, session.started_at))
         session.refresh_from_db()
         broadcast.session_updated(session)
+    path = transcript_to_read(payload, event)
+    if path is not None:
+        _read_transcript(project, path)
     return outcome
+
+
+def transcript_to_read(payload: dict, event: str) -> Path | None:
+    """The transcript a hook points at, when Cairn may read it at once for live tokens and cost.
+
+    Only with `CAIRN_HOOKS_READ_TRANSCRIPTS = True` (Cairn on the machine Claude Code runs on),
+    after a finished turn, and only files under the Claude Code folders the import reads: a key
+    holder cannot make the server read any other file.
+    """
+    if event not in READ_AFTER or not getattr(settings, "CAIRN_HOOKS_READ_TRANSCRIPTS", False):
+        return None
+    raw = payload.get("agent_transcript_path") if event == "SubagentStop" else None
+    raw = raw or payload.get("transcript_path")
+    if not isinstance(raw, str) or not raw.endswith(".jsonl"):
+        return None
+    path = Path(raw).expanduser().resolve()
+    roots = [root.expanduser().resolve() for root in default_paths()]
+    if not any(path.is_relative_to(root) for root in roots) or not path.is_file():
+        return None
+    return path
+
+
+def _read_transcript(project: Project, path: Path) -> None:
+    try:
+        result = import_file(path, project=project)
+    except (OSError, DatabaseError):
+        # The hook itself is stored; the next import reads the file.
+        log.exception("reading %s after a hook failed", path)
+        return
+    announce(result.sessions)
 
 
 def _session(project: Project, session_id: str, agent_id: str, now: datetime) -> Session:
@@ -114,12 +155,8 @@ def _session(project: Project, session_id: str, agent_id: str, now: datetime) ->
     )
     if not agent_id:
         return main
-    child, _ = session_start(
-        project=project,
-        start=SessionStart(
-            external_id=f"{session_id}:agent-{agent_id}", agent=AGENT, started_at=now
-        ),
-    )
+    start = SessionStart(external_id=external_id(session_id, agent_id), agent=AGENT, started_at=now)
+    child, _ = session_start(project=project, start=start)
     if child.parent_id is None:
         Session.objects.filter(pk=child.pk).update(parent=main)
         child.parent = main

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from io import StringIO
 from pathlib import Path
 
@@ -162,3 +163,31 @@ def test_it_documents_a_hook_configuration_that_parses():
     for groups in config.values():
         (handler,) = groups[0]["hooks"]
         assert handler["url"].endswith(URL) and handler["allowedEnvVars"] == ["CAIRN_KEY"]
+
+
+def test_it_reads_the_transcript_after_a_turn_when_allowed(
+    client, write_key, project, settings, monkeypatch, tmp_path
+):
+    expected = EXPECTED["files"]["transcripts/spotter/short.jsonl"]
+    session_id = expected["session_ids"][0]
+    config = tmp_path / "claude"
+    transcript = config / "projects" / "-home-marco-projects-spotter" / f"{session_id}.jsonl"
+    transcript.parent.mkdir(parents=True)
+    shutil.copy(TRANSCRIPTS / "spotter" / "short.jsonl", transcript)
+    outside = tmp_path / "elsewhere.jsonl"
+    shutil.copy(TRANSCRIPTS / "spotter" / "tool_heavy.jsonl", outside)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+
+    hook(client, write_key, "Stop", session_id=session_id, transcript_path=str(transcript))
+    session = Session.objects.get(external_id=session_id)
+    assert session.cache_read_tokens == 0  # not allowed by default
+    settings.CAIRN_HOOKS_READ_TRANSCRIPTS = True
+    hook(client, write_key, "Stop", session_id=session_id, transcript_path=str(outside))
+    session.refresh_from_db()
+    assert session.cache_read_tokens == 0  # only Claude Code's own folders are read
+    hook(client, write_key, "Stop", session_id=session_id, transcript_path=str(transcript))
+    session.refresh_from_db()
+    assert session.project == project
+    assert session.cache_read_tokens == expected["tokens_max_wins"]["cache_read_input_tokens"]
+    assert session.cache_creation_tokens == 13835
+    assert Session.objects.filter(external_id=session_id).count() == 1
