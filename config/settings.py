@@ -141,7 +141,7 @@ LIVE_TICK_SECONDS = envfloat("LIVE_TICK_SECONDS", "1.0")
 # Embedded mode runs the ticker inside the ASGI process; with Redis, `manage.py live_broadcast`.
 LIVE_TICKER_IN_PROCESS = envbool("LIVE_TICKER_IN_PROCESS", "false" if REDIS_URL else "true")
 LIVE_CLIENT_BUFFER_BYTES = envint("LIVE_CLIENT_BUFFER_BYTES", str(256 * 1024))
-LIVE_SLOW_CLIENT_DROPS = envint("LIVE_SLOW_CLIENT_DROPS", "10")
+LIVE_SLOW_CLIENT_SECONDS = envfloat("LIVE_SLOW_CLIENT_SECONDS", "10")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
