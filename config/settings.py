@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "tracking",
     "quality",
@@ -199,6 +200,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sessions, checkpoints, measurements and skill analytics.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's JavaScript is served by us, never from a CDN: Cairn must work offline.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Ingest limits: a request carries at most this many events and bytes.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
 
@@ -57,3 +58,10 @@ def test_it_serves_the_docs_page(client, db):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
+
+
+def test_it_serves_the_docs_script_itself(client, db):
+    page = client.get("/api/docs/").content.decode()
+    assert "cdn." not in page
+    assert "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" in page
+    assert finders.find("drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js")
