@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -34,7 +34,11 @@ class KeysetPagination(BasePagination):
         after = self._decode(request.query_params.get(self.cursor_query_param))
         if after is not None:
             moment, pk = after
-            rows = rows.filter(Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "pk__lt": pk}))
+            # "<= moment" gives the index a range to start from; the exclusion drops the tied
+            # rows already returned (same time, id not below the cursor's).
+            rows = rows.filter(**{f"{field}__lte": moment}).exclude(
+                **{field: moment, "pk__gte": pk}
+            )
         page = list(rows[: size + 1])
         self.next_url = None
         if len(page) > size:
