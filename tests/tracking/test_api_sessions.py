@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 
+from analytics.liveview import events_group
 from tracking.models import Session
 
 START = "/api/v1/sessions/start"
@@ -257,3 +262,39 @@ def test_it_rejects_bad_list_filters(write_api, sessions):
 
 def test_it_shows_superusers_every_project(superuser_client, sessions):
     assert ids(superuser_client.get(LIST)) == ["beta-1", "new", "old"]
+
+
+def test_it_tells_live_pages_when_a_session_starts_or_ends(
+    write_api, project, django_capture_on_commit_callbacks
+):
+    pushes = []
+    with django_capture_on_commit_callbacks() as callbacks:
+        body = write_api.post(START, start_body(), content_type="application/json").json()
+    pushes += callbacks
+    with django_capture_on_commit_callbacks() as callbacks:
+        write_api.post(START, start_body(), content_type="application/json")
+    assert callbacks == [], "an unchanged session is not pushed again"
+    end = f"/api/v1/sessions/{body['id']}/end"
+    with django_capture_on_commit_callbacks() as callbacks:
+        write_api.post(end, {"ended_at": "2026-11-20T11:00:00Z"}, "application/json")
+    pushes += callbacks
+    with django_capture_on_commit_callbacks() as callbacks:
+        write_api.post(end)
+    assert callbacks == [], "a repeated end changes nothing and pushes nothing"
+
+    async def listen() -> list[dict]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events_group(project.pk), channel)
+        await sync_to_async(lambda: [push() for push in pushes])()
+        return [
+            json.loads((await asyncio.wait_for(layer.receive(channel), timeout=5))["text"])
+            for _ in pushes
+        ]
+
+    frames = async_to_sync(listen)()
+    assert [(f["type"], f["session"]["status"]) for f in frames] == [
+        ("session_updated", "active"),
+        ("session_updated", "ended"),
+    ]
+    assert frames[1]["session"]["ended_at"] == "2026-11-20T11:00:00.000000Z"
