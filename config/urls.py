@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/v1/", include("tracking.api.urls")),
     path("", include("django_prometheus.urls")),
     path("", include("tracking.urls")),
+    path("", include("analytics.urls")),
 ]

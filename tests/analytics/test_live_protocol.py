@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analytics import ticker
 from analytics.ticker import Ticker
 from tests.analytics.conftest import bearer, events, open_live, subscribed
 
@@ -168,3 +169,18 @@ async def test_it_answers_get_metrics_with_both_windows(stored, read_key):
     assert start == datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     assert datetime.fromisoformat(reply["windows"]["24h"]["start"]) == start - timedelta(hours=23)
     await communicator.disconnect()
+
+
+async def test_it_ticks_inside_the_asgi_process_in_embedded_mode(stored, live, read_key):
+    live.LIVE_TICKER_IN_PROCESS = True
+    live.LIVE_TICK_SECONDS = 0.1
+    communicator = await subscribed(bearer(read_key))
+    try:
+        first = await communicator.receive_json_from(timeout=3)
+        second = await communicator.receive_json_from(timeout=3)
+        assert first["type"] == second["type"] == "metrics_update"
+        assert second["seq"] == first["seq"] + 1
+        assert [s["skill"] for s in first["top_skills"]] == ["pytest", "ruff"]
+    finally:
+        ticker._in_process.cancel()
+        await communicator.disconnect()

@@ -1,0 +1,126 @@
+"""/live/ in headless Chromium against a real Daphne on the embedded defaults (SQLite file,
+in-memory layer, ticker inside the ASGI process): first update, then ingest, then the change."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.analytics import servers
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SETUP = """
+from django.contrib.auth.models import User
+from tracking.models import Project
+user = User.objects.create_user("alice", "alice@example.org", "password-alice")
+project = Project.objects.create(name="Alpha", slug="alpha")
+project.members.add(user)
+print(project.create_api_key(scope="write")[1])
+"""
+
+
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory):
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip("chromium and chromedriver are not installed")
+    var = tmp_path_factory.mktemp("embedded")
+    env = servers.server_env(
+        DATABASE_URL=f"sqlite:///{var / 'cairn.sqlite3'}",
+        REDIS_URL="",
+        CAIRN_VAR_DIR=str(var),
+        LIVE_TICK_SECONDS="0.2",
+    )
+    manage = [sys.executable, "manage.py"]
+    run = {"cwd": servers.ROOT, "env": env, "check": True, "timeout": 60}
+    subprocess.run([*manage, "migrate", "-v0"], **run)  # noqa: S603
+    shell = subprocess.run([*manage, "shell", "-c", SETUP], capture_output=True, text=True, **run)  # noqa: S603
+    key = shell.stdout.strip().splitlines()[-1]
+    port = servers.free_port()
+    daphne = servers.daphne(port, env, var / "daphne.log")
+    try:
+        servers.wait_until_serving(port, daphne)
+        yield {"url": f"http://127.0.0.1:{port}", "key": key}
+    finally:
+        daphne.stop()
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="cairn-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def ingest(server: dict, events: list[dict]) -> dict:
+    request = urllib.request.Request(  # noqa: S310 - the local test server
+        server["url"] + "/api/v1/ingest/invocations",
+        data=json.dumps({"events": events}).encode(),
+        headers={"Authorization": f"Bearer {server['key']}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def test_it_shows_the_first_update_then_ingested_events_without_reload(embedded_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 15)
+    browser.get(embedded_server["url"] + "/login/?next=/live/")
+    browser.find_element(By.NAME, "username").send_keys("alice")
+    browser.find_element(By.NAME, "password").send_keys("password-alice")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live")
+    first_seq = int(browser.find_element(By.ID, "last-update").get_attribute("data-seq"))
+    empty = browser.find_element(By.CSS_SELECTOR, "#top-skills tbody td")
+    assert empty.text == "No invocations in the last 24 hours."
+    browser.execute_script("window.liveMarker = 1")  # gone if the page reloaded
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {"session": "browser-1", "skill": "pytest", "invoked_at": now}
+    result = ingest(
+        embedded_server,
+        [
+            {**event, "id": "t1", "completed": True, "duration_s": 2.0},
+            {**event, "id": "t2", "completed": False, "duration_s": 4.0},
+        ],
+    )
+    assert result["accepted"] == 2
+    row = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-skill="pytest"]'))[0]
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    assert cells == ["pytest", "2", "2", "50.0 %", "3.00 s"]
+    feed = browser.find_element(By.ID, "feed").text
+    assert "Session browser-1 in alpha: active" in feed
+    assert browser.find_element(By.ID, "active-count").text == "1"
+    assert int(browser.find_element(By.ID, "last-update").get_attribute("data-seq")) > first_seq
+    assert browser.execute_script("return window.liveMarker") == 1
+    assert browser.execute_script("return Chart.getChart('chart-rates').data.labels") == ["pytest"]
