@@ -71,3 +71,15 @@ def test_it_renders_the_browsable_api_for_a_logged_in_user(owner_client, project
     form = owner_client.get("/api/v1/sessions/start", headers={"Accept": "text/html"})
     assert form.status_code == 405
     assert "external_id" in form.content.decode()
+
+
+def test_it_offers_a_login_on_the_browsable_api(client, project):
+    page = client.get("/api/v1/projects", headers={"Accept": "text/html"})
+    assert page.status_code == 401
+    assert "/api/auth/login/?next=/api/v1/projects" in page.content.decode()
+    login = client.post(
+        "/api/auth/login/?next=/api/v1/projects",
+        {"username": "alice", "password": "password-alice", "next": "/api/v1/projects"},
+    )
+    assert (login.status_code, login["Location"]) == (302, "/api/v1/projects")
+    assert [p["slug"] for p in client.get("/api/v1/projects").json()] == ["alpha"]
