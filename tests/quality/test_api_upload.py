@@ -134,3 +134,15 @@ def test_it_still_lists_and_refuses_other_methods(write_api, read_key):
     assert [c["kind"] for c in listed.json()["results"]] == ["ci"]
     assert write_api.put(URL, {}, "application/json").status_code == 405
     assert write_api.delete(URL).status_code == 405
+
+
+def test_it_documents_the_upload_in_the_openapi_schema(client, db):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/checkpoints"]["post"]
+    form = operation["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+    fields = schema["components"]["schemas"][form.rsplit("/", 1)[1]]["properties"]
+    assert {"commit", "branch", "kind", "session", "coverage", "junit", "ruff", "bandit"} <= set(
+        fields
+    )
+    assert {"201", "400", "413"} <= set(operation["responses"])
+    assert "get" in schema["paths"]["/api/v1/checkpoints"]

@@ -80,6 +80,10 @@ def test_it_reports_a_data_file_whose_sources_are_gone(measured_package):
         (b"<testsuites/>", "not a Cobertura report: root element is <testsuites>"),
         (b"<coverage><packages><package>", "ParseError: no element found: line 1, column 29"),
         (b'{"totals": {', "JSONDecodeError: Expecting property name enclosed in double quotes:"),
+        (
+            b'<!DOCTYPE c [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><coverage>&b;</coverage>',
+            "EntitiesForbidden",
+        ),
     ],
 )
 def test_it_reports_bad_artefacts_as_not_measured(tmp_path, content, reason):
