@@ -100,8 +100,15 @@ class Chunk:
     models: set[str] = field(default_factory=set)
     timestamp_min: str = ""
     timestamp_max: str = ""
+    # In file order (a resumed or merged file need not be sorted).
+    timestamp_first: str = ""
+    timestamp_last: str = ""
+    # Assistant lines without a (message.id, requestId): no API request behind them.
+    assistant_without_key: int = 0
 
     def see_time(self, timestamp: str) -> None:
+        self.timestamp_first = self.timestamp_first or timestamp
+        self.timestamp_last = timestamp
         if not self.timestamp_min or parse_time(timestamp) < parse_time(self.timestamp_min):
             self.timestamp_min = timestamp
         if not self.timestamp_max or parse_time(timestamp) > parse_time(self.timestamp_max):
@@ -207,7 +214,9 @@ def _read_record(chunk: Chunk, record: dict, kind: str, file_agent: str) -> None
 
     if kind == "assistant":
         request = _request(record, session_id, agent_id, nested=False)
-        if request is not None:
+        if request is None:
+            chunk.assistant_without_key += 1
+        else:
             chunk.requests.append(request)
             if request.model:
                 chunk.models.add(request.model)

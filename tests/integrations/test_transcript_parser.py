@@ -57,6 +57,25 @@ def test_it_reads_every_figure_of_each_file(relative):
     top_results = [r for r in chunk.tool_results if not r.nested]
     assert len(top_results) == expected["tool_result_blocks"]
     assert sum(r.is_error for r in top_results) == expected["tool_result_is_error"]
+    assert len(top_uses) == expected["tool_use_blocks"]
+    assert len({u.id for u in top_uses}) == expected["tool_use_unique_ids"]
+    assert len({r.tool_use_id for r in top_results}) == expected["tool_result_unique_ids"]
+    errors = {r.tool_use_id for r in top_results if r.is_error}
+    assert len(errors) == expected["tool_result_is_error_unique_ids"]
+    assert chunk.types["assistant"] == expected["assistant_lines"]
+    assert chunk.assistant_without_key == expected["assistant_lines_without_key"]
+    own = [r for r in chunk.requests if not r.nested]
+    assert min(r.timestamp for r in own) == expected["assistant_timestamp_min"]
+    assert max(r.timestamp for r in own) == expected["assistant_timestamp_max"]
+    assert chunk.timestamp_first == expected["timestamp_first"]
+    assert chunk.timestamp_last == expected["timestamp_last"]
+    kind = "subagent" if agent_id_from_path(relative) else "main"
+    assert kind == expected["kind"]
+    first, last = _first_and_last_wins(own)
+    assert first.as_usage_dict() == expected["tokens_first_wins"]
+    assert last.as_usage_dict() == expected["tokens_last_wins"]
+    first_by_model = _first_and_last_wins(own, by_model=True)
+    assert first_by_model == {m: v["first_wins"] for m, v in expected["by_model"].items()}
     assert chunk.timestamp_min == expected["timestamp_min"]
     assert chunk.timestamp_max == expected["timestamp_max"]
     assert sorted(chunk.session_ids) == expected["session_ids"]
@@ -66,6 +85,42 @@ def test_it_reads_every_figure_of_each_file(relative):
     assert sorted(chunk.models) == expected["models"]
     nested = [r for r in chunk.requests if r.nested]
     assert len(nested) == expected["nested_agent_progress_assistant_lines"]
+
+
+def _first_and_last_wins(requests, *, by_model: bool = False):
+    """What readers that keep the first (or last) line of each request count."""
+    first, last = {}, {}
+    for request in requests:
+        first.setdefault(request.key, request)
+        last[request.key] = request
+    if by_model:
+        totals = {}
+        for request in first.values():
+            totals[request.model] = totals.get(request.model, Usage()) + request.usage
+        return {model: usage.as_usage_dict() for model, usage in totals.items()}
+    total_first, total_last = Usage(), Usage()
+    for request in first.values():
+        total_first = total_first + request.usage
+    for request in last.values():
+        total_last = total_last + request.usage
+    return total_first, total_last
+
+
+def test_it_attributes_every_key_to_one_file():
+    """No request appears in two files of the data set: each file keeps all its keys."""
+    owners: dict = {}
+    for relative in FILES:
+        chunk, _ = _read(relative)
+        for key in _top_level(chunk).requests:
+            owners.setdefault(key, set()).add(relative)
+    for relative, expected in EXPECTED["files"].items():
+        mine = [k for k, files in owners.items() if relative in files]
+        shared = [k for k in mine if len(owners[k]) > 1]
+        assert len(shared) == expected["keys_also_in_other_files"]
+        assert len(mine) == expected["unique_keys_attributed"]
+        attributed = Ledger()
+        attributed.extend(_top_level(_read(relative)[0]).requests.values())
+        assert attributed.total().as_usage_dict() == expected["tokens_attributed_max_wins"]
 
 
 @pytest.mark.parametrize("main", sorted(EXPECTED["sessions_main_plus_subagents"]))
