@@ -89,7 +89,9 @@ def measure(
     return Result(readings=readings, git=info)
 
 
-def _artefact(collect, path: Path | None, keys, root: Path, missing: str) -> list[Reading]:
+def _artefact(
+    collect: ArtefactReader, path: Path | None, keys: tuple[str, ...], root: Path, missing: str
+) -> list[Reading]:
     if path is None:
         return not_measured(keys, Source(tool=keys[0].split(".")[0]), missing)
     return collect(path, root=root)
@@ -117,7 +119,8 @@ def _run_tests(root: Path, tmp: Path) -> tuple[Path | None, Path | None]:
     return (report if report.exists() else None, xml if xml.exists() else None)
 
 
-ARTEFACT_COLLECTORS = {
+ArtefactReader = Callable[..., list[Reading]]
+ARTEFACT_COLLECTORS: dict[str, tuple[ArtefactReader, tuple[str, ...]]] = {
     "coverage": (coverage.collect, coverage.KEYS),
     "junit": (junit.collect, junit.KEYS),
     "ruff": (lambda path, root: tools.collect_ruff(root, artefact=path), tools.RUFF_KEYS),

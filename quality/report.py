@@ -126,9 +126,8 @@ def _header(d: ReportData, score: score_.Score) -> list[str]:
     )
     where = f"`{d.branch or 'no branch'}` @ `{d.commit[:12] or 'no commit'}`"
     dirty = value(o, "git.dirty")
-    tree = {1.0: "uncommitted changes", 0.0: "clean working tree"}.get(
-        dirty, "working tree not measured"
-    )
+    trees: dict[float | None, str] = {1.0: "uncommitted changes", 0.0: "clean working tree"}
+    tree = trees.get(dirty, "working tree not measured")
     session = f"session `{d.session}`" if d.session else "no session"
     lines += [f"**Commit**: {where} · {tree} · {session}", ""]
     lines += ["| Part | Points | Measured of | Maximum |", "|---|---:|---:|---:|"]
@@ -205,7 +204,8 @@ def _key_metrics(d: ReportData) -> list[str]:
         f"{num(value(o, 'security.findings.medium'))} medium / "
         f"{num(value(o, 'security.findings.low'))} low"
     )
-    readme = {1.0: "present", 0.0: "missing"}.get(value(o, "docs.readme"), NOT_MEASURED)
+    readmes: dict[float | None, str] = {1.0: "present", 0.0: "missing"}
+    readme = readmes.get(value(o, "docs.readme"), NOT_MEASURED)
     secrets = f"{num(value(o, 'security.secret_files'))} file(s) with a secret-looking value"
     lines = [
         "## Key metrics",

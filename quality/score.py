@@ -61,7 +61,7 @@ def _packaging(pyproject: float, lockfile: float) -> float:
 
 
 def _freshness(has_lockfile: float, age_days: float | None) -> float:
-    if not has_lockfile:
+    if not has_lockfile or age_days is None:  # no lockfile: measured as none, so 0
         return 0.0
     return 1.0 if age_days < 30 else 0.6 if age_days < 90 else 0.2
 
@@ -177,7 +177,7 @@ class Score:
         """(earned, measured points, maximum points) of one part; earned None if none measured."""
         mine = [c for c in self.components if c.part == part]
         measured = [c for c in mine if c.earned is not None]
-        earned = round(sum(c.earned for c in measured), 2) if measured else None
+        earned = round(sum(c.earned or 0.0 for c in measured), 2) if measured else None
         return earned, sum(c.points for c in measured), sum(c.points for c in mine)
 
     @property
@@ -202,7 +202,7 @@ def compute(observations: Observations) -> Score:
         components.append(ComponentScore(c.part, c.name, c.points, earned, missing))
     measured = [c for c in components if c.earned is not None]
     points = sum(c.points for c in measured)
-    total = round(100 * sum(c.earned for c in measured) / points, 1) if points else None
+    total = round(100 * sum(c.earned or 0.0 for c in measured) / points, 1) if points else None
     return Score(total=total, points_measured=points, components=tuple(components))
 
 

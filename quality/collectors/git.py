@@ -110,7 +110,7 @@ def collect(
         source = Source(tool="git", tool_version=git_version(root), artefact=str(root))
         reason = "not a git work tree" if source.tool_version else "git is not installed"
         readings = [measured("git.is_repo", False, source)] if source.tool_version else []
-        keys = STATE_KEYS + UPSTREAM_KEYS + SINCE_KEYS + ("git.lockfile_age_days",)
+        keys: tuple[str, ...] = (*STATE_KEYS, *UPSTREAM_KEYS, *SINCE_KEYS, "git.lockfile_age_days")
         if not source.tool_version:
             keys = ("git.is_repo", *keys)
         return readings + not_measured(keys, source, reason), GitInfo()
@@ -129,7 +129,7 @@ def _state(git: Git, info: GitInfo, now: float) -> list[Reading]:
     status_source = git.source("git status --porcelain=v2 --branch --untracked-files=all")
     status = git("status", "--porcelain=v2", "--branch", "--untracked-files=all", "-z")
     modified = untracked = 0
-    ahead = behind = None
+    ahead_behind: tuple[int, int] | None = None
     for entry in status.split("\0"):
         if entry.startswith("# branch.oid "):
             oid = entry.removeprefix("# branch.oid ")
@@ -139,7 +139,7 @@ def _state(git: Git, info: GitInfo, now: float) -> list[Reading]:
             info.branch = "" if head == "(detached)" else head
         elif entry.startswith("# branch.ab "):
             a, b = entry.removeprefix("# branch.ab ").split()
-            ahead, behind = int(a), -int(b)
+            ahead_behind = (int(a), -int(b))
         elif entry[:2] in ("1 ", "2 ", "u "):
             modified += 1
         elif entry.startswith("? "):
@@ -152,12 +152,12 @@ def _state(git: Git, info: GitInfo, now: float) -> list[Reading]:
         measured("git.modified_files", modified, status_source),
         measured("git.untracked_files", untracked, status_source),
     ]
-    if ahead is None:
+    if ahead_behind is None:
         readings += not_measured(UPSTREAM_KEYS, status_source, "the branch has no upstream")
     else:
         readings += [
-            measured("git.ahead", ahead, status_source),
-            measured("git.behind", behind, status_source),
+            measured("git.ahead", ahead_behind[0], status_source),
+            measured("git.behind", ahead_behind[1], status_source),
         ]
     if not info.head:
         return readings + not_measured(

@@ -32,6 +32,8 @@ def probe(url: str, timeout: float = TIMEOUT_S) -> dict:
     started = time.perf_counter()
     result: dict = {"url": url}
     try:
+        if not parts.hostname:
+            return {**result, "up": None, "error": "no host in the URL"}
         if parts.scheme == "tcp":
             with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
                 pass

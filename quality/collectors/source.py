@@ -113,7 +113,7 @@ def _definitions(tree: ast.Module):
     """The module and every class and function in it, found through statement bodies only
     (definitions cannot hide inside expressions), which is far cheaper than ast.walk."""
     yield tree
-    stack = list(tree.body)
+    stack: list[ast.AST] = list(tree.body)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
