@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracking.api.pagination import KeysetPagination
+from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404, session_or_404, visible
 from tracking.models import Checkpoint, Measurement
@@ -101,9 +101,7 @@ class CheckpointListApi(APIView):
             checkpoints = checkpoints.filter(session=session_or_404(request.user, given["session"]))
         if "kind" in given:
             checkpoints = checkpoints.filter(kind=given["kind"])
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(checkpoints, request, view=self)
-        return paginator.get_paginated_response(CheckpointSerializer(page, many=True).data)
+        return paginated_response(self, request, checkpoints, CheckpointSerializer)
 
 
 class CheckpointDetailApi(APIView):

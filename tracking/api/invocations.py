@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from tracking.api.fields import AwareDateTimeField
-from tracking.api.pagination import KeysetPagination
+from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404, session_or_404, visible
 from tracking.models import SkillInvocation
@@ -80,6 +80,4 @@ class InvocationListApi(APIView):
             events = events.filter(invoked_at__gte=given["since"])
         if "until" in given:
             events = events.filter(invoked_at__lt=given["until"])
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(InvocationSerializer(page, many=True).data)
+        return paginated_response(self, request, events, InvocationSerializer)

@@ -110,3 +110,10 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
         ]
+
+
+def paginated_response(view, request, queryset: QuerySet, serializer_class) -> Response:
+    """One page of `queryset` through the view's pagination class, serialized."""
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracking.api.fields import AwareDateTimeField
-from tracking.api.pagination import KeysetPagination
+from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.permissions import ReadOnlyKeyForSafeMethods
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404, session_or_404, visible
@@ -77,9 +77,7 @@ class SessionListApi(APIView):
             sessions = sessions.filter(started_at__gte=given["since"])
         if "external_id" in given:
             sessions = sessions.filter(external_id=given["external_id"])
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(sessions, request, view=self)
-        return paginator.get_paginated_response(SessionSerializer(page, many=True).data)
+        return paginated_response(self, request, sessions, SessionSerializer)
 
 
 class SessionDetailApi(APIView):
