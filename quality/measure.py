@@ -10,7 +10,7 @@ from pathlib import Path
 from quality.collectors import coverage, filesystem, junit, secrets, services, source, tools
 from quality.collectors import git as git_collector
 from quality.collectors.base import Reading, Source, ToolError, not_measured, python_tool, run_tool
-from quality.collectors.files import project_files
+from quality.collectors.files import ProjectFiles, project_files
 from quality.collectors.git import GitInfo
 
 TEST_RUN_TIMEOUT_S = 900.0
@@ -59,11 +59,11 @@ def measure(
     readings += git_readings
     progress("files")
     files = project_files(root)
-    readings += filesystem.collect(files)
+    readings += _guarded(filesystem.collect, files, filesystem.KEYS)
     progress("source: docstrings and annotations")
-    readings += source.collect(files)
+    readings += _guarded(source.collect, files, source.KEYS)
     progress("secret scan")
-    readings += secrets.collect(files)
+    readings += _guarded(secrets.collect, files, secrets.KEYS)
     progress("coverage and tests")
     with tempfile.TemporaryDirectory(prefix="cairn-tests-") as tmp:
         coverage_file, junit_file = artefacts.coverage, artefacts.junit
@@ -87,6 +87,17 @@ def measure(
     urls = services.configured(root) if service_urls is None else service_urls
     readings += services.collect(urls)
     return Result(readings=readings, git=info)
+
+
+def _guarded(
+    collect: Callable[[ProjectFiles], list[Reading]], files: ProjectFiles, keys: tuple[str, ...]
+) -> list[Reading]:
+    """A file collector's readings; an unreadable tree makes its keys not measured, not a crash."""
+    try:
+        return collect(files)
+    except (OSError, ValueError) as exc:
+        source = Source(tool=collect.__module__.rsplit(".", 1)[-1], artefact=str(files.root))
+        return not_measured(keys, source, f"{type(exc).__name__}: {exc}")
 
 
 def _artefact(

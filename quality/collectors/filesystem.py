@@ -44,6 +44,14 @@ LOCKFILES = {
 DOC_SUFFIXES = (".md", ".rst", ".txt")
 
 
+KEYS = (
+    "fs.project_bytes", "fs.tracked_files", "fs.python_lines", "fs.total_bytes",
+    "fs.cleanup_candidates", "fs.cleanup_bytes", "docs.readme", "docs.pages",
+    "project.has_pyproject", "project.has_lockfile", "project.ci_files", "tests.test_files",
+    "tests.has_conftest", "security.env_ignored",
+)  # fmt: skip
+
+
 def collect(files: ProjectFiles) -> list[Reading]:
     """Readings for `fs.*`, `project.*`, `docs.readme`, `docs.pages`, `tests.test_files` and
     `tests.has_conftest`, `security.env_ignored`."""

@@ -37,6 +37,9 @@ PLACEHOLDER = re.compile(
 )
 
 
+KEYS = ("security.secret_files",)
+
+
 def collect(files: ProjectFiles) -> list[Reading]:
     """`security.secret_files`: files holding something that looks like a credential. The
     detail names the file, line and kind, never the secret."""

@@ -112,11 +112,14 @@ def _obtain(
 def _guard(
     keys: tuple[str, ...], tool: str, root: Path, artefact: Path | None, fn
 ) -> list[Reading]:
+    source = Source(tool=tool, artefact=display_path(artefact, root) if artefact else "")
     try:
         return fn()
     except ArtefactError as exc:
-        source = Source(tool=tool, artefact=display_path(artefact, root) if artefact else "")
         return not_measured(keys, source, str(exc))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Valid JSON of the wrong shape (a finding without a field, a list for an object).
+        return not_measured(keys, source, f"not {tool} output: {type(exc).__name__}: {exc}")
 
 
 def collect_ruff(

@@ -125,3 +125,20 @@ def test_it_gets_the_same_source_figures_in_worker_processes(package, monkeypatc
     serial = values(source.collect(files))
     monkeypatch.setattr(source, "PARALLEL_MIN_BYTES", 0)
     assert values(source.collect(files)) == serial
+
+
+@pytest.mark.parametrize(
+    ("collect", "content", "reason"),
+    [
+        (tools.collect_ruff, b'[{"no_code": 1}]', "not ruff JSON output"),
+        (tools.collect_radon, b'{"a.py": [{"type": "function"}]}', "not radon output: KeyError"),
+        (tools.collect_bandit, b'{"results": [3]}', "not bandit output: AttributeError"),
+        (tools.collect_mypy, b"not json\n", "not mypy JSON lines"),
+    ],
+)
+def test_it_reports_tool_output_of_the_wrong_shape(tmp_path, collect, content, reason):
+    path = tmp_path / "out.json"
+    path.write_bytes(content)
+    readings = collect(tmp_path, artefact=path)
+    assert all(r.value is None for r in readings)
+    assert readings[0].reason.startswith(reason)
