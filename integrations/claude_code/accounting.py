@@ -21,10 +21,16 @@ USAGE_FIELDS = {
 }
 
 
+# Larger counts are not token counts (and would overflow a 64-bit column): the line is bad.
+MAX_COUNT = 2**53
+
+
 def _int(value: object) -> int:
-    """A token count from JSON; anything that is not a non-negative integer counts as 0."""
+    """A token count from JSON; a missing or non-numeric one counts as 0."""
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         return 0
+    if value > MAX_COUNT:
+        raise ValueError(f"token count {value} is not believable")
     return int(value)
 
 

@@ -170,7 +170,7 @@ def project_for_cwd(cwd: str, fallback: str) -> Project:
                 return rule.project
     name = repository_name(cwd) if cwd else fallback
     slug = slugify(name)[:100] or "claude-code"
-    project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": (name or slug)[:200]})
     return project
 
 

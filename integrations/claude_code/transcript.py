@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from integrations.claude_code.accounting import Request, Usage
+from integrations.claude_code.accounting import MAX_COUNT, Request, Usage
 
 KNOWN_TYPES = frozenset(
     {"user", "assistant", "system", "progress", "summary"}
@@ -226,12 +226,14 @@ def _read_record(chunk: Chunk, record: dict, kind: str, file_agent: str) -> None
     elif kind == "system" and record.get("subtype") == "compact_boundary":
         meta = record.get("compactMetadata") or {}
         pre = meta.get("preTokens")
+        if isinstance(pre, bool) or not isinstance(pre, int) or not 0 <= pre <= MAX_COUNT:
+            pre = None
         chunk.compactions.append(
             Compaction(
                 uuid=str(record.get("uuid") or f"{session_id}@{timestamp}"),
                 timestamp=timestamp,
                 trigger=str(meta.get("trigger") or ""),
-                pre_tokens=pre if isinstance(pre, int) and not isinstance(pre, bool) else None,
+                pre_tokens=pre,
                 session_id=session_id,
                 agent_id=agent_id,
             )

@@ -18,6 +18,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -25,7 +26,7 @@ from django.utils import timezone
 from analytics.liveview import events_group
 from integrations.management.commands.import_transcripts import ProgressBar
 from integrations.models import ApiRequest, Compaction, ProjectRule, TranscriptFile
-from tracking.models import Project, Session, SkillInvocation
+from tracking.models import Project, Session, SkillHourly, SkillInvocation
 
 from .conftest import EXPECTED, MAIN
 
@@ -411,3 +412,36 @@ def test_it_makes_the_sum_of_the_days_equal_the_sum_of_the_sessions(transcripts_
     }
     assert days == sessions
     assert len({d["day"] for d in by_day}) == 3  # 2026-01-21, 2026-02-10, 2026-02-12
+
+
+REFUSE = {
+    "postgresql": [
+        "CREATE FUNCTION refuse_tool_heavy() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.path LIKE '%tool_heavy%' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse BEFORE INSERT ON integrations_transcriptfile "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_tool_heavy()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON integrations_transcriptfile "
+        "WHEN NEW.path LIKE '%tool_heavy%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    ],
+}
+
+
+def test_it_stores_nothing_of_a_file_the_database_refuses(transcripts_copy):
+    # The database refuses the file's last write (its read position): everything written
+    # before it in the same file must go too, and the file before it must stay.
+    with connection.cursor() as cursor:
+        for statement in REFUSE[connection.vendor]:
+            cursor.execute(statement)
+    short = transcripts_copy / "spotter" / "short.jsonl"
+    heavy = transcripts_copy / "spotter" / "tool_heavy.jsonl"
+    with pytest.raises(CommandError, match=r"tool_heavy.jsonl: not imported, nothing of it"):
+        run(short, heavy)
+    assert list(Session.objects.values_list("external_id", flat=True)) == [
+        EXPECTED["files"]["transcripts/spotter/short.jsonl"]["session_ids"][0]
+    ]
+    assert ApiRequest.objects.count() == 1 and SkillInvocation.objects.count() == 2
+    assert SkillHourly.objects.aggregate(n=Sum("invocations"))["n"] == 2
+    assert list(TranscriptFile.objects.values_list("path", flat=True)) == [str(short)]

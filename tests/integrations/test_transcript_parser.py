@@ -218,3 +218,13 @@ def test_it_counts_ids_too_long_to_store_as_bad_lines():
     chunk = read_chunk([long_session, long_key])
     assert chunk.bad_lines == 2 and not chunk.requests
     assert "too long" in chunk.problems[0][1] and "longer than 100" in chunk.problems[1][1]
+
+
+def test_it_counts_unbelievable_token_counts_as_bad_lines():
+    line = (
+        b'{"type":"assistant","sessionId":"s","requestId":"req_1",'
+        b'"message":{"id":"msg_1","usage":{"output_tokens":99999999999999999999}}}'
+    )
+    chunk = read_chunk([line])
+    assert chunk.bad_lines == 1 and not chunk.requests
+    assert "not believable" in chunk.problems[0][1]
