@@ -263,6 +263,9 @@ def concurrent_batches() -> tuple[list[dict], list[dict]]:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need Postgres")
 @pytest.mark.django_db(transaction=True)
+# Each new session is pushed live on commit; through Redis that costs seconds for 1,000 of them
+# and is not what this test is about.
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
 def test_it_keeps_rollups_exact_under_concurrent_overlapping_batches(project):
     # record_invocations directly (what the endpoint calls after parsing): without the HTTP
     # layer's parsing the two transactions overlap reliably, which is what this is about.
