@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser
@@ -32,10 +33,17 @@ class RawJSONParser(BaseParser):
 
 def read_events(request) -> list:
     """The `events` list of a request body, or an API error saying what is wrong with it."""
+    too_large = PayloadTooLarge(f"Body is larger than {settings.INGEST_MAX_BYTES} bytes.")
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > settings.INGEST_MAX_BYTES:
-        raise PayloadTooLarge(f"Body is larger than {settings.INGEST_MAX_BYTES} bytes.")
-    body = request._request.body
+        raise too_large
+    # A chunked body has no Content-Length: its size is known only once read.
+    try:
+        body = request._request.body
+    except RequestDataTooBig:
+        raise too_large from None
+    if len(body) > settings.INGEST_MAX_BYTES:
+        raise too_large
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
