@@ -17,8 +17,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from analytics import backpressure, gctune, ticker
-from analytics.fanout import local_fanout
+from analytics import gctune, ticker, wire
+from analytics.fanout import Frame, local_fanout
 from analytics.frames import encode, error_frame, server_time
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
 from analytics.registry import registry
@@ -41,6 +41,10 @@ class ClientError(Exception):
 
 
 def visible(user) -> dict[int, str]:
+    """The projects a user may see, by id. A key's own project needs no query: at a connect
+    storm every handshake's query waits its turn in the one database thread."""
+    if isinstance(user, ApiKeyUser):
+        return {user.project.pk: user.project.slug}
     return dict(visible_projects(user).values_list("pk", "slug"))
 
 
@@ -49,6 +53,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
     view: LiveView | None = None
     closing = False
+    protocol = None
 
     async def dispatch(self, message):
         fast = self.FAST.get(message["type"])
@@ -68,13 +73,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
             message = "Log in or give a valid API key."
             await self.refuse("unauthenticated", message, CLOSE_UNAUTHENTICATED)
             return
-        self.projects = await database_sync_to_async(visible)(user)
+        if isinstance(user, ApiKeyUser):
+            self.projects = visible(user)
+        else:
+            self.projects = await database_sync_to_async(visible)(user)
         if not self.projects:
             await self.refuse("forbidden", "This identity may see no project.", CLOSE_FORBIDDEN)
             return
         await self.accept()
-        self.raw_send = backpressure.unwrap(self.base_send)
-        self.transport = backpressure.transport_of(self.base_send)
+        self.raw_send = wire.unwrap(self.base_send)
+        self.protocol = wire.protocol_of(self.base_send)
         gctune.freeze_soon()
         if settings.LIVE_TICKER_IN_PROCESS:
             ticker.ensure_in_process()
@@ -124,12 +132,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if confirm:
             await self.send_text(encode({"type": "subscription_confirmed", "scope": scope}))
 
-    async def push(self, text: str) -> None:
+    async def push(self, frame: Frame) -> None:
         """Send a frame encoded once for many clients, unless this client stopped reading."""
         if self.closing:
             return
-        transport = self.transport
-        if transport is not None and backpressure.buffered_bytes(transport) > self.buffer_limit:
+        protocol = self.protocol
+        if protocol is None:
+            await self.raw_send({"type": "websocket.send", "text": frame.text})
+            return
+        if wire.buffered_bytes(protocol) > self.buffer_limit:
             # Over the limit: drop this frame. A reader that drains is back under within
             # milliseconds (a burst can overshoot within one loop turn); one that stays over
             # for the grace period has stopped reading.
@@ -139,10 +150,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             elif now - self.over_since >= self.slow_grace:
                 self.closing = True
                 await self.close(code=CLOSE_SLOW_READER)
-                transport.abortConnection()  # the close frame would wait behind the backlog
+                protocol.transport.abortConnection()  # the close frame would wait behind
             return
         self.over_since = None
-        await self.raw_send({"type": "websocket.send", "text": text})
+        wire.send_prepared(protocol, frame.prepared)
 
     # Client messages.
 

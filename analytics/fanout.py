@@ -16,10 +16,28 @@ from collections import defaultdict
 
 from channels.layers import get_channel_layer
 
+from analytics import wire
+
 log = logging.getLogger(__name__)
-# Let the reactor write out what is buffered every so many sends, so the first clients of a
-# large group do not wait for the last one (Twisted writes only when the loop turns).
+# Let the event loop run other work (handshakes, client messages, Twisted's buffered writes
+# for the connections that took the slow path) every so many sends.
 YIELD_EVERY = 250
+
+
+class Frame:
+    """One encoded frame for many clients; the wire form is built once, on first use."""
+
+    __slots__ = ("text", "_prepared")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._prepared = None
+
+    @property
+    def prepared(self):
+        if self._prepared is None:
+            self._prepared = wire.prepare(self.text)
+        return self._prepared
 
 
 class LocalFanout:
@@ -29,29 +47,33 @@ class LocalFanout:
         self.members: dict[str, set] = defaultdict(set)
         self.channel: str | None = None
         self.listener: asyncio.Task | None = None
+        self.lock = asyncio.Lock()
 
     async def join(self, group: str, member) -> None:
-        if self.channel is None:
-            self.channel = await self.layer.new_channel()
-            self.listener = self.loop.create_task(self.listen())
-        first = not self.members[group]
-        self.members[group].add(member)
-        if first:
-            await self.layer.group_add(group, self.channel)
+        # The lock keeps concurrent handshakes from creating several channels, and a
+        # subscription from racing its own removal.
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self.listener = self.loop.create_task(self.listen(self.channel))
+            if not self.members[group]:
+                await self.layer.group_add(group, self.channel)
+            self.members[group].add(member)
 
     async def leave(self, group: str, member) -> None:
-        members = self.members.get(group)
-        if members is None:
-            return
-        members.discard(member)
-        if not members:
-            del self.members[group]
-            await self.layer.group_discard(group, self.channel)
+        async with self.lock:
+            members = self.members.get(group)
+            if members is None:
+                return
+            members.discard(member)
+            if not members:
+                del self.members[group]
+                await self.layer.group_discard(group, self.channel)
 
-    async def listen(self) -> None:
+    async def listen(self, channel: str) -> None:
         while True:
             try:
-                message = await self.layer.receive(self.channel)
+                message = await self.layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -63,9 +85,10 @@ class LocalFanout:
     async def deliver(self, group: str, text: str) -> int:
         """Hand one encoded frame to every local member of the group; returns how many."""
         members = list(self.members.get(group, ()))
+        frame = Frame(text)
         for index, member in enumerate(members, 1):
             try:
-                await member.push(text)
+                await member.push(frame)
             except Exception:
                 log.exception("live fan-out: push to a client failed")
             if index % YIELD_EVERY == 0:

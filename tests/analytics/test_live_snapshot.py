@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from analytics.ticker import Ticker
 from tests.analytics.conftest import at, bearer, events, subscribed
 
+# The configured layer (Redis pub/sub when REDIS_URL is set), before the `live` fixture swaps it.
+REDIS_CHANNEL_LAYERS = settings.CHANNEL_LAYERS if settings.REDIS_URL else None
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 store = sync_to_async(events)
 
@@ -113,5 +117,21 @@ async def test_it_builds_one_frame_per_view_not_per_client(live, project, read_k
     assert sent == 1
     texts = {(await c.receive_from()) for c in clients}
     assert len(texts) == 1
+    for communicator in clients:
+        await communicator.disconnect()
+
+
+@pytest.mark.parametrize("layer", ["memory", "redis"])
+async def test_it_reaches_every_client_of_a_connect_storm(live, project, read_key, layer):
+    """Concurrent handshakes share one process channel; none is left out of the group."""
+    if layer == "redis":
+        if not REDIS_CHANNEL_LAYERS:
+            pytest.skip("REDIS_URL is not set")
+        live.CHANNEL_LAYERS = REDIS_CHANNEL_LAYERS
+    await store(project, ("pytest", at("2026-11-20T10:00:00"), True, 1.0))
+    clients = await asyncio.gather(*(subscribed(bearer(read_key)) for _ in range(30)))
+    await Ticker().tick(now=at("2026-11-20T10:30:00"))
+    frames = [await c.receive_json_from(timeout=2) for c in clients]
+    assert {f["seq"] for f in frames} == {1}
     for communicator in clients:
         await communicator.disconnect()
