@@ -7,7 +7,9 @@ encoded once here and delivered as is to every client of the project's events gr
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -23,25 +25,46 @@ log = logging.getLogger(__name__)
 def checkpoint_created(checkpoint: Checkpoint) -> None:
     """Push `checkpoint_created` to the clients that may see the checkpoint's project."""
     data = checkpoint_data(checkpoint)
-    _send_on_commit(checkpoint.project_id, "checkpoint_created", "checkpoint", data)
+    _send_on_commit([(checkpoint.project_id, "checkpoint_created", "checkpoint", data)])
 
 
 def session_updated(session: Session) -> None:
     """Push `session_updated` (a session started, changed or ended) to its project's clients."""
-    data = session_data(session)
-    _send_on_commit(session.project_id, "session_updated", "session", data)
+    sessions_updated([session])
 
 
-def _send_on_commit(project_id: int, kind: str, field: str, data: dict) -> None:
-    def send() -> None:
-        text = encode({"type": kind, "server_time": server_time(), field: data})
-        try:
+def sessions_updated(sessions: Iterable[Session]) -> None:
+    """`session_updated` for each session, all pushed together once the transaction commits.
+
+    An ingest batch may start a thousand sessions: one hop into the event loop for all of them
+    costs milliseconds, one per session would cost seconds.
+    """
+    _send_on_commit(
+        [(s.project_id, "session_updated", "session", session_data(s)) for s in sessions]
+    )
+
+
+def _send_on_commit(messages: list[tuple[int, str, str, dict]]) -> None:
+    if not messages:
+        return
+
+    async def send_all() -> None:
+        layer = get_channel_layer()
+        now = server_time()
+        sends = []
+        for project_id, kind, field, data in messages:
             group = events_group(project_id)
-            async_to_sync(get_channel_layer().group_send)(
-                group, {"type": "live.event", "group": group, "text": text}
+            text = encode({"type": kind, "server_time": now, field: data})
+            sends.append(
+                layer.group_send(group, {"type": "live.event", "group": group, "text": text})
             )
+        await asyncio.gather(*sends)
+
+    def send() -> None:
+        try:
+            async_to_sync(send_all)()
         except Exception:
             # A live push must never fail the write that caused it; the data is stored.
-            log.exception("live push of %s for project %s failed", kind, project_id)
+            log.exception("live push of %d events failed", len(messages))
 
     transaction.on_commit(send)

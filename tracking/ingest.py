@@ -178,7 +178,7 @@ def _session_ids(
         for session in created:
             ids[session.external_id] = session.pk
             session.project = project
-            broadcast.session_updated(session)  # pushed once the transaction commits
+        broadcast.sessions_updated(created)  # pushed once the transaction commits
     return ids
 
 
