@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 from django.test import Client
 
 from tracking.models import Project
@@ -59,3 +60,13 @@ def owner_client(owner) -> Client:
 def _fast_password_hashing(settings):
     """PBKDF2 is slow on purpose (~0.3 s a user); tests need no protection from brute force."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup, django_db_blocker):
+    """Close psycopg's pools before the test database is dropped, so nothing holds it open."""
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor == "postgresql":
+                connection.close_pool()
