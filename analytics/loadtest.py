@@ -38,7 +38,7 @@ MARKER = b'"type":"metrics_update"'
 
 @dataclass
 class Options:
-    url: str
+    urls: list[str]
     clients: int
     duration: float
     ramp: float = 0.0
@@ -75,11 +75,11 @@ def subscribe_message(options: Options) -> bytes | None:
 class LiveClient(asyncio.Protocol):
     """One connection: handshake, optional subscribe, then count frames and latency."""
 
-    def __init__(self, stats: WorkerStats, options: Options, times: dict[bytes, float]):
+    def __init__(self, stats: WorkerStats, options: Options, url: str, times: dict[bytes, float]):
         self.stats = stats
         self.subscribe = subscribe_message(options)
         self.times = times
-        uri = parse_uri(options.url)
+        uri = parse_uri(url)
         scheme = "https" if uri.secure else "http"
         self.ws = ClientProtocol(uri, origin=Origin(f"{scheme}://{uri.host}:{uri.port}"))
         self.token = options.token
@@ -180,9 +180,11 @@ class LiveClient(asyncio.Protocol):
             self.transport.abort()
 
 
-async def open_clients(options: Options, count: int, stats: WorkerStats) -> list[LiveClient]:
+async def open_clients(
+    options: Options, first: int, count: int, stats: WorkerStats
+) -> list[LiveClient]:
+    """Open clients number first … first + count − 1, spread round-robin over the URLs."""
     loop = asyncio.get_running_loop()
-    parts = urlsplit(options.url)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     times: dict[bytes, float] = {}
     clients: list[LiveClient] = []
@@ -190,11 +192,13 @@ async def open_clients(options: Options, count: int, stats: WorkerStats) -> list
     async def open_one(index: int) -> None:
         if options.ramp:
             await asyncio.sleep(options.ramp * index / count)
+        url = options.urls[(first + index) % len(options.urls)]
+        parts = urlsplit(url)
         async with gate:
             try:
                 _, client = await asyncio.wait_for(
                     loop.create_connection(
-                        lambda: LiveClient(stats, options, times), parts.hostname, parts.port
+                        lambda: LiveClient(stats, options, url, times), parts.hostname, parts.port
                     ),
                     CONNECT_TIMEOUT,
                 )
@@ -209,10 +213,10 @@ async def open_clients(options: Options, count: int, stats: WorkerStats) -> list
     return clients
 
 
-async def worker_main(options: Options, count: int, pipe) -> None:
+async def worker_main(options: Options, first: int, count: int, pipe) -> None:
     """A worker: connect `count` clients, report ready, measure the window it is given."""
     stats = WorkerStats()
-    clients = await open_clients(options, count, stats)
+    clients = await open_clients(options, first, count, stats)
     pipe.send(("ready", stats.connected, stats.failed))
     loop = asyncio.get_running_loop()
     start = await loop.run_in_executor(None, pipe.recv)
@@ -244,8 +248,8 @@ def _stats_dict(stats: WorkerStats) -> dict:
     }
 
 
-def _worker_process(options: Options, count: int, pipe) -> None:
-    asyncio.run(worker_main(options, count, pipe))
+def _worker_process(options: Options, first: int, count: int, pipe) -> None:
+    asyncio.run(worker_main(options, first, count, pipe))
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -276,9 +280,10 @@ def run(options: Options, progress=None) -> dict:
     ]
     context = multiprocessing.get_context("fork")
     pipes, workers = [], []
-    for count in counts:
+    for index, count in enumerate(counts):
         parent, child = context.Pipe()
-        worker = context.Process(target=_worker_process, args=(options, count, child))
+        first = sum(counts[:index])
+        worker = context.Process(target=_worker_process, args=(options, first, count, child))
         worker.start()
         pipes.append(parent)
         workers.append(worker)
@@ -342,7 +347,7 @@ def report(options: Options, ready, results: list[dict], before: dict, after: di
     ticks = len({seq for r in results for seq in r["ticks"]})
     expected = connected * ticks
     return {
-        "url": options.url,
+        "urls": options.urls,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": _machine(),
         "clients": options.clients,

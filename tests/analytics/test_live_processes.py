@@ -190,15 +190,16 @@ def test_it_cuts_off_a_reader_that_stopped_without_delaying_the_others(cluster, 
 def test_it_measures_delivery_and_latency_with_the_loadtest_command(cluster, project, read_key):
     checkpoint = Checkpoint.objects.create(project=project, kind="manual")
     out = StringIO()
-    a = cluster["ports"][0]
+    a, b = cluster["ports"]
     call_command(
         "loadtest",
-        url=f"ws://127.0.0.1:{a}/ws/live/",
+        f"--url=ws://127.0.0.1:{a}/ws/live/",
+        f"--url=ws://127.0.0.1:{b}/ws/live/",
         clients=20,
         duration=1.0,
         token=read_key,
         json=True,
-        server_pid=[cluster["pids"][0]],
+        server_pid=cluster["pids"],
         attach_checkpoint=checkpoint.pk,
         stdout=out,
         stderr=StringIO(),
@@ -210,7 +211,8 @@ def test_it_measures_delivery_and_latency_with_the_loadtest_command(cluster, pro
     assert result["messages"] == result["expected_messages"] == 20 * result["ticks_in_window"]
     assert result["delivered_ratio"] == 1.0 and result["dropped"] == 0
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p99"] < 1000
-    assert result["server"][0]["cpu_percent"] is not None and result["server"][0]["rss_mb"] > 20
+    assert [s["pid"] for s in result["server"]] == cluster["pids"]
+    assert all(s["cpu_percent"] is not None and s["rss_mb"] > 20 for s in result["server"])
     stored = {m.key: m.value for m in Measurement.objects.filter(checkpoint=checkpoint)}
     assert stored["loadtest.clients_connected"] == 20
     assert stored["loadtest.latency_p99_ms"] == result["latency_ms"]["p99"]

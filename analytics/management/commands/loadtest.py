@@ -26,7 +26,12 @@ class Command(BaseCommand):
     help = "Load-test the live WebSocket API and report delivery, latency and server load."
 
     def add_arguments(self, parser):
-        parser.add_argument("--url", required=True, help="e.g. ws://127.0.0.1:8000/ws/live/")
+        parser.add_argument(
+            "--url",
+            action="append",
+            required=True,
+            help="e.g. ws://127.0.0.1:8000/ws/live/; repeat to spread clients over servers",
+        )
         parser.add_argument("--clients", type=int, required=True)
         parser.add_argument("--duration", type=float, required=True, help="measured seconds")
         parser.add_argument("--ramp", type=float, default=0.0, help="spread connects over S s")
@@ -53,7 +58,7 @@ class Command(BaseCommand):
             if checkpoint is None:
                 raise CommandError(f"No checkpoint {opts['attach_checkpoint']}")
         options = Options(
-            url=opts["url"],
+            urls=opts["url"],
             clients=opts["clients"],
             duration=opts["duration"],
             ramp=opts["ramp"],
