@@ -34,6 +34,14 @@ CLOSE_TOO_LARGE = 4013
 CLOSE_RATE_LIMITED = 4029
 
 
+FIELDS = {
+    "ping": {"type", "id"},
+    "subscribe": {"type", "skill", "project"},
+    "unsubscribe": {"type"},
+    "get_metrics": {"type", "skill"},
+}
+
+
 class ClientError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -187,6 +195,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if handler is None:
             known = ", ".join(sorted(self.MESSAGES))
             raise ClientError("unknown_type", f"Unknown message type; use one of: {known}.")
+        # A misspelt field (`skill_name`) must not silently mean "all skills".
+        unknown = sorted(set(data) - FIELDS[data["type"]])
+        if unknown:
+            raise ClientError("bad_request", f"Unknown field {unknown[0]!r} in {data['type']}.")
         await handler(self, data)
 
     async def fail(self, code: str, message: str, close_code: int) -> None:

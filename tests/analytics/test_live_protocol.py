@@ -59,6 +59,8 @@ async def test_it_answers_ping_with_pong_echoing_the_id(live, project, read_key)
         ('{"type": "subscribe", "skill": "pytest", "project": "alpha"}', "bad_request"),
         ('{"type": "get_metrics"}', "bad_request"),
         ('{"type": "get_metrics", "skill": "nope"}', "unknown_skill"),
+        ('{"type": "subscribe", "skill_name": "pytest"}', "bad_request"),
+        ('{"type": "ping", "extra": 1}', "bad_request"),
     ],
 )
 async def test_it_answers_bad_input_with_an_error_and_stays_open(stored, read_key, message, code):
