@@ -130,10 +130,11 @@ class LiveClient(asyncio.Protocol):
             if awaited and not self.ready.done():
                 self.ready.set_result(True)
         elif kind == "error":
-            self.stats.error_frames += 1
-            self.stats.errors[f"error frame: {frame.get('code')}"] += 1
             if not self.ready.done():
-                self.fail(f"error frame: {frame.get('code')}")
+                self.fail(f"error frame: {frame.get('code')}")  # counted as a failed connect
+            else:
+                self.stats.error_frames += 1
+                self.stats.errors[f"error frame: {frame.get('code')}"] += 1
         else:
             self.stats.other_frames += 1
 
