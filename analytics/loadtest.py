@@ -162,6 +162,7 @@ class LiveClient(asyncio.Protocol):
         self.last_seq = seq
 
     def fail(self, reason: str) -> None:
+        self.expect_close = True  # counted as a failed connect, not also as a close
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(reason))
         if self.transport is not None:
