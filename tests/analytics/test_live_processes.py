@@ -216,3 +216,22 @@ def test_it_measures_delivery_and_latency_with_the_loadtest_command(cluster, pro
     stored = {m.key: m.value for m in Measurement.objects.filter(checkpoint=checkpoint)}
     assert stored["loadtest.clients_connected"] == 20
     assert stored["loadtest.latency_p99_ms"] == result["latency_ms"]["p99"]
+
+
+def test_it_counts_refused_clients_once_as_failed(cluster):
+    out = StringIO()
+    port = cluster["ports"][0]
+    call_command(
+        "loadtest",
+        f"--url=ws://127.0.0.1:{port}/ws/live/",
+        clients=3,
+        duration=0.5,
+        token="cairn_wrong",
+        json=True,
+        stdout=out,
+        stderr=StringIO(),
+    )
+    result = json.loads(out.getvalue())
+    assert (result["connected"], result["failed"], result["errors"]) == (0, 3, 3)
+    assert result["error_detail"] == {"connect: error frame: unauthenticated": 3}
+    assert result["latency_ms"] is None and result["delivered_ratio"] is None
