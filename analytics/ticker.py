@@ -16,6 +16,7 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from analytics.frames import encode, server_time
 from analytics.registry import registry
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 class Ticker:
     def __init__(self, interval: float | None = None) -> None:
         self.interval = interval or settings.LIVE_TICK_SECONDS
+        if not self.interval > 0:
+            raise ImproperlyConfigured(f"LIVE_TICK_SECONDS must be > 0, got {self.interval}")
         self.seq = 0
         self.last_build_s = 0.0
         self.last_send_s = 0.0
