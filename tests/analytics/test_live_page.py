@@ -43,12 +43,18 @@ def embedded_server(tmp_path_factory):
     shell = subprocess.run([*manage, "shell", "-c", SETUP], capture_output=True, text=True, **run)  # noqa: S603
     key = shell.stdout.strip().splitlines()[-1]
     port = servers.free_port()
-    daphne = servers.daphne(port, env, var / "daphne.log")
+    server = {"url": f"http://127.0.0.1:{port}", "key": key}
+
+    def start() -> None:
+        server["process"] = servers.daphne(port, env, var / "daphne.log")
+        servers.wait_until_serving(port, server["process"])
+
+    server["start"] = start
     try:
-        servers.wait_until_serving(port, daphne)
-        yield {"url": f"http://127.0.0.1:{port}", "key": key}
+        start()
+        yield server
     finally:
-        daphne.stop()
+        server["process"].stop()
 
 
 @pytest.fixture
@@ -124,3 +130,25 @@ def test_it_shows_the_first_update_then_ingested_events_without_reload(embedded_
     assert int(browser.find_element(By.ID, "last-update").get_attribute("data-seq")) > first_seq
     assert browser.execute_script("return window.liveMarker") == 1
     assert browser.execute_script("return Chart.getChart('chart-rates').data.labels") == ["pytest"]
+
+
+def test_it_shows_reconnecting_and_comes_back_when_the_server_restarts(embedded_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def state(driver) -> str:
+        return driver.find_element(By.ID, "live-status").get_attribute("data-state")
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(embedded_server["url"] + "/login/?next=/live/")
+    browser.find_element(By.NAME, "username").send_keys("alice")
+    browser.find_element(By.NAME, "password").send_keys("password-alice")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: state(d) == "live")
+    embedded_server["process"].stop()
+    wait.until(lambda d: state(d) == "reconnecting")
+    assert "reconnecting in" in browser.find_element(By.ID, "live-status").text
+    embedded_server["start"]()
+    wait.until(lambda d: state(d) == "live")
+    # A new server process: its ticker counts from 1 again, and the page follows it.
+    assert int(browser.find_element(By.ID, "last-update").get_attribute("data-seq")) < 50
