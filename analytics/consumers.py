@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from analytics import gctune, ticker, wire
+from analytics import gctune, live_metrics, ticker, wire
 from analytics.fanout import Frame, local_fanout
 from analytics.frames import encode, error_frame, server_time
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
@@ -61,6 +61,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
     view: LiveView | None = None
     closing = False
+    counted = False
     protocol = None
 
     async def dispatch(self, message):
@@ -89,6 +90,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.refuse("forbidden", "This identity may see no project.", CLOSE_FORBIDDEN)
             return
         await self.accept()
+        self.counted = True
+        live_metrics.connections.inc()
         self.raw_send = wire.unwrap(self.base_send)
         self.protocol = wire.protocol_of(self.base_send)
         gctune.freeze_soon()
@@ -117,6 +120,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=close_code)
 
     async def disconnect(self, code):
+        if self.counted:
+            live_metrics.connections.dec()
         await self.follow(None, None, confirm=False)
 
     async def send_text(self, text: str) -> None:
@@ -152,11 +157,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # Over the limit: drop this frame. A reader that drains is back under within
             # milliseconds (a burst can overshoot within one loop turn); one that stays over
             # for the grace period has stopped reading.
+            live_metrics.frames_dropped.inc()
             now = time.monotonic()
             if self.over_since is None:
                 self.over_since = now
             elif now - self.over_since >= self.slow_grace:
                 self.closing = True
+                live_metrics.slow_readers_closed.inc()
                 await self.close(code=CLOSE_SLOW_READER)
                 protocol.transport.abortConnection()  # the close frame would wait behind
             return

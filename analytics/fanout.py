@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 
 from channels.layers import get_channel_layer
 
-from analytics import wire
+from analytics import live_metrics, wire
 
 log = logging.getLogger(__name__)
 # Let the event loop run other work (handshakes, client messages, Twisted's buffered writes
@@ -86,6 +87,7 @@ class LocalFanout:
         """Hand one encoded frame to every local member of the group; returns how many."""
         members = list(self.members.get(group, ()))
         frame = Frame(text)
+        started = time.perf_counter()
         for index, member in enumerate(members, 1):
             try:
                 await member.push(frame)
@@ -93,6 +95,8 @@ class LocalFanout:
                 log.exception("live fan-out: push to a client failed")
             if index % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+        live_metrics.fanout_seconds.observe(time.perf_counter() - started)
+        live_metrics.frames_sent.inc(len(members))
         return len(members)
 
 

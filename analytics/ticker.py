@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from analytics import live_metrics
 from analytics.frames import encode, server_time
 from analytics.registry import registry
 from analytics.snapshot import build_payloads
@@ -52,6 +53,7 @@ class Ticker:
             )
             await layer.group_send(group, {"type": "live.frame", "group": group, "text": text})
         self.last_build_s = built - started
+        live_metrics.snapshot_build_seconds.observe(self.last_build_s)
         self.last_send_s = time.perf_counter() - built
         return len(payloads)
 

@@ -7,6 +7,7 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from prometheus_client import start_http_server
 
 from analytics.ticker import Ticker
 
@@ -17,6 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, help="seconds (LIVE_TICK_SECONDS)")
         parser.add_argument("--ticks", type=int, default=0, help="stop after N ticks (0 = run)")
+        parser.add_argument(
+            "--metrics-port", type=int, help="serve this process's /metrics on 127.0.0.1:PORT"
+        )
 
     def handle(self, *args, **opts):
         interval = opts["interval"] or settings.LIVE_TICK_SECONDS
@@ -25,6 +29,9 @@ class Command(BaseCommand):
                 "REDIS_URL is not set: without Redis this process cannot reach the clients "
                 "(the in-memory layer is per process); the ASGI process ticks by itself."
             )
+        if opts["metrics_port"]:
+            # The ticker has no HTTP server of its own; its build times are scraped here.
+            start_http_server(opts["metrics_port"], addr="127.0.0.1")
         self.stdout.write(f"live_broadcast: a tick every {interval} s")
         asyncio.run(self.run(Ticker(interval), opts["ticks"]))
         self.stdout.write("live_broadcast: stopped")

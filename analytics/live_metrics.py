@@ -1,0 +1,30 @@
+"""Prometheus metrics of the live WebSocket API, exported on each process's /metrics.
+
+Counts are per process (each Daphne process is scraped on its own); sum them in queries.
+Fan-out is timed per frame and process, the snapshot build per tick where the ticker runs.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+connections = Gauge("cairn_live_connections", "Open /ws/live/ connections in this process.")
+frames_sent = Counter(
+    "cairn_live_frames_sent_total", "Frames handed to live clients (metrics_update and events)."
+)
+frames_dropped = Counter(
+    "cairn_live_frames_dropped_total", "Frames not sent to a client over its buffer limit."
+)
+slow_readers_closed = Counter(
+    "cairn_live_slow_readers_closed_total", "Connections closed for not reading (4008)."
+)
+fanout_seconds = Histogram(
+    "cairn_live_fanout_seconds",
+    "Time to hand one frame to all local clients of its group.",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+snapshot_build_seconds = Histogram(
+    "cairn_live_snapshot_build_seconds",
+    "Time to read and build one tick's snapshots from the rollups.",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
