@@ -2,9 +2,15 @@
 
 Cairn's rule is "measured, never invented", so nothing here may pass for a real repository:
 demo projects have slugs starting with `demo-`, names starting with "Demo", repository URLs under
-`example.invalid`, and the pages show a banner on them. Generation is deterministic for a seed
-(the same structure and figures every run; only the dates move with "now"). Invocations are stored
-through `record_invocations`, so the rollups are exactly what real ingest would have made.
+`example.invalid`, and the pages show a banner on them. Every demo measurement names
+`seed_demo` as its tool and a generated sample as its artefact.
+
+The demo makes up only raw measurements (vocabulary keys, some "not measured" with a reason).
+Each checkpoint is stored through `quality.record.checkpoint_record`, so its score, stars,
+label, gate verdict, debt and recommendations come from the one definition in `quality/`, as for
+a real checkpoint; invocations go through `record_invocations`, so the rollups are exactly what
+real ingest would have made. Generation is deterministic for a seed (the same structure and
+figures every run; only the dates move with "now").
 """
 
 from __future__ import annotations
@@ -19,33 +25,55 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from quality.collectors.base import Reading, Source, measured, not_measured
+from quality.collectors.git import GitInfo
+from quality.record import checkpoint_record
 from tracking.ingest import InvocationEvent, record_invocations
-from tracking.models import Checkpoint, Measurement, Project, Session
+from tracking.models import Measurement, Project, Session
 from tracking.selectors import DEMO_PREFIX
 
 DEFAULT_SEED = 20260101
+DEMO_TOOL = "seed_demo (demo data)"
 
 
 @dataclass(frozen=True)
 class DemoProject:
+    """The character of one demo repository; the figures drift around it."""
+
     slug: str
     name: str
-    level: float  # starting quality, 0-1
+    level: float  # starting code quality, 0-1
     trend: float  # drift of the quality per checkpoint
     team: tuple[str, ...]
     has_tests: bool = True
     branch_coverage: bool = True
     mypy: bool = True
+    lockfile: bool = True
+    env_ignored: bool = True
+    ci_files: int = 2
+    docs_pages: int = 6
+    conventional: float = 0.85  # share of Conventional Commits subjects
+    issue_refs: float = 0.5  # share of subjects that reference an issue
+    feature_branches: int = 3
 
 
 PROJECTS = [
     DemoProject("payments-api", "Demo · payments-api", 0.80, 0.002, ("maria", "tom")),
-    DemoProject("web-dashboard", "Demo · web-dashboard", 0.66, -0.002, ("lee", "sam", "ana")),
     DemoProject(
-        "data-pipeline", "Demo · data-pipeline", 0.55, 0.004, ("ravi",), branch_coverage=False
+        "web-dashboard", "Demo · web-dashboard", 0.66, -0.002, ("lee", "sam", "ana"),
+        ci_files=1, docs_pages=2, conventional=0.55, issue_refs=0.3, feature_branches=2,
     ),
-    DemoProject("docs-site", "Demo · docs-site", 0.70, 0.0, ("kim",), has_tests=False, mypy=False),
-]
+    DemoProject(
+        "data-pipeline", "Demo · data-pipeline", 0.55, 0.004, ("ravi",), branch_coverage=False,
+        env_ignored=False, ci_files=1, docs_pages=0, conventional=0.3, issue_refs=0.1,
+        feature_branches=1,
+    ),
+    DemoProject(
+        "docs-site", "Demo · docs-site", 0.70, 0.0, ("kim",), has_tests=False, mypy=False,
+        lockfile=False, ci_files=1, docs_pages=40, conventional=0.6, issue_refs=0.0,
+        feature_branches=0,
+    ),
+]  # fmt: skip
 
 # (skill, weight, failure probability, median seconds, error types). Two slow skills on purpose.
 SKILLS = [
@@ -69,27 +97,86 @@ PRICES = {
     "claude-haiku-4-5": (1.0, 5.0, 1.25, 0.10),
 }
 MODELS = ["claude-sonnet-4-5"] * 6 + ["claude-opus-4-1"] * 2 + ["claude-haiku-4-5", "local-qwen"]
-TOOLS = {
-    "coverage": ("coverage.py", "7.6.1", "coverage.xml"),
-    "tests": ("pytest (JUnit XML)", "8.3.3", "reports/junit.xml"),
-    "lint": ("ruff", "0.6.9", "reports/ruff.json"),
-    "types": ("mypy", "1.11.2", "reports/mypy.txt"),
-    "complexity": ("radon", "6.0.1", "radon cc --json"),
-    "security": ("bandit", "1.7.10", "reports/bandit.json"),
-    "git": ("git", "2.47.2", ".git"),
-    "fs": ("du", "9.5", "."),
+# What each group of demo figures imitates, named in its measurements' artefact.
+IMITATES = {
+    "coverage": "a coverage.py coverage.xml",
+    "tests": "a pytest JUnit XML report",
+    "files": "the repository's tracked files",
+    "source": "the Python source (ast)",
+    "secrets": "a secret scan of tracked files",
+    "lint": "ruff check --output-format json",
+    "types": "mypy -O json",
+    "complexity": "radon cc -j",
+    "security": "bandit -r . -f json",
+    "git": "git status, git log and git diff",
 }
+COVERAGE_KEYS = (
+    "coverage.line_percent",
+    "coverage.branch_percent",
+    "coverage.statements",
+    "coverage.covered",
+    "coverage.missing",
+)
+TEST_KEYS = (
+    "tests.total",
+    "tests.passed",
+    "tests.failed",
+    "tests.errors",
+    "tests.skipped",
+    "tests.duration_s",
+)
+SINCE_START_KEYS = (
+    "git.commits_since_start",
+    "git.merges_since_start",
+    "git.lines_added",
+    "git.lines_removed",
+    "git.files_created",
+)
+NO_COVERAGE = "no coverage report found (looked for coverage.xml, .coverage, htmlcov/)"
+NO_JUNIT = "no JUnit XML report found (looked for reports/junit.xml, junit.xml)"
 
 
 @dataclass
-class QualityState:
-    """The drifting figures behind one demo project's checkpoints."""
+class RepoState:
+    """The drifting state of one demo repository behind its checkpoints' measurements."""
 
     level: float
     coverage: float
     tests: int
-    health: float
-    velocity: float
+    test_files: int
+    python_lines: int
+    commits_total: int
+    annotations: float
+    docstrings: float
+    lockfile_at: datetime | None
+
+    @classmethod
+    def initial(cls, spec: DemoProject, since: datetime) -> RepoState:
+        return cls(
+            level=spec.level,
+            coverage=40 + spec.level * 45,
+            tests=int(80 + spec.level * 300) if spec.has_tests else 0,
+            test_files=int(6 + spec.level * 20) if spec.has_tests else 0,
+            python_lines=int(6_000 + spec.level * 9_000),
+            commits_total=int(200 + spec.level * 600),
+            annotations=35 + spec.level * 55,
+            docstrings=25 + spec.level * 50,
+            lockfile_at=since - timedelta(days=50) if spec.lockfile else None,
+        )
+
+    def drift(self, spec: DemoProject, rng: random.Random, at: datetime) -> None:
+        """The repository a little later: quality wanders along the project's trend."""
+        self.level = min(0.97, max(0.25, self.level + rng.gauss(spec.trend, 0.012)))
+        self.coverage = min(96.0, max(15.0, self.coverage + rng.gauss(spec.trend * 60, 0.5)))
+        self.annotations = min(99.0, max(10.0, self.annotations + rng.gauss(spec.trend * 40, 0.4)))
+        self.docstrings = min(99.0, max(5.0, self.docstrings + rng.gauss(0, 0.4)))
+        if spec.has_tests:
+            self.tests += rng.choice([0, 0, 1, 2, 3])
+            self.test_files += rng.random() < 0.05
+        self.python_lines += rng.randint(0, 60)
+        self.commits_total += rng.randint(0, 3)
+        if self.lockfile_at is not None and rng.random() < 0.03:
+            self.lockfile_at = at - timedelta(hours=rng.randint(1, 12))
 
 
 @dataclass
@@ -131,39 +218,24 @@ def _seed_project(
         repository_url=f"https://example.invalid/demo/{spec.slug}.git",
         created_at=now - timedelta(days=days + 1),
     )
-    state = QualityState(
-        level=spec.level,
-        coverage=40 + spec.level * 45,
-        tests=int(80 + spec.level * 300),
-        health=spec.level,
-        velocity=0.6,
-    )
+    state = RepoState.initial(spec, now - timedelta(days=days))
     sessions = _make_sessions(project, spec, rng, days=days, now=now)
-    checkpoints: list[tuple[Checkpoint, list[Measurement]]] = []
+    checkpoints = 0
     events: list[InvocationEvent] = []
     for day in range(days):
         day_start = _day_start(now, days, day)
         if day_start + timedelta(hours=2) < now:
-            ci = _checkpoint(
-                project, None, "ci", day_start + timedelta(hours=2), spec, state, rng, None
-            )
-            checkpoints.append(ci)
+            _record(project, None, "ci", day_start + timedelta(hours=2), spec, state, rng)
+            checkpoints += 1
         for session in [s for s in sessions if s.started_at.date() == day_start.date()]:
-            checkpoints += _session_checkpoints(project, session, spec, state, rng, now)
+            checkpoints += _record_session(project, session, spec, state, rng, now)
             events += _session_events(session, rng, now=now, late=day >= days - 5)
-    Checkpoint.objects.bulk_create([c for c, _ in checkpoints])
-    measurements = []
-    for checkpoint, rows in checkpoints:
-        for measurement in rows:
-            measurement.checkpoint = checkpoint
-            measurements.append(measurement)
-    Measurement.objects.bulk_create(measurements)
     by_external = {s.external_id: s for s in sessions}
     stored = record_invocations(project, events, source="transcript", sessions=by_external)
     result.projects.append(project)
     result.sessions += len(sessions)
-    result.checkpoints += len(checkpoints)
-    result.measurements += len(measurements)
+    result.checkpoints += checkpoints
+    result.measurements += Measurement.objects.filter(checkpoint__project=project).count()
     result.invocations += stored.accepted
 
 
@@ -262,16 +334,17 @@ def _cost(model: str, tokens: dict[str, int]) -> Decimal | None:
     return Decimal(f"{total:.6f}")
 
 
-def _session_checkpoints(
+def _record_session(
     project: Project,
     session: Session,
     spec: DemoProject,
-    state: QualityState,
+    state: RepoState,
     rng: random.Random,
     now: datetime,
-) -> list[tuple[Checkpoint, list[Measurement]]]:
+) -> int:
+    """Record a session's checkpoints in time order (the first is its baseline); how many."""
     if session.parent_id is not None:
-        return []
+        return 0
     end = session.ended_at or now
     times = [("start", session.started_at + timedelta(minutes=1))]
     span = (end - session.started_at).total_seconds()
@@ -281,238 +354,222 @@ def _session_checkpoints(
     if session.ended_at:
         times.append(("end", session.ended_at))
     times.sort(key=lambda t: t[1])
-    start_cov: list[float | None] = []
-    made = []
     for kind, at in times:
-        cp = _checkpoint(
-            project, session, kind, at, spec, state, rng, start_cov[0] if start_cov else None
-        )
-        if not start_cov:
-            start_cov.append(
-                next((m.value for m in cp[1] if m.key == "coverage.line_percent"), None)
-            )
-        made.append(cp)
-    return made
+        _record(project, session, kind, at, spec, state, rng)
+    return len(times)
 
 
-def _drift(state: QualityState, spec: DemoProject, rng: random.Random) -> None:
-    state.level = min(0.97, max(0.25, state.level + rng.gauss(spec.trend, 0.012)))
-    state.coverage = min(96.0, max(15.0, state.coverage + rng.gauss(spec.trend * 60, 0.5)))
-    state.tests += rng.choice([0, 0, 1, 2, 3])
-    state.health = min(0.98, max(0.3, state.health + rng.gauss(0, 0.01)))
-    state.velocity = min(0.98, max(0.2, state.velocity + rng.gauss(0, 0.04)))
-
-
-def _figures(state: QualityState, spec: DemoProject, rng: random.Random, kind: str) -> dict:
-    """One checkpoint's figures: key → (value or None, reason when None)."""
-    bad = 1 - state.level
-    failed = rng.choice([1, 1, 2, 3]) if rng.random() < 0.12 else 0
-    errors = 1 if rng.random() < 0.03 else 0
-    skipped = rng.randint(0, 5)
-    figures: dict[str, tuple[float | None, str]] = {}
-    no_cov = "no coverage report found (looked for coverage.xml, .coverage, htmlcov/)"
-    no_junit = "no JUnit XML report found (looked for reports/junit.xml, junit.xml)"
-    if spec.has_tests:
-        figures["coverage.line_percent"] = (round(state.coverage + rng.gauss(0, 0.3), 1), "")
-        figures["coverage.branch_percent"] = (
-            (round(state.coverage - 9 + rng.gauss(0, 1), 1), "")
-            if spec.branch_coverage
-            else (None, "coverage.xml has no branch data: the run did not use --branch")
-        )
-        figures["tests.total"] = (state.tests, "")
-        figures["tests.passed"] = (state.tests - failed - errors - skipped, "")
-        figures["tests.failed"] = (failed, "")
-        figures["tests.errors"] = (errors, "")
-        figures["tests.skipped"] = (skipped, "")
-        figures["tests.duration_s"] = (round(state.tests * 0.06 + rng.uniform(2, 8), 2), "")
-    else:
-        for key in ("coverage.line_percent", "coverage.branch_percent"):
-            figures[key] = (None, no_cov)
-        for key in ("tests.total", "tests.passed", "tests.failed", "tests.errors", "tests.skipped"):
-            figures[key] = (None, no_junit)
-        figures["tests.duration_s"] = (None, no_junit)
-    figures["lint.findings"] = (max(0, int(rng.gauss(bad * 40, 3))), "")
-    figures["types.errors"] = (
-        (max(0, int(rng.gauss(bad * 14 - 2, 2))), "")
-        if spec.mypy
-        else (None, "mypy is not installed in the project's environment")
-    )
-    figures["complexity.max"] = (max(4, int(rng.gauss(9 + bad * 18, 2.5))), "")
-    figures["complexity.mean"] = (round(1.8 + bad * 4 + rng.uniform(-0.3, 0.3), 2), "")
-    figures["security.findings.high"] = (1 if rng.random() < 0.05 else 0, "")
-    if kind == "ci":
-        why = "a CI checkpoint has no session start to compare with"
-        for key in (
-            "git.commits_since_start",
-            "git.lines_added",
-            "git.lines_removed",
-            "git.files_created",
-        ):
-            figures[key] = (None, why)
-    else:
-        progress = 0 if kind == "start" else 1
-        figures["git.commits_since_start"] = (progress * rng.randint(1, 6), "")
-        figures["git.lines_added"] = (progress * rng.randint(20, 900), "")
-        figures["git.lines_removed"] = (progress * rng.randint(0, 300), "")
-        figures["git.files_created"] = (progress * rng.randint(0, 6), "")
-    figures["git.dirty"] = (0 if kind in ("ci", "end") or rng.random() < 0.5 else 1, "")
-    figures["fs.project_bytes"] = (int(rng.uniform(40e6, 60e6) + state.tests * 1e5), "")
-    figures["fs.cleanup_candidates"] = (rng.randint(0, 900), "")
-    return figures
-
-
-UNITS = {"coverage": "%", "duration_s": "s", "bytes": "B", "dirty": "bool"}
-
-
-def _unit(key: str) -> str:
-    return next((u for part, u in UNITS.items() if part in key), "count")
-
-
-def _score(figures: dict, state: QualityState) -> tuple[dict, float]:
-    """Part scores from the figures; components without a measurement are left out."""
-    cov, lint = figures["coverage.line_percent"][0], figures["lint.findings"][0]
-    types, cx = figures["types.errors"][0], figures["complexity.max"][0]
-    components = [  # (points, earned or None)
-        (15, None if cov is None else 15 * cov / 100),
-        (10, max(0.0, 10 * (1 - lint / 40))),
-        (10, None if types is None else max(0.0, 10 * (1 - types / 20))),
-        (5, 5.0 if cx <= 10 else max(0.0, 5 - (cx - 10) * 0.5)),
-    ]
-    code = [e for _, e in components if e is not None]
-    parts = {
-        "score_code_quality": round(sum(code), 1),
-        "score_project_health": round(30 * state.health, 1),
-        "score_dev_velocity": round(20 * state.velocity, 1),
-        "score_security": 10.0 if figures["security.findings.high"][0] == 0 else 4.0,
-    }
-    measured = 100 - sum(p for p, e in components if e is None)
-    return parts, measured
-
-
-GATES = [
-    ("tests.failed", "<=", 0),
-    ("security.findings.high", "<=", 0),
-    ("complexity.max", "<=", 15),
-    ("types.errors", "<=", 0),
-]
-
-
-def _gates(figures: dict, start_cov: float | None) -> list[dict]:
-    conditions = list(GATES)
-    if start_cov is not None:
-        conditions.insert(1, ("coverage.line_percent", ">=", start_cov))
-    results = []
-    for metric, op, threshold in conditions:
-        value = figures[metric][0]
-        passed = (
-            None if value is None else (value <= threshold if op == "<=" else value >= threshold)
-        )
-        results.append(
-            {"metric": metric, "op": op, "threshold": threshold, "value": value, "passed": passed}
-        )
-    return results
-
-
-def _recommendations(figures: dict) -> list[dict]:
-    rules = [
-        (
-            "coverage.line_percent",
-            lambda v: v < 70,
-            "Raise line coverage above 70% (now {v:.1f}%).",
-        ),
-        (
-            "tests.failed",
-            lambda v: v > 0,
-            "Fix the {v:.0f} failing test(s) before the next commit.",
-        ),
-        (
-            "complexity.max",
-            lambda v: v > 15,
-            "Split the most complex function (cyclomatic complexity {v:.0f}).",
-        ),
-        ("lint.findings", lambda v: v > 10, "Fix the {v:.0f} ruff findings."),
-        ("types.errors", lambda v: v > 0, "Fix the {v:.0f} mypy error(s)."),
-    ]
-    recs = []
-    for key, applies, text in rules:
-        value = figures[key][0]
-        if value is not None and applies(value):
-            recs.append({"text": text.format(v=value), "measurement": key})
-    return recs[:3]
-
-
-def _debt(figures: dict) -> tuple[str, int]:
-    minutes = (
-        figures["lint.findings"][0] * 5
-        + (figures["types.errors"][0] or 0) * 10
-        + max(0, figures["complexity.max"][0] - 15) * 30
-        + figures["security.findings.high"][0] * 60
-    )
-    level = next(
-        lvl
-        for lvl, limit in (("A", 30), ("B", 120), ("C", 480), ("D", 960), ("E", 10**9))
-        if minutes <= limit
-    )
-    return level, int(minutes)
-
-
-def _label(total: float) -> str:
-    return "Excellent" if total >= 80 else "Good" if total >= 60 else "Needs attention"
-
-
-def _checkpoint(
+def _record(
     project: Project,
     session: Session | None,
     kind: str,
     at: datetime,
     spec: DemoProject,
-    state: QualityState,
+    state: RepoState,
     rng: random.Random,
-    start_cov: float | None,
-) -> tuple[Checkpoint, list[Measurement]]:
-    _drift(state, spec, rng)
-    figures = _figures(state, spec, rng, kind)
-    parts, measured = _score(figures, state)
-    total = round(sum(parts.values()) / measured * 100, 1)
-    gates = _gates(figures, start_cov)
-    debt_level, debt_minutes = _debt(figures)
-    checkpoint = Checkpoint(
+) -> None:
+    """One demo checkpoint: made-up raw measurements, stored and scored as a real one is."""
+    state.drift(spec, rng, at)
+    if session is None:
+        head, branch = _hex(rng), "main"
+    else:
+        head = {"start": session.start_commit, "end": session.end_commit}.get(kind) or _hex(rng)
+        branch = session.branch
+    dirty = kind not in ("ci", "end") and rng.random() < 0.5
+    readings = _readings(spec, state, rng, at=at, kind=kind, branch=branch, dirty=dirty)
+    checkpoint_record(
         project=project,
+        readings=readings,
+        git=GitInfo(head=head, branch=branch, dirty=dirty),
         session=session,
         kind=kind,
-        commit=_hex(rng),
-        branch=session.branch if session else "main",
-        dirty=bool(figures["git.dirty"][0]),
-        score_total=total,
-        points_measured=measured,
-        stars=round(total / 20),
-        label=_label(total),
-        gate_verdict=Checkpoint.FAILED
-        if any(g["passed"] is False for g in gates)
-        else Checkpoint.PASSED,
-        gate_results=gates,
-        debt_level=debt_level,
-        debt_minutes=debt_minutes,
-        recommendations=_recommendations(figures),
         created_at=at,
-        **parts,
     )
-    measurements = []
-    for key, (value, reason) in figures.items():
-        tool, version, artefact = TOOLS[key.split(".")[0]]
-        measurements.append(
-            Measurement(
-                key=key,
-                value=value,
-                unit=_unit(key),
-                tool=tool if value is not None else "",
-                tool_version=version if value is not None else "",
-                artefact=artefact if value is not None else "",
-                measured_at=at - timedelta(seconds=rng.randint(2, 40)),
-                reason=reason,
-            )
+
+
+def _readings(
+    spec: DemoProject,
+    state: RepoState,
+    rng: random.Random,
+    *,
+    at: datetime,
+    kind: str,
+    branch: str,
+    dirty: bool,
+) -> list[Reading]:
+    """The raw measurements of one demo checkpoint, as the collectors would report them."""
+
+    def source(group: str) -> Source:
+        return Source(
+            tool=DEMO_TOOL,
+            artefact=f"generated sample of {IMITATES[group]}",
+            measured_at=at - timedelta(seconds=rng.randint(2, 40)),
         )
-    return checkpoint, measurements
+
+    bad = 1 - state.level
+    readings = _coverage(spec, state, rng, source("coverage"))
+    readings += _tests(spec, state, rng, source("tests"))
+    readings += _files(spec, state, rng, source("files"))
+
+    src = source("source")
+    readings += [
+        measured("types.annotation_percent", round(state.annotations, 2), src),
+        measured("docs.docstring_percent", round(state.docstrings, 2), src),
+    ]
+    src = source("secrets")
+    readings.append(measured("security.secret_files", int(rng.random() < 0.02), src))
+
+    src = source("lint")
+    high, medium = max(0, int(rng.gauss(bad * 4 - 0.5, 1))), max(0, int(rng.gauss(bad * 15, 3)))
+    low = max(0, int(rng.gauss(bad * 30, 4)))
+    readings += [
+        measured("lint.findings", high + medium + low, src),
+        measured("lint.findings.high", high, src),
+        measured("lint.findings.medium", medium, src),
+        measured("lint.findings.low", low, src),
+    ]
+    src = source("types")
+    if spec.mypy:
+        readings.append(measured("types.errors", max(0, int(rng.gauss(bad * 14 - 2, 2))), src))
+    else:
+        readings += not_measured(
+            ["types.errors"], src, "mypy is not installed in the project's environment"
+        )
+
+    src = source("complexity")
+    worst = max(4, int(rng.gauss(9 + bad * 18, 2.5)))
+    readings += [
+        measured("complexity.max", worst, src),
+        measured("complexity.mean", round(1.8 + bad * 4 + rng.uniform(-0.3, 0.3), 2), src),
+        measured("complexity.over_15", 0 if worst <= 15 else rng.randint(1, 3), src),
+    ]
+    src = source("security")
+    readings += [
+        measured("security.findings.high", int(rng.random() < 0.05), src),
+        measured("security.findings.medium", rng.choice([0, 0, 0, 1, 2]), src),
+        measured("security.findings.low", rng.randint(0, 6), src),
+    ]
+    readings += _git(spec, state, rng, source("git"), at=at, kind=kind, branch=branch, dirty=dirty)
+    return readings
+
+
+def _coverage(
+    spec: DemoProject, state: RepoState, rng: random.Random, src: Source
+) -> list[Reading]:
+    if not spec.has_tests:
+        return not_measured(COVERAGE_KEYS, src, NO_COVERAGE)
+    statements = int(state.python_lines * 0.55)
+    covered = round(statements * min(99.0, state.coverage + rng.gauss(0, 0.3)) / 100)
+    readings = [
+        measured("coverage.line_percent", round(100 * covered / statements, 2), src),
+        measured("coverage.statements", statements, src),
+        measured("coverage.covered", covered, src),
+        measured("coverage.missing", statements - covered, src),
+    ]
+    if spec.branch_coverage:
+        branch = min(99.0, max(0.0, state.coverage - 9 + rng.gauss(0, 1)))
+        readings.append(measured("coverage.branch_percent", round(branch, 2), src))
+    else:
+        reason = "coverage.xml has no branch data: the run did not use --branch"
+        readings += not_measured(["coverage.branch_percent"], src, reason)
+    return readings
+
+
+def _tests(spec: DemoProject, state: RepoState, rng: random.Random, src: Source) -> list[Reading]:
+    if not spec.has_tests:
+        return not_measured(TEST_KEYS, src, NO_JUNIT)
+    failed = rng.choice([1, 1, 2, 3]) if rng.random() < 0.12 else 0
+    errors = int(rng.random() < 0.03)
+    skipped = rng.randint(0, 5)
+    # Test ids only grow, so `tests.created` (computed by quality.record) sees the new ones.
+    files = max(1, state.test_files)
+    ids = [
+        f"tests.test_{spec.slug.replace('-', '_')}_{i % files}::test_{i}"
+        for i in range(state.tests)
+    ]
+    return [
+        measured("tests.total", state.tests, src, ids=ids),
+        measured("tests.passed", state.tests - failed - errors - skipped, src),
+        measured("tests.failed", failed, src),
+        measured("tests.errors", errors, src),
+        measured("tests.skipped", skipped, src),
+        measured("tests.duration_s", round(state.tests * 0.06 + rng.uniform(2, 8), 2), src),
+    ]
+
+
+def _files(spec: DemoProject, state: RepoState, rng: random.Random, src: Source) -> list[Reading]:
+    tracked = 40 + state.python_lines // 90 + state.test_files + spec.docs_pages
+    project_bytes = state.python_lines * 38 + spec.docs_pages * 6_000 + 250_000
+    litter = rng.randint(0, 900)
+    litter_bytes = litter * rng.randint(20_000, 120_000)
+    return [
+        measured("tests.test_files", state.test_files, src),
+        measured("tests.has_conftest", spec.has_tests, src),
+        measured("docs.readme", True, src),
+        measured("docs.pages", spec.docs_pages, src),
+        measured("project.has_pyproject", True, src),
+        measured("project.has_lockfile", spec.lockfile, src),
+        measured("project.ci_files", spec.ci_files, src),
+        measured("security.env_ignored", spec.env_ignored, src),
+        measured("fs.tracked_files", tracked, src),
+        measured("fs.python_lines", state.python_lines, src),
+        measured("fs.project_bytes", project_bytes, src),
+        measured("fs.total_bytes", project_bytes + litter_bytes + 180_000_000, src),
+        measured("fs.cleanup_candidates", litter, src),
+        measured("fs.cleanup_bytes", litter_bytes, src),
+    ]
+
+
+def _git(
+    spec: DemoProject,
+    state: RepoState,
+    rng: random.Random,
+    src: Source,
+    *,
+    at: datetime,
+    kind: str,
+    branch: str,
+    dirty: bool,
+) -> list[Reading]:
+    subjects = max(1, int(rng.gauss(35 * state.level, 4)))
+    readings = [
+        measured("git.is_repo", True, src),
+        measured("git.dirty", dirty, src),
+        measured("git.modified_files", rng.randint(1, 8) if dirty else 0, src),
+        measured("git.untracked_files", rng.randint(0, 3) if dirty else 0, src),
+        measured("git.commits_total", state.commits_total, src),
+        measured("git.commits_30d", subjects, src),
+        measured("git.conventional_share", _share(spec.conventional, subjects, rng), src),
+        measured("git.issue_ref_share", _share(spec.issue_refs, subjects, rng), src),
+        measured("git.feature_branches", spec.feature_branches, src),
+    ]
+    if branch == "main":
+        readings += [measured("git.ahead", 0, src), measured("git.behind", rng.randint(0, 2), src)]
+    else:
+        readings += not_measured(["git.ahead", "git.behind"], src, "the branch has no upstream")
+    if kind == "ci":
+        readings += not_measured(SINCE_START_KEYS, src, "no session start commit to compare with")
+    else:
+        progress = 0 if kind == "start" else 1
+        readings += [
+            measured("git.commits_since_start", progress * rng.randint(1, 6), src),
+            measured("git.merges_since_start", 0, src),
+            measured("git.lines_added", progress * rng.randint(20, 900), src),
+            measured("git.lines_removed", progress * rng.randint(0, 300), src),
+            measured("git.files_created", progress * rng.randint(0, 6), src),
+        ]
+    if state.lockfile_at is None:
+        readings += not_measured(["git.lockfile_age_days"], src, "no lockfile is committed")
+    else:
+        age = (at - state.lockfile_at).total_seconds() / 86_400
+        readings.append(measured("git.lockfile_age_days", round(max(0.0, age), 1), src))
+    return readings
+
+
+def _share(typical: float, subjects: int, rng: random.Random) -> float:
+    """A share of `subjects` commit subjects near `typical`, as counting them would give."""
+    hits = sum(rng.random() < typical for _ in range(subjects))
+    return round(hits / subjects, 4)
 
 
 def _session_events(
