@@ -167,10 +167,14 @@ def session_panel(session: Session) -> dict | None:
     family = [session, *children]
     family_by_model = _usage_by_model(ApiRequest.objects.filter(session__in=family))
     family_cost = cost_of(family_by_model) if family_by_model else None
+    requests = own.count()
     return {
         "facts": ClaudeSession.objects.filter(session=session).first(),
-        "requests": own.count(),
-        "tokens": token_rows(_total(by_model)),
+        "requests": requests,
+        # Tokens are known only from imported requests: without any (tool calls sent through
+        # the API, a demo session) they are not measured, which is not the same as 0.
+        "tokens": token_rows(_total(by_model)) if requests else None,
+        "family_measured": bool(family_by_model),
         "models": [
             {"model": m, "usage": u, "cost": cost_of({m: u})} for m, u in sorted(by_model.items())
         ],

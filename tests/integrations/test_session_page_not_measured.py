@@ -1,0 +1,58 @@
+"""The Claude Code panel says "not measured" where no transcript gave tokens, never 0."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from tracking.ingest import InvocationEvent, record_invocations
+from tracking.models import Session
+
+pytestmark = pytest.mark.django_db
+ZERO_ROW = '<th scope="row">Input</th><td class="num">0</td>'
+
+
+def test_it_says_not_measured_for_tool_calls_without_a_transcript(owner_client, project):
+    session = Session.objects.create(project=project, external_id="api-only")
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    events = [InvocationEvent(key="k1", session="api-only", skill="Bash", invoked_at=at)]
+    record_invocations(project, events, source="api", sessions={"api-only": session})
+
+    page = owner_client.get(session.get_absolute_url()).content.decode()
+    # The panel only: the page's own "Tokens and cost" card belongs to tracking.
+    page = page.split('id="claude-code"', 1)[1]
+
+    assert "Claude Code: tokens and cost" in page  # the tool calls are real: the panel shows
+    assert '<td><code>Bash</code></td><td class="num">1</td>' in page
+    assert "no transcript imported for this session" in page
+    assert 'class="missing">not measured</span>' in page
+    assert ZERO_ROW not in page and "API requests, each counted once" not in page
+
+
+def test_it_shows_real_zeros_from_a_transcript(owner_client, project, tmp_path):
+    line = {
+        "type": "assistant",
+        "sessionId": "zero-usage",
+        "timestamp": "2026-11-25T09:00:00.000Z",
+        "requestId": "req_0",
+        "message": {
+            "id": "msg_0",
+            "model": "claude-opus-4-6",
+            "content": [],
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        },
+    }
+    (tmp_path / "zero.jsonl").write_text(json.dumps(line) + "\n")
+    call_command("import_transcripts", str(tmp_path), "--project", project.slug, stdout=StringIO())
+    session = Session.objects.get(external_id="zero-usage")
+
+    page = owner_client.get(session.get_absolute_url()).content.decode()
+    page = page.split('id="claude-code"', 1)[1]
+
+    assert "1 API requests, each counted once" in page
+    assert ZERO_ROW in page
+    assert "no transcript imported" not in page
