@@ -96,13 +96,22 @@ def test_it_is_deterministic_for_a_seed(db):
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
     def snapshot():
+        checkpoints = Checkpoint.objects.order_by("project__slug", "created_at", "kind")
         return (
             list(Session.objects.order_by("external_id").values_list("external_id", "started_at")),
-            sorted(
-                Checkpoint.objects.values_list("project__slug", "created_at", "kind", "score_total")
+            list(
+                checkpoints.values_list(
+                    "project__slug", "created_at", "kind", "commit", "score_total", "stars",
+                    "label", "gate_verdict", "gate_results", "debt_minutes", "recommendations",
+                )
+            ),
+            list(
+                Measurement.objects.order_by(
+                    "checkpoint__project__slug", "checkpoint__created_at", "checkpoint__kind", "key"
+                ).values_list("checkpoint__created_at", "key", "value", "reason", "tool")
             ),
             sorted(SkillInvocation.objects.values_list("idempotency_key", "duration_s")),
-        )
+        )  # fmt: skip
 
     demo.seed_demo(days=3, now=now)
     first = snapshot()
