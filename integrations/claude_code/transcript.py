@@ -7,10 +7,11 @@ with a known `type` is counted as bad and skipped, with its line number.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import orjson
 
 from integrations.claude_code.accounting import MAX_COUNT, Request, Usage
 
@@ -140,7 +141,7 @@ def split_lines(data: bytes, *, at_end: bool = True) -> tuple[list[bytes], int]:
     consumed = len(data) - len(tail)
     if tail.strip() and at_end:
         try:
-            complete = isinstance(json.loads(tail), dict)
+            complete = isinstance(orjson.loads(tail), dict)
         except ValueError:
             complete = False
         if complete:
@@ -167,8 +168,11 @@ def read_chunk(lines: list[bytes], *, first_line: int = 1, agent_id: str = "") -
             chunk.blank_lines += 1
             continue
         try:
-            record = json.loads(raw)
-        except ValueError as exc:
+            # orjson: the same strict JSON as the standard library's, several times faster
+            # (the parse is most of an import's CPU). It refuses NaN/Infinity and invalid
+            # UTF-8, which Claude Code never writes: such a line is bad either way.
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             chunk.bad_lines += 1
             reason = getattr(exc, "msg", None) or "not UTF-8"
             chunk.problems.append((number, f"not JSON ({reason})"))
