@@ -12,7 +12,8 @@ import hashlib
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -219,12 +220,6 @@ def import_file(
     for number, problem in chunk.problems:
         result.warnings.append(f"{path}:{number}: skipped, {problem}")
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Losing the last instant of an import to a crash costs nothing: the file's offset
-            # commits with its rows, so the next run reads those lines again. Waiting for the
-            # disk on every file's commit would cost more than the import itself.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         record = known or TranscriptFile(path=str(path))
         if known is not None:
             record = TranscriptFile.objects.select_for_update().get(pk=known.pk)
@@ -299,20 +294,26 @@ def _session(
         known = known.filter(session__project=project)
     found = known.order_by("session_id").first()
     session = found.session if found else None
+    created = False
     if session is None:
         owner = project or (parent.project if parent else None)
         if owner is None:
             owner = project_for_cwd(seen.cwd, path.parent.name)
-        session, _ = Session.objects.select_related("project").get_or_create(
+        session, created = Session.objects.select_related("project").get_or_create(
             project=owner,
             external_id=external,
-            defaults={"parent": parent, "agent": AGENT, "started_at": first or timezone.now()},
+            defaults={
+                "parent": parent,
+                "agent": AGENT,
+                "started_at": first or timezone.now(),
+                "branch": seen.branch[:200],
+            },
         )
     changed = []
     if first and first < session.started_at:
         session.started_at = first
         changed.append("started_at")
-    if seen.branch and session.branch != seen.branch:
+    if seen.branch and session.branch != seen.branch[:200]:
         session.branch = seen.branch[:200]
         changed.append("branch")
     if parent is not None and session.parent_id is None:
@@ -323,16 +324,26 @@ def _session(
         changed.append("agent")
     if changed:
         session.save(update_fields=[*changed, "updated_at"])
-    facts = found or ClaudeSession.objects.filter(session=session).first()
+    # A session created just now has no facts yet: no query to look for them.
+    facts = found or (None if created else ClaudeSession.objects.filter(session=session).first())
+    is_new = facts is None
     facts = facts or ClaudeSession(session=session)
+    before = _facts_values(facts)
     facts.claude_id = external
     facts.cwd = seen.cwd[:1000] or facts.cwd
     facts.version = seen.version[:50] or facts.version
     facts.agent_id = agent_id or facts.agent_id
     if last and (facts.last_activity_at is None or last > facts.last_activity_at):
         facts.last_activity_at = last
-    facts.save()
+    if is_new:
+        facts.save(force_insert=True)
+    elif _facts_values(facts) != before:
+        facts.save()
     return session
+
+
+def _facts_values(facts: ClaudeSession) -> tuple:
+    return (facts.claude_id, facts.cwd, facts.version, facts.agent_id, facts.last_activity_at)
 
 
 def _store_requests(chunk: Chunk, sessions: dict[tuple, Session], result: FileResult) -> None:
@@ -441,10 +452,14 @@ def _store_tool_calls(
     for project_id, batch in events.items():
         known = {s.external_id: s for s in by_pk.values() if s.project_id == project_id}
         project = next(iter(known.values())).project
+        failed = [e.key for e in batch if e.completed is False]
+        # Only a failed call stored before (a file read again) must not count twice.
         stored_before = set(
-            SkillInvocation.objects.filter(
-                project=project, idempotency_key__in=[e.key for e in batch]
-            ).values_list("idempotency_key", flat=True)
+            SkillInvocation.objects.filter(project=project, idempotency_key__in=failed).values_list(
+                "idempotency_key", flat=True
+            )
+            if failed
+            else ()
         )
         stored = record_invocations(project, batch, source="transcript", sessions=known)
         result.tool_calls += stored.accepted
@@ -474,7 +489,15 @@ def refresh_totals(session_ids: Iterable[int]) -> None:
         sums[row["session_id"]][row["model"]] = usage
     idle = timedelta(minutes=getattr(settings, "CAIRN_SESSION_IDLE_MINUTES", 60))
     now = timezone.now()
-    for session in Session.objects.filter(pk__in=ids).select_related("claude"):
+    # The last turn's context, for every session in the same query (not one query each).
+    last_turn = (
+        ApiRequest.objects.filter(session=OuterRef("pk"))
+        .order_by("-timestamp", "-pk")
+        .annotate(context=F("input_tokens") + F("cache_read_tokens") + F("cache_creation_tokens"))
+        .values("context")[:1]
+    )
+    sessions = Session.objects.filter(pk__in=ids).select_related("claude")
+    for session in sessions.annotate(last_context=Subquery(last_turn)):
         by_model = sums.get(session.pk, {})
         total = Usage()
         for usage in by_model.values():
@@ -487,8 +510,7 @@ def refresh_totals(session_ids: Iterable[int]) -> None:
         cost = cost_of(by_model) if by_model else None
         # Rounded here, to the micro-dollar the column keeps, so every database rounds alike.
         session.cost_usd = cost.quantize(MICRO_DOLLAR, ROUND_HALF_UP) if cost is not None else None
-        last = session.api_requests.order_by("-timestamp", "-pk").first()
-        session.context_tokens_last = last.context_tokens if last else None
+        session.context_tokens_last = session.last_context
         facts = getattr(session, "claude", None)
         activity = facts.last_activity_at if facts else None
         # A transcript has no end marker: a session quiet for longer than the idle time ended
@@ -589,6 +611,27 @@ def import_paths(
     return total
 
 
+@contextmanager
+def _commits_without_waiting() -> Iterator[None]:
+    """On Postgres, each file's commit does not wait for the disk while importing.
+
+    Losing the last instant of an import to a crash costs nothing: a file's offset commits
+    with its rows, so the next run reads those lines again. Waiting for the disk on every
+    file's commit would cost more than the import itself. Set for the connection once (not
+    per file: a query each) and reset afterwards, as the connection may serve other work.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 def _import_all(
     files: list[Path], project: Project | None, progress: Callable | None
 ) -> ImportResult:
@@ -598,14 +641,15 @@ def _import_all(
     for start in range(0, len(names), 500):
         rows = TranscriptFile.objects.filter(path__in=names[start : start + 500])
         known.update((row.path, row) for row in rows)
-    for index, path in enumerate(files):
-        if progress:
-            progress(index, len(files), path)
-        try:
-            total.add(import_file(path, project=project, known=known.get(str(path))))
-        except DatabaseError as exc:
-            # The file's transaction rolled back whole; the files before it are stored.
-            raise ImportFailed(f"{path}: not imported, nothing of it stored ({exc})") from exc
+    with _commits_without_waiting():
+        for index, path in enumerate(files):
+            if progress:
+                progress(index, len(files), path)
+            try:
+                total.add(import_file(path, project=project, known=known.get(str(path))))
+            except DatabaseError as exc:
+                # The file's transaction rolled back whole; the files before it are stored.
+                raise ImportFailed(f"{path}: not imported, nothing of it stored ({exc})") from exc
     if progress:
         progress(len(files), len(files), None)
     announce(total.sessions)
