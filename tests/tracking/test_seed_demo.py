@@ -96,7 +96,9 @@ def test_it_is_deterministic_for_a_seed(db):
     now = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
     def snapshot():
-        checkpoints = Checkpoint.objects.order_by("project__slug", "created_at", "kind")
+        # Two sessions may take a checkpoint at the same minute: the session breaks the tie.
+        order = ("project__slug", "created_at", "kind", "session__external_id")
+        checkpoints = Checkpoint.objects.order_by(*order)
         return (
             list(Session.objects.order_by("external_id").values_list("external_id", "started_at")),
             list(
@@ -106,9 +108,8 @@ def test_it_is_deterministic_for_a_seed(db):
                 )
             ),
             list(
-                Measurement.objects.order_by(
-                    "checkpoint__project__slug", "checkpoint__created_at", "checkpoint__kind", "key"
-                ).values_list("checkpoint__created_at", "key", "value", "reason", "tool")
+                Measurement.objects.order_by(*(f"checkpoint__{o}" for o in order), "key")
+                .values_list("checkpoint__created_at", "key", "value", "reason", "tool")
             ),
             sorted(SkillInvocation.objects.values_list("idempotency_key", "duration_s")),
         )  # fmt: skip
