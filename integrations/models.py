@@ -16,6 +16,8 @@ class TranscriptFile(models.Model):
     )
     size = models.BigIntegerField(default=0)
     inode = models.BigIntegerField(null=True, blank=True)
+    # Modification time (ns) when last read: same size, time and inode = unchanged, not read.
+    mtime_ns = models.BigIntegerField(null=True, blank=True)
     # Hash of the first `head_length` bytes: a file rewritten in place no longer matches it.
     head_hash = models.CharField(max_length=64, blank=True)
     head_length = models.IntegerField(default=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 AGENT = "claude-code"
 HEAD = 4096
+RACY_NS = 2_000_000_000
 MICRO_DOLLAR = Decimal("0.000001")
 TOKEN_FIELDS = (
     "input_tokens",
@@ -194,6 +196,13 @@ def import_file(
     stat = path.stat()
     if known is _LOOK_UP:
         known = TranscriptFile.objects.filter(path=str(path)).first()
+    if known is not None and (known.size, known.mtime_ns, known.inode) == (
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ino,
+    ):
+        # Untouched since it was read (a run with nothing new): not even opened.
+        return result
     with path.open("rb") as handle:
         head = handle.read(HEAD)
         offset, first_line, pending = 0, 1, {}
@@ -233,7 +242,13 @@ def import_file(
         if file_key in sessions and record.session_id is None:
             record.session = sessions[file_key]
         end = offset + consumed
+        # The stat from before reading: a line appended since then changes the size.
         record.size, record.inode = stat.st_size, stat.st_ino
+        # A file changed moments before it was read could change again within the clock's
+        # tick with the same size ("racily clean", as git calls it): its time is not trusted
+        # and the next run compares its first bytes instead.
+        racy = time.time_ns() - stat.st_mtime_ns < RACY_NS
+        record.mtime_ns = None if racy else stat.st_mtime_ns
         record.head_length = min(end, HEAD)
         record.head_hash = _head_hash(head[: record.head_length])
         record.offset = end
