@@ -63,18 +63,39 @@ def not_measured(keys: list[str] | tuple[str, ...], source: Source, reason: str)
     return [Reading(key=key, value=None, source=source, reason=reason) for key in keys]
 
 
+# Dependency lockfiles, by ecosystem; the first one tracked dates the project's dependencies.
+LOCKFILES = (
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile.lock",
+    "pdm.lock",
+    "requirements.txt",
+    "package-lock.json",
+    "pnpm-lock.yaml",
+    "yarn.lock",
+    "Cargo.lock",
+    "go.sum",
+)
+
+
 class ArtefactError(Exception):
     """An artefact that cannot be read; the message is the reason it was not measured."""
 
 
-def parse_xml(path: Path) -> Element:
-    """The root element of an XML file parsed safely, or ArtefactError with the parse error."""
+def read_artefact(path: Path) -> bytes:
+    """An artefact's bytes, or ArtefactError when it cannot be read or is empty."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ArtefactError(f"cannot read: {exc}") from None
     if not data.strip():
         raise ArtefactError("empty file")
+    return data
+
+
+def parse_xml(path: Path) -> Element:
+    """The root element of an XML file parsed safely, or ArtefactError with the parse error."""
+    data = read_artefact(path)
     try:
         return ElementTree.fromstring(data)
     except Exception as exc:  # ParseError, and defusedxml's refusals of DTDs and entities

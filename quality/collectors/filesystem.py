@@ -10,7 +10,15 @@ import fnmatch
 import os
 from pathlib import Path, PurePosixPath
 
-from quality.collectors.base import Reading, Source, ToolError, measured, not_measured, run_tool
+from quality.collectors.base import (
+    LOCKFILES,
+    Reading,
+    Source,
+    ToolError,
+    measured,
+    not_measured,
+    run_tool,
+)
 from quality.collectors.files import ProjectFiles
 
 LITTER_DIRS = {
@@ -29,18 +37,6 @@ LITTER_DIR_SUFFIXES = (".egg-info",)
 LITTER_FILES = ("*.pyc", "*.pyo", ".DS_Store", "*.swp", "*~", "Thumbs.db")
 # Environments are big and ignored but are not litter: deleting them breaks the project.
 NOT_LITTER_DIRS = {".git", ".venv", "venv", "env", "node_modules"}
-LOCKFILES = {
-    "uv.lock",
-    "poetry.lock",
-    "Pipfile.lock",
-    "pdm.lock",
-    "requirements.txt",
-    "package-lock.json",
-    "pnpm-lock.yaml",
-    "yarn.lock",
-    "Cargo.lock",
-    "go.sum",
-}
 DOC_SUFFIXES = (".md", ".rst", ".txt")
 
 
@@ -152,13 +148,12 @@ def _layout(files: ProjectFiles, source: Source) -> list[Reading]:
         if p.endswith(".py")
         and (PurePosixPath(p).name.startswith("test_") or p.endswith("_test.py"))
     ]
+    lockfiles = sorted(names.intersection(LOCKFILES))
     return [
         measured("docs.readme", bool(readme), source, files=readme),
         measured("docs.pages", len(pages), source),
         measured("project.has_pyproject", "pyproject.toml" in names, source),
-        measured(
-            "project.has_lockfile", bool(names & LOCKFILES), source, files=sorted(names & LOCKFILES)
-        ),
+        measured("project.has_lockfile", bool(lockfiles), source, files=lockfiles),
         measured("project.ci_files", len(ci), source, files=ci),
         measured("tests.test_files", len(test_files), source),
         measured(

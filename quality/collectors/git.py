@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quality.collectors.base import (
+    LOCKFILES,
     Reading,
     Source,
     ToolError,
@@ -39,18 +40,6 @@ CONVENTIONAL = re.compile(
     r"^(feat|fix|docs|style|refactor|perf|test|build|ci|chore|revert)(\([^)]*\))?!?: \S"
 )
 ISSUE_REF = re.compile(r"(^|[\s(])([\w.-]+/[\w.-]+)?#\d+\b|\b[A-Z][A-Z0-9]+-\d+\b")
-LOCKFILES = (
-    "uv.lock",
-    "poetry.lock",
-    "Pipfile.lock",
-    "pdm.lock",
-    "requirements.txt",
-    "package-lock.json",
-    "pnpm-lock.yaml",
-    "yarn.lock",
-    "Cargo.lock",
-    "go.sum",
-)
 FEATURE_BRANCH = re.compile(r"(^|/)(feature|feat)/")
 
 

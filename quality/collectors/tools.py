@@ -21,6 +21,7 @@ from quality.collectors.base import (
     not_measured,
     package_version,
     python_tool,
+    read_artefact,
     run_tool,
 )
 
@@ -63,12 +64,7 @@ def ruff_severity(code: str | None) -> str:
 
 
 def _load_json(path: Path) -> Any:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ArtefactError(f"cannot read: {exc}") from None
-    if not data.strip():
-        raise ArtefactError("empty file")
+    data = read_artefact(path)
     try:
         return json.loads(data)
     except ValueError as exc:
