@@ -249,7 +249,7 @@ def import_file(
         _store_compactions(chunk, sessions)
         pending = _store_tool_calls(chunk, sessions, pending, result)
         result.sessions |= {s.pk for s in sessions.values()}
-        refresh_totals(result.sessions)
+        refresh_totals(result.sessions, loaded=sessions.values())
         file_key = next(iter(chunk.sessions), None)
         if file_key in sessions and record.session_id is None:
             record.session = sessions[file_key]
@@ -291,6 +291,16 @@ def _sessions(chunk: Chunk, path: Path, project: Project | None) -> dict[tuple, 
                 first=child.first, last=child.last, cwd=child.cwd, branch=child.branch
             )
     result: dict[tuple[str, str], Session] = {}
+    # Known under their Claude Code ids in any project (hooks may have started them under
+    # their key's project): one query for the file, the first session of each id.
+    known = ClaudeSession.objects.filter(
+        claude_id__in=[external_id(*key) for key in wanted if key[0]]
+    ).select_related("session__project")
+    if project is not None:
+        known = known.filter(session__project=project)
+    found: dict[str, ClaudeSession] = {}
+    for facts in known.order_by("-session_id"):
+        found[facts.claude_id] = facts
     # Parents first, so children can point at them and share their project.
     for key in sorted(wanted, key=lambda k: (k[1] != "", k)):
         session_id, agent_id = key
@@ -298,7 +308,8 @@ def _sessions(chunk: Chunk, path: Path, project: Project | None) -> dict[tuple, 
         if not session_id:
             continue
         parent = result.get((session_id, "")) if agent_id else None
-        session = _session(key, seen, parent, path, project)
+        facts = found.get(external_id(session_id, agent_id))
+        session = _session(key, seen, parent, path, project, facts)
         result[key] = session
     return result
 
@@ -309,17 +320,14 @@ def _session(
     parent: Session | None,
     path: Path,
     project: Project | None,
+    found: ClaudeSession | None,
 ) -> Session:
+    """The session of `key`: the one `found` under its Claude Code id, else looked up or
+    created in the project its folder maps to; its facts brought up to date."""
     session_id, agent_id = key
     external = external_id(session_id, agent_id)
     first = parse_time(seen.first) if seen.first else None
     last = parse_time(seen.last) if seen.last else None
-    # Known under its Claude Code id in any project (hooks may have started it under their
-    # key's project), else looked up or created in the project its folder maps to.
-    known = ClaudeSession.objects.filter(claude_id=external).select_related("session__project")
-    if project is not None:
-        known = known.filter(session__project=project)
-    found = known.order_by("session_id").first()
     session = found.session if found else None
     created = False
     if session is None:
@@ -366,6 +374,7 @@ def _session(
         facts.save(force_insert=True)
     elif _facts_values(facts) != before:
         facts.save()
+    session.claude = facts  # for refresh_totals, without a query
     return session
 
 
@@ -544,16 +553,21 @@ def _request_totals(ids: list[int]) -> tuple[dict[int, dict[str, Usage]], dict[i
     return sums, last_context
 
 
-def refresh_totals(session_ids: Iterable[int]) -> None:
+def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -> None:
     """Recompute each session's tokens, models, cost and last context from its requests, so
-    the figures are exact however the requests arrived."""
+    the figures are exact however the requests arrived. `loaded`: sessions (with their
+    `claude` facts) the caller read in this transaction, not read again."""
     ids = sorted(set(session_ids))
     if not ids:
         return
     sums, last_context = _request_totals(ids)
     idle = timedelta(minutes=getattr(settings, "CAIRN_SESSION_IDLE_MINUTES", 60))
     now = timezone.now()
-    for session in Session.objects.filter(pk__in=ids).select_related("claude"):
+    sessions = list({s.pk: s for s in loaded if s.pk in set(ids)}.values())
+    missing = set(ids) - {s.pk for s in sessions}
+    if missing:
+        sessions += Session.objects.filter(pk__in=missing).select_related("claude")
+    for session in sessions:
         before = {name: getattr(session, name) for name in TOTAL_FIELDS}
         by_model = sums.get(session.pk, {})
         total = Usage()
