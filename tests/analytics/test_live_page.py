@@ -121,8 +121,14 @@ def test_it_shows_the_first_update_then_ingested_events_without_reload(embedded_
         ],
     )
     assert result["accepted"] == 2
-    row = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-skill="pytest"]'))[0]
-    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    # The table is redrawn on every tick: read a row's cells in one script call, not element by
+    # element, or a redraw between two reads leaves a stale element.
+    cells = wait.until(
+        lambda d: d.execute_script(
+            "const row = document.querySelector('tr[data-skill=\"pytest\"]');"
+            "return row && [...row.querySelectorAll('td')].map(td => td.innerText);"
+        )
+    )
     assert cells == ["pytest", "2", "2", "50.0 %", "3.00 s"]
     feed = browser.find_element(By.ID, "feed").text
     assert "Session browser-1 in alpha: active" in feed
