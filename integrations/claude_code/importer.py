@@ -8,6 +8,7 @@ twice.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -683,6 +684,25 @@ def import_paths(
         total = _import_all(files, project, progress)
         transaction.set_rollback(True)
     return total
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector made rare for a batch import, then as before.
+
+    An import makes hundreds of thousands of short-lived objects (records, model instances)
+    and the collector kept walking the whole of Django's long-lived ones: 12 % of a first
+    import's time. `freeze` sets those aside; the higher threshold collects rarely, so memory
+    stays bounded (unlike switching collection off). For a process of its own (the command):
+    the setting is process-wide."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 @contextmanager

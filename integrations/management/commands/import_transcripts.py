@@ -19,6 +19,7 @@ from integrations.claude_code.importer import (
     ImportResult,
     TranscriptPathError,
     default_paths,
+    few_collections,
     import_paths,
 )
 from tracking.models import Project
@@ -80,13 +81,14 @@ class Command(BaseCommand):
                 looked = ", ".join(str(p) for p in default_paths())
                 raise CommandError(f"No Claude Code transcripts folder found (looked in {looked}).")
         try:
-            result = import_paths(
-                roots,
-                project=target,
-                since=parse_since(since) if since else None,
-                dry_run=dry_run,
-                progress=ProgressBar(sys.stderr),
-            )
+            with few_collections():
+                result = import_paths(
+                    roots,
+                    project=target,
+                    since=parse_since(since) if since else None,
+                    dry_run=dry_run,
+                    progress=ProgressBar(sys.stderr),
+                )
         except (TranscriptPathError, ImportFailed) as exc:
             raise CommandError(str(exc)) from None
         for warning in result.warnings:
