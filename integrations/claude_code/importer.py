@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
@@ -294,14 +294,7 @@ def _sessions(chunk: Chunk, path: Path, project: Project | None) -> dict[tuple, 
     result: dict[tuple[str, str], Session] = {}
     # Known under their Claude Code ids in any project (hooks may have started them under
     # their key's project): one query for the file, the first session of each id.
-    known = ClaudeSession.objects.filter(
-        claude_id__in=[external_id(*key) for key in wanted if key[0]]
-    ).select_related("session__project")
-    if project is not None:
-        known = known.filter(session__project=project)
-    found: dict[str, ClaudeSession] = {}
-    for facts in known.order_by("-session_id"):
-        found[facts.claude_id] = facts
+    found = _known_facts([external_id(*key) for key in wanted if key[0]], project)
     # Parents first, so children can point at them and share their project.
     for key in sorted(wanted, key=lambda k: (k[1] != "", k)):
         session_id, agent_id = key
@@ -335,15 +328,13 @@ def _session(
         owner = project or (parent.project if parent else None)
         if owner is None:
             owner = project_for_cwd(seen.cwd, path.parent.name)
-        session, created = Session.objects.select_related("project").get_or_create(
-            project=owner,
-            external_id=external,
-            defaults={
-                "parent": parent,
-                "agent": AGENT,
-                "started_at": first or timezone.now(),
-                "branch": seen.branch[:200],
-            },
+        session, created = _get_or_create_session(
+            owner,
+            external,
+            parent=parent,
+            agent=AGENT,
+            started_at=first or timezone.now(),
+            branch=seen.branch[:200],
         )
     changed = []
     if first and first < session.started_at:
@@ -377,6 +368,51 @@ def _session(
         facts.save()
     session.claude = facts  # for refresh_totals, without a query
     return session
+
+
+def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, ClaudeSession]:
+    """The stored facts (with session and project) of each Claude Code id, the first session
+    of each; in `project` only when given. The look-up is plain SQL: on a first import it
+    finds nothing, and building it through the ORM cost more than Postgres took to answer."""
+    if not claude_ids:
+        return {}
+    facts_table = connection.ops.quote_name(ClaudeSession._meta.db_table)
+    sql = f"SELECT c.session_id FROM {facts_table} c"  # noqa: S608 - names only
+    params: list = []
+    if project is not None:
+        sessions_table = connection.ops.quote_name(Session._meta.db_table)
+        sql += f" JOIN {sessions_table} s ON s.id = c.session_id AND s.project_id = %s"
+        params.append(project.pk)
+    sql += f" WHERE c.claude_id IN ({', '.join(['%s'] * len(claude_ids))})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *claude_ids])
+        pks = [row[0] for row in cursor.fetchall()]
+    found: dict[str, ClaudeSession] = {}
+    if pks:
+        rows = ClaudeSession.objects.filter(pk__in=pks).select_related("session__project")
+        for facts in rows.order_by("-session_id"):
+            found[facts.claude_id] = facts
+    return found
+
+
+def _get_or_create_session(owner: Project, external: str, **defaults) -> tuple[Session, bool]:
+    """Django's `get_or_create`, with a plain-SQL look-up first (most often a miss)."""
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE project_id = %s AND external_id = %s",  # noqa: S608
+            [owner.pk, external],
+        )
+        exists = cursor.fetchone() is not None
+    if not exists:
+        try:
+            with transaction.atomic():
+                return Session.objects.create(project=owner, external_id=external, **defaults), True
+        except IntegrityError:
+            # Created meanwhile (a hook, another import): read it below, as get_or_create does.
+            if not Session.objects.filter(project=owner, external_id=external).exists():
+                raise
+    return Session.objects.select_related("project").get(project=owner, external_id=external), False
 
 
 def _facts_values(facts: ClaudeSession) -> tuple:
