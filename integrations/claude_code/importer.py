@@ -425,11 +425,20 @@ def _store_requests(chunk: Chunk, sessions: dict[tuple, Session], result: FileRe
     ledger.extend(r for r in chunk.requests if r.session_id)
     if not ledger.requests:
         return
-    message_ids = {m for m, _ in ledger.requests}
-    existing = {
-        (row.message_id, row.request_id): row
-        for row in ApiRequest.objects.select_for_update().filter(message_id__in=message_ids)
-    }
+    # Plain SQL for this file's requests: the ORM's per-row work (instances, field
+    # preparation) cost more than Postgres took to store them.
+    table = connection.ops.quote_name(ApiRequest._meta.db_table)
+    message_ids = sorted({m for m, _ in ledger.requests})
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    existing: dict[tuple[str, str], ApiRequest] = {}
+    for start in range(0, len(message_ids), 500):
+        part = message_ids[start : start + 500]
+        rows = ApiRequest.objects.raw(
+            f"SELECT * FROM {table} WHERE message_id IN ({', '.join(['%s'] * len(part))})"  # noqa: S608
+            + lock,
+            part,
+        )
+        existing.update(((row.message_id, row.request_id), row) for row in rows)
     new, changed = [], []
     for key, request in ledger.requests.items():
         row = existing.get(key)
@@ -439,12 +448,11 @@ def _store_requests(chunk: Chunk, sessions: dict[tuple, Session], result: FileRe
         if _raise_request(row, request):
             changed.append(row)
             result.sessions.add(row.session_id)
-    ApiRequest.objects.bulk_create(new, batch_size=500)
+    _insert_requests(table, new)
     if changed:
         # One statement per row in one round trip: Django's bulk_update builds a CASE per
         # column and row, which cost more than the rest of the file's writes together.
         columns = ", ".join(f"{name} = %s" for name in (*TOKEN_FIELDS, "nested"))
-        table = ApiRequest._meta.db_table
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {table} SET {columns} WHERE id = %s",  # noqa: S608 - names only
@@ -457,18 +465,33 @@ def _store_requests(chunk: Chunk, sessions: dict[tuple, Session], result: FileRe
     result.requests_updated += len(changed)
 
 
-def _new_request(request: Request, session: Session) -> ApiRequest:
-    row = ApiRequest(
-        message_id=request.message_id[:100],
-        request_id=request.request_id[:100],
-        session=session,
-        model=request.model[:100],
-        timestamp=parse_time(request.timestamp) if request.timestamp else session.started_at,
-        nested=request.nested,
-    )
-    for name, attr in USAGE_ATTRS.items():
-        setattr(row, name, getattr(request.usage, attr))
-    return row
+REQUEST_COLUMNS = ("message_id", "request_id", "session_id", "model", "timestamp", "nested")
+
+
+def _new_request(request: Request, session: Session) -> list:
+    """The values of a new ApiRequest row, in REQUEST_COLUMNS then TOKEN_FIELDS order."""
+    timestamp = parse_time(request.timestamp) if request.timestamp else session.started_at
+    return [
+        request.message_id[:100],
+        request.request_id[:100],
+        session.pk,
+        request.model[:100],
+        connection.ops.adapt_datetimefield_value(timestamp),
+        request.nested,
+        *(getattr(request.usage, attr) for attr in USAGE_ATTRS.values()),
+    ]
+
+
+def _insert_requests(table: str, rows: list[list]) -> None:
+    columns = ", ".join((*REQUEST_COLUMNS, *TOKEN_FIELDS))
+    marks = "(" + ", ".join(["%s"] * (len(REQUEST_COLUMNS) + len(TOKEN_FIELDS))) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            part = rows[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(part))}",  # noqa: S608
+                [value for row in part for value in row],
+            )
 
 
 def _raise_request(row: ApiRequest, request: Request) -> bool:
