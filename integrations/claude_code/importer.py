@@ -377,19 +377,20 @@ def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, Cl
     if not claude_ids:
         return {}
     facts_table = connection.ops.quote_name(ClaudeSession._meta.db_table)
-    sql = f"SELECT c.session_id FROM {facts_table} c"  # noqa: S608 - names only
-    params: list = []
-    if project is not None:
-        sessions_table = connection.ops.quote_name(Session._meta.db_table)
-        sql += f" JOIN {sessions_table} s ON s.id = c.session_id AND s.project_id = %s"
-        params.append(project.pk)
-    sql += f" WHERE c.claude_id IN ({', '.join(['%s'] * len(claude_ids))})"
+    # By id only, no join with sessions: a fresh table has no planner statistics yet and a
+    # join was planned as a scan of every stored session's facts per session of the project.
+    marks = ", ".join(["%s"] * len(claude_ids))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *claude_ids])
+        cursor.execute(
+            f"SELECT session_id FROM {facts_table} WHERE claude_id IN ({marks})",  # noqa: S608
+            claude_ids,
+        )
         pks = [row[0] for row in cursor.fetchall()]
     found: dict[str, ClaudeSession] = {}
     if pks:
         rows = ClaudeSession.objects.filter(pk__in=pks).select_related("session__project")
+        if project is not None:
+            rows = rows.filter(session__project=project)
         for facts in rows.order_by("-session_id"):
             found[facts.claude_id] = facts
     return found
@@ -601,15 +602,17 @@ def _request_totals(ids: list[int]) -> tuple[dict[int, dict[str, Usage]], dict[i
                 counts = [int(v or 0) for v in values]  # Postgres sums bigints as numeric
                 usage = dict(zip(USAGE_ATTRS.values(), counts, strict=True))
                 sums[session_id][model] = Usage(**usage)
+            # Per session listed, its latest request through the (session, timestamp) index:
+            # a join over all requests was planned as a full scan on a fresh table.
+            sessions_table = connection.ops.quote_name(Session._meta.db_table)
             cursor.execute(
-                "SELECT r.session_id, r.input_tokens + r.cache_read_tokens "  # noqa: S608
-                f"+ r.cache_creation_tokens FROM {table} r WHERE r.id IN ("
-                f"SELECT (SELECT l.id FROM {table} l WHERE l.session_id = s.session_id "
+                "SELECT s.id, (SELECT l.input_tokens + l.cache_read_tokens "  # noqa: S608
+                f"+ l.cache_creation_tokens FROM {table} l WHERE l.session_id = s.id "
                 "ORDER BY l.timestamp DESC, l.id DESC LIMIT 1) "
-                f"FROM (SELECT DISTINCT session_id FROM {table} WHERE session_id IN ({marks})) s)",
+                f"FROM {sessions_table} s WHERE s.id IN ({marks})",
                 part,
             )
-            last_context.update(cursor.fetchall())
+            last_context.update(row for row in cursor.fetchall() if row[1] is not None)
     return sums, last_context
 
 
