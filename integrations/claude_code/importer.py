@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 AGENT = "claude-code"
 HEAD = 4096
 RACY_NS = 2_000_000_000
+# New requests after which the tables are analyzed (then again at each doubling).
+ANALYZE_AFTER = 2_000
 MICRO_DOLLAR = Decimal("0.000001")
 TOKEN_FIELDS = (
     "input_tokens",
@@ -748,6 +750,21 @@ def import_paths(
     return total
 
 
+def _analyze() -> None:
+    """Fresh planner statistics for the tables an import fills (Postgres, outside a
+    transaction). A first import into new tables otherwise runs on "nearly empty" estimates
+    and each file's look-ups scan every row stored so far; autovacuum catches up only later."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    tables = (ApiRequest, ClaudeSession, Session, SkillInvocation)
+    names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {names}")
+    except DatabaseError as exc:  # not the tables' owner: the import goes on, only slower
+        log.info("ANALYZE skipped: %s", exc)
+
+
 @contextmanager
 def few_collections() -> Iterator[None]:
     """Python's cyclic garbage collector made rare for a batch import, then as before.
@@ -797,6 +814,7 @@ def _import_all(
     for start in range(0, len(names), 500):
         rows = TranscriptFile.objects.filter(path__in=names[start : start + 500])
         known.update((row.path, row) for row in rows)
+    analyzed_at = ANALYZE_AFTER
     with _commits_without_waiting():
         for index, path in enumerate(files):
             if progress:
@@ -806,6 +824,9 @@ def _import_all(
             except DatabaseError as exc:
                 # The file's transaction rolled back whole; the files before it are stored.
                 raise ImportFailed(f"{path}: not imported, nothing of it stored ({exc})") from exc
+            if total.requests_new >= analyzed_at:
+                _analyze()
+                analyzed_at *= 2
     if progress:
         progress(len(files), len(files), None)
     announce(total.sessions)
