@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from integrations.models import ClaudeSession
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Session
 
@@ -56,3 +57,18 @@ def test_it_shows_real_zeros_from_a_transcript(owner_client, project, tmp_path):
     assert "1 API requests, each counted once" in page
     assert ZERO_ROW in page
     assert "no transcript imported" not in page
+
+
+def test_it_says_not_measured_for_a_session_known_only_from_hooks(owner_client, project):
+    session = Session.objects.create(project=project, external_id="hooked")
+    ClaudeSession.objects.create(session=session, claude_id="hooked", version="2.1.39")
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    events = [InvocationEvent(key="k2", session="hooked", skill="Read", invoked_at=at)]
+    record_invocations(project, events, source="hook", sessions={"hooked": session})
+
+    page = owner_client.get(session.get_absolute_url()).content.decode()
+    page = page.split('id="claude-code"', 1)[1]
+
+    assert "no API requests imported for this session yet" in page
+    assert "Claude Code 2.1.39" in page
+    assert ZERO_ROW not in page
