@@ -132,6 +132,12 @@ class Session(models.Model):
         )
 
     @property
+    def tokens_measured(self) -> bool:
+        """Whether any model usage was recorded. Every API request reads or writes tokens, so
+        all-zero totals mean no transcript or hook reported usage: not measured, not 0."""
+        return self.total_tokens > 0
+
+    @property
     def duration(self):
         return (self.ended_at - self.started_at) if self.ended_at else None
 

@@ -54,6 +54,15 @@ def test_it_says_the_cost_is_not_known_rather_than_zero(owner_client, project):
     assert "$0.00" not in content
 
 
+def test_it_says_tokens_are_not_measured_when_no_usage_was_recorded(owner_client, project):
+    # A session that only ever came through the ingest API has no model usage to show.
+    session = Session.objects.create(project=project, external_id="s1")
+    response = owner_client.get(f"/p/alpha/s/{session.pk}/")
+    tokens = response.content.decode().split('id="tokens"')[1].split("</section>")[0]
+    assert "not measured" in tokens
+    assert "Cache read" not in tokens
+
+
 def test_it_counts_outcomes_with_undecided_apart(owner_client, project):
     session = session_with_timeline(project, checkpoints=0, invocations=6)
     outcomes = owner_client.get(f"/p/alpha/s/{session.pk}/").context["outcomes"]
