@@ -51,6 +51,17 @@ class ClaudeSession(models.Model):
         return f"{self.session} ({self.version})"
 
 
+# ApiRequest's token columns, in the order of accounting.USAGE_FIELDS.
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_creation_5m_tokens",
+    "cache_creation_1h_tokens",
+    "cache_read_tokens",
+)
+
+
 class ApiRequest(models.Model):
     """One API response, counted once however many lines and files repeat it.
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from quality.collectors import junit
 from quality.collectors.base import Reading, Source, measured, not_measured
 from quality.collectors.git import GitInfo
 from quality.record import checkpoint_record
@@ -116,14 +117,6 @@ COVERAGE_KEYS = (
     "coverage.statements",
     "coverage.covered",
     "coverage.missing",
-)
-TEST_KEYS = (
-    "tests.total",
-    "tests.passed",
-    "tests.failed",
-    "tests.errors",
-    "tests.skipped",
-    "tests.duration_s",
 )
 SINCE_START_KEYS = (
     "git.commits_since_start",
@@ -477,7 +470,7 @@ def _coverage(
 
 def _tests(spec: DemoProject, state: RepoState, rng: random.Random, src: Source) -> list[Reading]:
     if not spec.has_tests:
-        return not_measured(TEST_KEYS, src, NO_JUNIT)
+        return not_measured(junit.KEYS, src, NO_JUNIT)
     failed = rng.choice([1, 1, 2, 3]) if rng.random() < 0.12 else 0
     errors = int(rng.random() < 0.03)
     skipped = rng.randint(0, 5)

@@ -40,6 +40,7 @@ from integrations.claude_code.transcript import (
     split_lines,
 )
 from integrations.models import (
+    TOKEN_FIELDS,
     ApiRequest,
     ClaudeSession,
     Compaction,
@@ -57,14 +58,6 @@ RACY_NS = 2_000_000_000
 # New requests after which the tables are analyzed (then again at each doubling).
 ANALYZE_AFTER = 2_000
 MICRO_DOLLAR = Decimal("0.000001")
-TOKEN_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_tokens",
-    "cache_creation_5m_tokens",
-    "cache_creation_1h_tokens",
-    "cache_read_tokens",
-)
 # The Session fields `refresh_totals` computes.
 TOTAL_FIELDS = (
     "input_tokens",

@@ -10,17 +10,9 @@ from django.db.models import Avg, Count, Max, Q, Sum
 
 from integrations.claude_code.accounting import USAGE_FIELDS, Usage
 from integrations.claude_code.pricing import cost_of
-from integrations.models import ApiRequest, ClaudeSession, Compaction
+from integrations.models import TOKEN_FIELDS, ApiRequest, ClaudeSession, Compaction
 from tracking.models import Checkpoint, Session, SkillInvocation
 
-TOKEN_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_tokens",
-    "cache_creation_5m_tokens",
-    "cache_creation_1h_tokens",
-    "cache_read_tokens",
-)
 USAGE_OF_FIELD = dict(zip(TOKEN_FIELDS, USAGE_FIELDS, strict=True))
 # A chart of more turns than this shows every n-th one (and always the last).
 MAX_CHART_POINTS = 600
