@@ -127,6 +127,8 @@ def checkpoint_costs(session: Session, family: list[Session]) -> list[Checkpoint
     per dollar. Requests of the session's subagents count toward their parent's checkpoints."""
     checkpoints = list(Checkpoint.objects.filter(session=session).order_by("created_at", "pk"))
     requests = ApiRequest.objects.filter(session__in=family)
+    # Without any imported request the cost is not known, which is not the same as $0.00.
+    measured = requests.exists()
     result: list[CheckpointCost] = []
     previous_time: datetime | None = None
     previous_score: float | None = None
@@ -134,8 +136,8 @@ def checkpoint_costs(session: Session, family: list[Session]) -> list[Checkpoint
         window = requests.filter(timestamp__lte=checkpoint.created_at)
         if previous_time is not None:
             window = window.filter(timestamp__gt=previous_time)
-        by_model = _usage_by_model(window)
-        cost = cost_of(by_model) if by_model else Decimal(0)
+        by_model = _usage_by_model(window) if measured else {}
+        cost = cost_of(by_model) if by_model else Decimal(0) if measured else None
         change = None
         if previous_score is not None and checkpoint.score_total is not None:
             change = checkpoint.score_total - previous_score

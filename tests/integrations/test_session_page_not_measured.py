@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from integrations.models import ClaudeSession
 from tracking.ingest import InvocationEvent, record_invocations
-from tracking.models import Session
+from tracking.models import Checkpoint, Session
 
 pytestmark = pytest.mark.django_db
 ZERO_ROW = '<th scope="row">Input</th><td class="num">0</td>'
@@ -72,3 +72,18 @@ def test_it_says_not_measured_for_a_session_known_only_from_hooks(owner_client, 
     assert "no API requests imported for this session yet" in page
     assert "Claude Code 2.1.39" in page
     assert ZERO_ROW not in page
+
+
+def test_it_says_cost_not_known_per_checkpoint_without_a_transcript(owner_client, project):
+    session = Session.objects.create(project=project, external_id="no-transcript")
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    events = [InvocationEvent(key="k3", session="no-transcript", skill="Bash", invoked_at=at)]
+    record_invocations(project, events, source="api", sessions={"no-transcript": session})
+    Checkpoint.objects.create(project=project, session=session, kind="start", score_total=40.0)
+
+    page = owner_client.get(session.get_absolute_url()).content.decode()
+    costs = page.split('id="checkpoint-costs"', 1)[1].split("</section>", 1)[0]
+
+    assert "start #" in costs
+    assert "$0.00" not in costs
+    assert 'class="missing">not known</span>' in costs
