@@ -324,12 +324,27 @@ def _system(d: ReportData) -> list[str]:
     return lines + _filesystem(o)
 
 
+def _project_size(o: Observations) -> str:
+    tracked = o.get("fs.project_bytes")
+    if tracked is not None and tracked.value is not None:
+        return (
+            f"- **Project size**: {size(tracked.value)} tracked "
+            f"({num(value(o, 'fs.tracked_files'))} files, {num(value(o, 'fs.python_lines'))} "
+            f"Python lines); {size(value(o, 'fs.total_bytes'))} with ignored files"
+        )
+    # Outside a git work tree only the walk measured: say so instead of "not measured tracked".
+    parts = ["tracked files not measured" + (f" — {tracked.reason}" if tracked else "")]
+    if value(o, "fs.total_bytes") is not None:
+        parts.append(f"{size(value(o, 'fs.total_bytes'))} on disk")
+    if value(o, "fs.python_lines") is not None:
+        parts.append(f"{num(value(o, 'fs.python_lines'))} Python lines")
+    return "- **Project size**: " + "; ".join(parts)
+
+
 def _filesystem(o: Observations) -> list[str]:
     lines = [
         "### Filesystem",
-        f"- **Project size**: {size(value(o, 'fs.project_bytes'))} tracked "
-        f"({num(value(o, 'fs.tracked_files'))} files, {num(value(o, 'fs.python_lines'))} "
-        f"Python lines); {size(value(o, 'fs.total_bytes'))} with ignored files",
+        _project_size(o),
         f"- **Cleanup candidates**: {num(value(o, 'fs.cleanup_candidates'))} files "
         f"({size(value(o, 'fs.cleanup_bytes'))}) of ignored build litter; nothing was deleted",
     ]

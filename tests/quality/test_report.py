@@ -43,3 +43,19 @@ def test_it_says_not_measured_instead_of_zero(project):
     assert data["score"] is None and data["stars"] is None
     assert data["measurements"]["tests.total"]["value"] is None
     assert checkpoint.score_total is None and checkpoint.gate_verdict == ""
+
+
+def test_it_says_which_project_size_was_not_measured_outside_git(project):
+    walk = Source(tool="filesystem walk", artefact="/tmp/x")
+    readings = [
+        *not_measured(["fs.project_bytes", "fs.tracked_files"], walk, "not a git work tree"),
+        measured("fs.total_bytes", 2_500_000, walk),
+        measured("fs.python_lines", 1234, walk),
+    ]
+    checkpoint = checkpoint_record(project=project, readings=readings)
+    report = render_markdown(report_data(checkpoint))
+    assert (
+        "- **Project size**: tracked files not measured — not a git work tree; "
+        "2.5 MB on disk; 1,234 Python lines\n" in report
+    )
+    assert "not measured tracked" not in report
