@@ -66,3 +66,12 @@ def test_it_renders_every_demo_checkpoint_of_a_session(db, owner):
         assert response.status_code == 200
         # docs-site has no tests: its coverage is "not measured" with a reason.
         assert b"no coverage report found" in response.content
+
+
+def test_it_calls_only_a_ci_checkpoint_without_a_session_ci(owner_client, checkpoint, project):
+    manual = Checkpoint.objects.create(project=project, kind="manual")
+    ci_page = owner_client.get(f"/p/alpha/c/{checkpoint.pk}/").content.decode()
+    manual_page = owner_client.get(f"/p/alpha/c/{manual.pk}/").content.decode()
+    assert "· no session (CI)</p>" in ci_page
+    assert "· no session</p>" in manual_page
+    assert "(CI)" not in manual_page
