@@ -218,7 +218,10 @@ class MeasurementAdmin(admin.ModelAdmin):
 
     @admin.display(description="value", ordering="value")
     def value_or_reason(self, obj: Measurement) -> str:
-        return f"{obj.value:g}" if obj.measured else f"not measured: {obj.reason}"[:80]
+        if not obj.measured:
+            return f"not measured: {obj.reason}"[:80]
+        # As measured: ":g" would show 1,116,507,719 bytes as "1.11651e+09".
+        return f"{obj.value:,.0f}" if obj.value.is_integer() else repr(obj.value)
 
 
 @admin.register(SkillInvocation)

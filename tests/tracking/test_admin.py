@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from tests.tracking.pages_support import client_for, seed
-from tracking.models import Checkpoint, Project, Session, SkillHourly, SkillInvocation
+from tracking.models import Checkpoint, Measurement, Project, Session, SkillHourly, SkillInvocation
 
 CHANGELISTS = ["project", "session", "checkpoint", "measurement", "skillinvocation", "skillhourly"]
 
@@ -72,3 +72,13 @@ def test_it_keeps_the_admin_from_non_staff(owner_client):
     response = owner_client.get("/admin/tracking/session/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_it_shows_measured_values_in_full(admin_client):
+    checkpoint = Checkpoint.objects.first()
+    Measurement.objects.create(checkpoint=checkpoint, key="qa.big", value=1_116_507_719.0)
+    Measurement.objects.create(checkpoint=checkpoint, key="qa.ratio", value=66.66666666666667)
+    content = admin_client.get("/admin/tracking/measurement/?q=qa.").content.decode()
+    assert '<td class="field-value_or_reason">1,116,507,719</td>' in content
+    assert '<td class="field-value_or_reason">66.66666666666667</td>' in content
+    assert "e+09" not in content
