@@ -298,3 +298,13 @@ def test_it_tells_live_pages_when_a_session_starts_or_ends(
         ("session_updated", "ended"),
     ]
     assert frames[1]["session"]["ended_at"] == "2026-11-20T11:00:00.000000Z"
+
+
+def test_it_shows_tokens_as_not_measured_without_recorded_usage(read_api, sessions):
+    used = sessions["new"]
+    Session.objects.filter(pk=used.pk).update(input_tokens=3, cache_read_tokens=70)
+    unused = read_api.get(f"/api/v1/sessions/{sessions['old'].pk}").json()
+    measured = read_api.get(f"/api/v1/sessions/{used.pk}").json()
+    fields = ("input_tokens", "output_tokens", "cache_read_tokens")
+    assert [unused[f] for f in fields] == [None, None, None]
+    assert [measured[f] for f in fields] == [3, 0, 70]

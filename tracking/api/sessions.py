@@ -17,6 +17,8 @@ from tracking.auth import ApiKeyUser
 from tracking.models import Project, Session
 from tracking.sessions import SessionError, SessionStart, session_end, session_start
 
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+
 
 class SessionSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -47,6 +49,14 @@ class SessionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {f: {"allow_null": True} for f in TOKEN_FIELDS}
+
+    def to_representation(self, instance: Session) -> dict:
+        data = super().to_representation(instance)
+        # No recorded usage is "not measured" (null), never a measured 0 (as on the page).
+        if not instance.tokens_measured:
+            data.update(dict.fromkeys(TOKEN_FIELDS))
+        return data
 
 
 class SessionListApi(APIView):
