@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
+from defusedxml import (
+    DTDForbidden,
+    ElementTree,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+)
 
 from quality.vocabulary import unit_of
 
@@ -98,7 +103,15 @@ def parse_xml(path: Path) -> Element:
     data = read_artefact(path)
     try:
         return ElementTree.fromstring(data)
-    except Exception as exc:  # ParseError, and defusedxml's refusals of DTDs and entities
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        # Their str() is a repr ("EntitiesForbidden(name='lol', ...)"): say what was refused.
+        refused = {
+            DTDForbidden: "a DTD",
+            EntitiesForbidden: "entity declarations",
+            ExternalReferenceForbidden: "an external reference",
+        }[type(exc)]
+        raise ArtefactError(f"{type(exc).__name__}: the XML holds {refused}, refused") from None
+    except Exception as exc:  # ParseError
         raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
 
 

@@ -83,6 +83,13 @@ def test_it_refuses_an_entity_bomb(tmp_path):
     assert readings[0].reason.startswith("EntitiesForbidden")
 
 
+def test_it_says_why_unsafe_xml_was_refused_without_a_python_repr(tmp_path):
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<!DOCTYPE t [<!ENTITY a "a">]><testsuites>&a;</testsuites>')
+    reason = junit.collect(bomb)[0].reason
+    assert reason == "EntitiesForbidden: the XML holds entity declarations, refused"
+
+
 def test_it_reports_a_truncated_copy_and_a_wrong_format(tmp_path):
     truncated = tmp_path / "truncated.xml"
     shutil.copy(DATA / "junit/pytest/junit.fail.xml", truncated)
