@@ -170,7 +170,9 @@ def _gain(d: ReportData, key: str) -> float | None:
 
 def _metric(label: str, text: str, o: Observations, key: str) -> str:
     observed = o.get(key)
-    if observed is not None and observed.value is None:
+    if observed is None:  # never recorded (a CI upload without that artefact)
+        return f"- **{label}**: {NOT_MEASURED}"
+    if observed.value is None:
         return f"- **{label}**: not measured — {observed.reason}"
     return f"- **{label}**: {text}"
 
@@ -301,8 +303,13 @@ def _system(d: ReportData) -> list[str]:
     lines += [
         f"- **Working tree**: {tree}",
         f"- **Branch**: `{d.branch or 'detached'}` at `{d.commit[:12]}`; upstream: {upstream}",
-        f"- **Commits**: {num(value(o, 'git.commits_total'))} in total, "
-        f"{num(value(o, 'git.commits_30d'))} in the last 30 days",
+        _metric(
+            "Commits",
+            f"{num(value(o, 'git.commits_total'))} in total, "
+            f"{num(value(o, 'git.commits_30d'))} in the last 30 days",
+            o,
+            "git.commits_total",
+        ),
         f"- **Commit history since the start**: {history}",
         "",
         "### Services",
@@ -345,8 +352,13 @@ def _filesystem(o: Observations) -> list[str]:
     lines = [
         "### Filesystem",
         _project_size(o),
-        f"- **Cleanup candidates**: {num(value(o, 'fs.cleanup_candidates'))} files "
-        f"({size(value(o, 'fs.cleanup_bytes'))}) of ignored build litter; nothing was deleted",
+        _metric(
+            "Cleanup candidates",
+            f"{num(value(o, 'fs.cleanup_candidates'))} files "
+            f"({size(value(o, 'fs.cleanup_bytes'))}) of ignored build litter; nothing was deleted",
+            o,
+            "fs.cleanup_candidates",
+        ),
     ]
     tokens = value(o, "session.context_tokens")
     if tokens is not None:

@@ -59,3 +59,13 @@ def test_it_says_which_project_size_was_not_measured_outside_git(project):
         "2.5 MB on disk; 1,234 Python lines\n" in report
     )
     assert "not measured tracked" not in report
+
+
+def test_it_says_not_measured_for_figures_never_recorded(project):
+    # A CI upload of a JUnit report only: no secret scan, no git, no filesystem walk.
+    checkpoint = checkpoint_record(project=project, readings=[measured("tests.total", 3, SRC)])
+    report = render_markdown(report_data(checkpoint))
+    assert "- **Secrets**: not measured\n" in report
+    assert "- **Commits**: not measured\n" in report
+    assert "- **Cleanup candidates**: not measured\n" in report
+    assert "not measured file(s)" not in report and "not measured in total" not in report
