@@ -25,3 +25,9 @@ def percent(value: float | None) -> str:
 def per_dollar(value: float | None) -> str:
     """Score points per dollar, signed; None (no cost or no score change) → "—"."""
     return "—" if value is None else f"{value:+.2f}"
+
+
+@register.filter
+def score_change(value: float | None) -> str:
+    """Score points gained since the checkpoint before, signed ("+7.0"); None → "—"."""
+    return "—" if value is None else f"{value:+.1f}"

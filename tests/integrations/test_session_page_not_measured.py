@@ -87,3 +87,18 @@ def test_it_says_cost_not_known_per_checkpoint_without_a_transcript(owner_client
     assert "start #" in costs
     assert "$0.00" not in costs
     assert 'class="missing">not known</span>' in costs
+
+
+def test_it_signs_the_score_change_per_checkpoint(owner_client, project):
+    session = Session.objects.create(project=project, external_id="signed")
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    events = [InvocationEvent(key="k4", session="signed", skill="Bash", invoked_at=at)]
+    record_invocations(project, events, source="api", sessions={"signed": session})
+    for kind, score in (("start", 40.0), ("manual", 47.0), ("end", 26.2)):
+        Checkpoint.objects.create(project=project, session=session, kind=kind, score_total=score)
+
+    page = owner_client.get(session.get_absolute_url()).content.decode()
+    costs = page.split('id="checkpoint-costs"', 1)[1].split("</section>", 1)[0]
+
+    cells = [c.split("</td>")[0] for c in costs.split('<td class="num">')[1:]]
+    assert [cells[i] for i in (1, 5, 9)] == ["—", "+7.0", "-20.8"]
