@@ -50,3 +50,11 @@ def test_it_refuses_a_slug_in_use(project):
     with pytest.raises(CommandError, match="slug 'alpha' exists already"):
         run("Another", "--slug", "alpha")
     assert Project.objects.count() == 1
+
+
+def test_it_refuses_a_name_or_slug_too_long_for_the_database(db):
+    with pytest.raises(CommandError, match="at most 100 characters"):
+        run("A very long name " + "z" * 120)
+    with pytest.raises(CommandError, match="at most 200 characters"):
+        run("n" * 201, "--slug", "short")
+    assert not Project.objects.exists()

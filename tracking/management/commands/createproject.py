@@ -31,6 +31,10 @@ class Command(BaseCommand):
         slug = slugify(slug or name)
         if not slug:
             raise CommandError("The project needs a slug of letters, digits or dashes.")
+        for field, text in (("slug", slug), ("name", name)):
+            limit = Project._meta.get_field(field).max_length
+            if len(text) > limit:
+                raise CommandError(f"The project's {field} may have at most {limit} characters.")
         if Project.objects.filter(slug=slug).exists():
             raise CommandError(f"A project with slug '{slug}' exists already.")
         users = list(get_user_model().objects.filter(username__in=member))
