@@ -120,6 +120,10 @@ def test_it_exits_2_on_a_failed_gate_when_asked(project, package):
             ["--project", "alpha", "--junit", "/nonexistent.xml"],
             "--junit /nonexistent.xml: no such file",
         ),
+        (
+            ["--project", "alpha", "--session", "s" * 201],
+            "--session: at most 200 characters",
+        ),
     ],
 )
 def test_it_refuses_bad_arguments_and_stores_nothing(project, package, args, message):

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from quality.measure import Artefacts
 from quality.record import checkpoint_take
 from quality.report import render_json, render_markdown, report_data
-from tracking.models import Project
+from tracking.models import Project, Session
 
 ARTEFACTS = ("coverage", "junit", "ruff", "bandit")
 
@@ -57,6 +57,9 @@ class Command(BaseCommand):
         found = Project.objects.filter(slug=project).first()
         if found is None:
             raise CommandError(f"No project with slug '{project}'.")
+        limit = Session._meta.get_field("external_id").max_length
+        if options["session"] and len(options["session"]) > limit:
+            raise CommandError(f"--session: at most {limit} characters")
         files = {}
         for name in ARTEFACTS:
             given = options[name]
