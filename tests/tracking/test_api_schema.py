@@ -65,3 +65,10 @@ def test_it_serves_the_docs_script_itself(client, db):
     assert "cdn." not in page
     assert "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" in page
     assert finders.find("drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js")
+
+
+def test_it_serves_the_docs_page_without_web_fonts(client, db):
+    page = client.get("/api/docs/").content.decode()
+    assert "googleapis" not in page and "gstatic" not in page
+    assert "<title>Cairn API</title>" in page
+    assert '<redoc spec-url="/api/schema/"></redoc>' in page
