@@ -25,7 +25,7 @@ from quality.measure import Artefacts, measure
 from quality.observations import Observations, Observed, from_readings
 from quality.recommendations import recommend
 from tracking.models import Checkpoint, Measurement, Project, Session
-from tracking.sessions import SessionStart, session_start
+from tracking.sessions import SessionStart, session_end, session_start
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def checkpoint_record(
             [_row(checkpoint, r) for r in sorted(readings, key=lambda r: r.key)]
         )
         if session is not None:
-            _update_session_commits(session, kind, git.head)
+            _update_session(session, kind, git.head, checkpoint.created_at)
         broadcast.checkpoint_created(checkpoint)
     return checkpoint
 
@@ -161,13 +161,17 @@ def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in detail.items() if v not in (None, [], {})}
 
 
-def _update_session_commits(session: Session, kind: str, head: str) -> None:
-    if not head:
-        return
-    if kind == "start" and not session.start_commit:
+def _update_session(session: Session, kind: str, head: str, at: datetime) -> None:
+    """A start checkpoint gives the session its start commit; an end checkpoint ends it."""
+    if kind == "start" and head and not session.start_commit:
         Session.objects.filter(pk=session.pk, start_commit="").update(start_commit=head)
     if kind == "end":
-        Session.objects.filter(pk=session.pk).update(end_commit=head)
+        _, changed = session_end(
+            session=session, end_commit=head, ended_at=max(at, session.started_at)
+        )
+        if not changed and head:
+            # Already ended (e.g. by the API): the end checkpoint still names the last commit.
+            Session.objects.filter(pk=session.pk).update(end_commit=head)
 
 
 def session_for_checkpoint(

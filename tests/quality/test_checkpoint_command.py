@@ -14,7 +14,6 @@ from tracking.models import Checkpoint, Session
 
 DATA = Path("/work/shared/data")
 GRADE_TEST = 'from calc.core import grade\n\n\ndef test_a():\n    assert grade(95) == "A"\n'
-GRADE_TEST = 'from calc.core import grade\n\n\ndef test_a():\n    assert grade(95) == "A"\n'
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -76,6 +75,21 @@ def test_it_measures_a_session_from_start_to_a_later_checkpoint(project, package
     }
     assert report["score"] == later.score_total
     assert report["stars"] == later.stars
+
+
+@pytest.mark.django_db
+def test_it_ends_the_session_at_an_end_checkpoint(project, package):
+    root = str(package.root)
+    run(root, "--project", "alpha", "--session", "s-end")
+    session = Session.objects.get(project=project, external_id="s-end")
+    assert session.status == Session.ACTIVE
+    package.commit("feat: more", {"calc/more.py": "X = 1\n"})
+    run(root, "--project", "alpha", "--session", "s-end", "--kind", "end")
+    end = Checkpoint.objects.get(session=session, kind="end")
+    session.refresh_from_db()
+    assert session.status == Session.ENDED
+    assert session.ended_at == end.created_at
+    assert session.end_commit == end.commit == package.git("rev-parse", "HEAD")
 
 
 @pytest.mark.django_db
