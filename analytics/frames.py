@@ -55,7 +55,8 @@ def session_data(session: Session) -> dict:
         "started_at": iso(session.started_at),
         "ended_at": iso(session.ended_at),
         "updated_at": iso(session.updated_at),
-        "total_tokens": session.total_tokens,
+        # None = no model usage recorded (not measured), as on the session page and the API.
+        "total_tokens": session.total_tokens if session.tokens_measured else None,
         # A decimal as text keeps cents exact; None = cost not known.
         "cost_usd": str(session.cost_usd) if session.cost_usd is not None else None,
     }

@@ -86,6 +86,7 @@ async def test_it_pushes_session_updated_when_an_ingest_starts_a_session(
     )
     assert session["started_at"] == "2026-11-25T10:00:00.000000Z"
     assert session["cost_usd"] is None
+    assert session["total_tokens"] is None  # no model usage recorded: not measured, not 0
     # The session exists now: a second batch for it announces nothing.
     assert await ingest(write_key, [{**event, "id": "c"}]) == 200
     assert await communicator.receive_nothing(timeout=0.2)
