@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.db import connections
 from django.test import Client
 
+from tests import browser as browser_support
 from tracking.models import Project
 
 
@@ -70,3 +71,21 @@ def _close_connection_pools(django_db_setup, django_db_blocker):
         for connection in connections.all():
             if connection.vendor == "postgresql":
                 connection.close_pool()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A fresh headless Chromium with its own empty profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser_support.CHROMIUM
+    for flag in [*browser_support.FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(browser_support.CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -7,15 +7,14 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.analytics import servers
+from tests.browser import CHROMEDRIVER, CHROMIUM
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SETUP = """
 from django.contrib.auth.models import User
 from tracking.models import Project
@@ -55,35 +54,6 @@ def embedded_server(tmp_path_factory):
         yield server
     finally:
         server["process"].stop()
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ):
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="cairn-chromium-")
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def ingest(server: dict, events: list[dict]) -> dict:

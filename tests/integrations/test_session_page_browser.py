@@ -5,19 +5,15 @@ from __future__ import annotations
 import os
 from io import StringIO
 
-import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from tests.tracking.test_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401
+from tests.browser import requires_chromium
 from tracking.models import Project, Session
 
 from .conftest import EXPECTED, MAIN, TRANSCRIPTS
 
-pytestmark = pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-    reason="chromium and chromium-driver are not installed",
-)
+pytestmark = requires_chromium
 
 CHART_STATE = """
 const canvas = document.getElementById("context-chart");

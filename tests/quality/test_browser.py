@@ -7,8 +7,10 @@ from django.contrib.auth.models import User
 
 from quality.collectors.base import Source, measured, not_measured
 from quality.record import checkpoint_record
-from tests.tracking.test_browser import browser, pytestmark  # noqa: F401 (fixture, skip mark)
+from tests.browser import requires_chromium
 from tracking.models import Project, Session
+
+pytestmark = requires_chromium
 
 SRC = Source(tool="test")
 TREND_STATE = """

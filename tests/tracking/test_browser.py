@@ -5,34 +5,14 @@ Needs Debian's `chromium` and `chromium-driver`; skipped (not failed) only when 
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
 from django.contrib.auth.models import User
 
+from tests.browser import requires_chromium
 from tests.tracking.pages_support import seed
 from tracking.models import Checkpoint
 from tracking.selectors import CHART_POINTS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,1000",
-]
-
-pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-    reason="chromium and chromium-driver are not installed",
-)
+pytestmark = requires_chromium
 
 CHART_STATE = """
 const canvas = document.getElementById("score-chart");
@@ -43,21 +23,6 @@ for (let i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) painted++; }
 return {points: chart ? chart.data.datasets[0].data.length : null, painted: painted,
         area: canvas.width * canvas.height};
 """
-
-
-@pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 def test_it_logs_in_and_draws_the_project_score_chart(transactional_db, live_server, browser):
