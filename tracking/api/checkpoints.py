@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
-from tracking.api.scope import project_or_404, session_or_404, visible
+from tracking.api.scope import filtered, visible
 from tracking.models import Checkpoint, Measurement
 
 
@@ -93,14 +93,12 @@ class CheckpointListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        checkpoints = visible(Checkpoint.objects.select_related("project"), request.user)
-        given = filters.validated_data
-        if "project" in given:
-            checkpoints = checkpoints.filter(project=project_or_404(request.user, given["project"]))
-        if "session" in given:
-            checkpoints = checkpoints.filter(session=session_or_404(request.user, given["session"]))
-        if "kind" in given:
-            checkpoints = checkpoints.filter(kind=given["kind"])
+        checkpoints = filtered(
+            Checkpoint.objects.select_related("project"),
+            request.user,
+            filters.validated_data,
+            {"kind": "kind"},
+        )
         return paginated_response(self, request, checkpoints, CheckpointSerializer)
 
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from tracking.api.fields import AwareDateTimeField
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
-from tracking.api.scope import project_or_404, session_or_404, visible
+from tracking.api.scope import filtered
 from tracking.models import SkillInvocation
 
 
@@ -68,16 +68,10 @@ class InvocationListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        events = visible(SkillInvocation.objects.select_related("project", "session"), request.user)
-        given = filters.validated_data
-        if "project" in given:
-            events = events.filter(project=project_or_404(request.user, given["project"]))
-        if "session" in given:
-            events = events.filter(session=session_or_404(request.user, given["session"]))
-        if "skill" in given:
-            events = events.filter(skill=given["skill"])
-        if "since" in given:
-            events = events.filter(invoked_at__gte=given["since"])
-        if "until" in given:
-            events = events.filter(invoked_at__lt=given["until"])
+        events = filtered(
+            SkillInvocation.objects.select_related("project", "session"),
+            request.user,
+            filters.validated_data,
+            {"skill": "skill", "since": "invoked_at__gte", "until": "invoked_at__lt"},
+        )
         return paginated_response(self, request, events, InvocationSerializer)

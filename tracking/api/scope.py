@@ -28,3 +28,20 @@ def session_or_404(user, pk: int) -> Session:
 def visible(queryset: QuerySet, user) -> QuerySet:
     """Rows of `queryset` (a model with a `project`) in projects the user may see."""
     return queryset.filter(project__in=visible_projects(user))
+
+
+def filtered(queryset: QuerySet, user, given: dict, lookups: dict[str, str]) -> QuerySet:
+    """The visible rows of `queryset` narrowed by the validated filters that were given.
+
+    `project` (a slug) and `session` (an id) must themselves be visible, else 404; every other
+    filter name maps to its ORM lookup in `lookups`, e.g. {"since": "invoked_at__gte"}.
+    """
+    queryset = visible(queryset, user)
+    if "project" in given:
+        queryset = queryset.filter(project=project_or_404(user, given["project"]))
+    if "session" in given:
+        queryset = queryset.filter(session=session_or_404(user, given["session"]))
+    for name, lookup in lookups.items():
+        if name in given:
+            queryset = queryset.filter(**{lookup: given[name]})
+    return queryset

@@ -12,7 +12,7 @@ from tracking.api.fields import AwareDateTimeField
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.permissions import ReadOnlyKeyForSafeMethods
 from tracking.api.schema import errors
-from tracking.api.scope import project_or_404, session_or_404, visible
+from tracking.api.scope import filtered, project_or_404, session_or_404
 from tracking.auth import ApiKeyUser
 from tracking.models import Project, Session
 from tracking.sessions import SessionError, SessionStart, session_end, session_start
@@ -77,16 +77,12 @@ class SessionListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        sessions = visible(Session.objects.select_related("project"), request.user)
-        given = filters.validated_data
-        if "project" in given:
-            sessions = sessions.filter(project=project_or_404(request.user, given["project"]))
-        if "status" in given:
-            sessions = sessions.filter(status=given["status"])
-        if "since" in given:
-            sessions = sessions.filter(started_at__gte=given["since"])
-        if "external_id" in given:
-            sessions = sessions.filter(external_id=given["external_id"])
+        sessions = filtered(
+            Session.objects.select_related("project"),
+            request.user,
+            filters.validated_data,
+            {"status": "status", "since": "started_at__gte", "external_id": "external_id"},
+        )
         return paginated_response(self, request, sessions, SessionSerializer)
 
 
