@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
@@ -33,6 +33,7 @@ from integrations.claude_code.pricing import cost_of
 from integrations.claude_code.transcript import (
     Chunk,
     SessionSeen,
+    ToolResult,
     agent_id_from_path,
     external_id,
     parse_time,
@@ -55,6 +56,10 @@ log = logging.getLogger(__name__)
 AGENT = "claude-code"
 HEAD = 4096
 RACY_NS = 2_000_000_000
+# New bytes after which the files read so far are stored, in one transaction: large enough
+# that round trips do not count, small enough that a batch's row locks (on skill rollups)
+# are held for a short while only.
+BATCH_BYTES = 16_000_000
 # New requests after which the tables are analyzed (then again at each doubling).
 ANALYZE_AFTER = 2_000
 MICRO_DOLLAR = Decimal("0.000001")
@@ -84,16 +89,24 @@ class ImportFailed(Exception):
 
 @dataclass
 class FileResult:
+    """What reading one file found."""
+
     path: str
     bytes: int = 0
     lines: int = 0
     bad_lines: int = 0
+    rewritten: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Stored:
+    """What storing a batch of files changed."""
+
     requests_new: int = 0
     requests_updated: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
-    rewritten: bool = False
-    warnings: list[str] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
 
 
@@ -115,15 +128,19 @@ class ImportResult:
     figures: list[dict] = field(default_factory=list)
 
     def add(self, result: FileResult) -> None:
+        """Count a file read."""
         self.files += 1
         self.files_changed += 1 if result.bytes or result.rewritten else 0
-        for name in ("bytes", "lines", "bad_lines", "requests_new", "requests_updated"):
+        for name in ("bytes", "lines", "bad_lines"):
             setattr(self, name, getattr(self, name) + getattr(result, name))
-        self.tool_calls += result.tool_calls
-        self.tool_errors += result.tool_errors
         self.rewritten += int(result.rewritten)
         self.warnings += result.warnings
-        self.sessions |= result.sessions
+
+    def add_stored(self, stored: Stored) -> None:
+        """Count what storing a batch of files changed."""
+        for name in ("requests_new", "requests_updated", "tool_calls", "tool_errors"):
+            setattr(self, name, getattr(self, name) + getattr(stored, name))
+        self.sessions |= stored.sessions
 
 
 # --- finding files -----------------------------------------------------------------------
@@ -185,45 +202,54 @@ def project_for_cwd(cwd: str, fallback: str) -> Project:
     return project
 
 
-# --- one file ----------------------------------------------------------------------------
+# --- reading ------------------------------------------------------------------------------
 
 
 def _head_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-_LOOK_UP = object()
+@dataclass
+class FileRead:
+    """What one transcript added since it was last read: parsed, not yet stored."""
+
+    path: Path
+    known: TranscriptFile | None
+    result: FileResult
+    # None: nothing new (untouched since read, or no new bytes): nothing to store.
+    chunk: Chunk | None = None
+    stat: os.stat_result | None = None
+    head: bytes = b""
+    offset: int = 0
+    first_line: int = 1
+    pending: dict = field(default_factory=dict)
 
 
-def import_file(
-    path: Path, *, project: Project | None = None, known: object = _LOOK_UP
-) -> FileResult:
-    """Import what is new in one transcript, in one transaction. `known` is its TranscriptFile
-    (None: never read) when the caller has loaded it already."""
-    result = FileResult(path=str(path))
+def read_file(path: Path, known: TranscriptFile | None) -> FileRead:
+    """Read and parse what is new in one transcript; `known` is its TranscriptFile (None:
+    never read). No database access: storing is `store_files`."""
+    read = FileRead(path=path, known=known, result=FileResult(path=str(path)))
     stat = path.stat()
-    if known is _LOOK_UP:
-        known = TranscriptFile.objects.filter(path=str(path)).first()
     if known is not None and (known.size, known.mtime_ns, known.inode) == (
         stat.st_size,
         stat.st_mtime_ns,
         stat.st_ino,
     ):
         # Untouched since it was read (a run with nothing new): not even opened.
-        return result
+        return read
     with path.open("rb") as handle:
         head = handle.read(HEAD)
         offset, first_line, pending = 0, 1, {}
         if known is not None:
             same_head = _head_hash(head[: known.head_length]) == known.head_hash
             if stat.st_size < known.offset or not same_head:
-                result.rewritten = True
-                result.warnings.append(f"{path}: rewritten or truncated, reading it again")
+                read.result.rewritten = True
+                read.result.warnings.append(f"{path}: rewritten or truncated, reading it again")
             else:
                 offset, first_line = known.offset, known.lines_read + 1
                 pending = dict(known.pending_tools)
                 if stat.st_size == offset:
-                    return result
+                    return read
         # A last line that was whole but had no newline yet was taken last time: the newline
         # written after it now is its end, not an empty line.
         handle.seek(max(offset - 1, 0))
@@ -231,25 +257,68 @@ def import_file(
         handle.seek(offset + skip)
         data = handle.read()
     lines, consumed = split_lines(data)
-    consumed += skip
     chunk = read_chunk(lines, first_line=first_line, agent_id=agent_id_from_path(str(path)))
-    result.bytes, result.lines, result.bad_lines = consumed, chunk.lines, chunk.bad_lines
+    result = read.result
+    result.bytes, result.lines, result.bad_lines = consumed + skip, chunk.lines, chunk.bad_lines
     for number, problem in chunk.problems:
         result.warnings.append(f"{path}:{number}: skipped, {problem}")
+    read.chunk, read.stat, read.head = chunk, stat, head
+    read.offset, read.first_line, read.pending = offset, first_line, pending
+    return read
+
+
+# --- storing -----------------------------------------------------------------------------
+
+
+def import_file(path: Path, *, project: Project | None = None) -> Stored:
+    """Import what is new in one transcript, in one transaction (the hooks endpoint's way)."""
+    known = TranscriptFile.objects.filter(path=str(path)).first()
+    return store_files([read_file(path, known)], project)
+
+
+def store_files(reads: list[FileRead], project: Project | None) -> Stored:
+    """Store what the files added, all in one transaction: their sessions, requests,
+    compactions, tool calls, totals and read positions. A constant number of queries for the
+    batch (not per file): a first import's time was mostly round trips, file by file."""
+    reads = [read for read in reads if read.chunk is not None]
+    stored = Stored()
+    if not reads:
+        return stored
     with transaction.atomic():
-        record = known or TranscriptFile(path=str(path))
-        if known is not None:
-            record = TranscriptFile.objects.select_for_update().get(pk=known.pk)
-        sessions = _sessions(chunk, path, project)
-        _store_requests(chunk, sessions, result)
-        _store_compactions(chunk, sessions)
-        pending = _store_tool_calls(chunk, sessions, pending, result)
-        result.sessions |= {s.pk for s in sessions.values()}
-        refresh_totals(result.sessions, loaded=sessions.values())
+        locked = TranscriptFile.objects.select_for_update().in_bulk(
+            [read.known.pk for read in reads if read.known is not None]
+        )
+        sessions = _sessions(reads, project)
+        _store_requests(reads, sessions, stored)
+        _store_compactions(reads, sessions)
+        pending = _store_tool_calls(reads, sessions, stored)
+        stored.sessions |= {s.pk for s in sessions.values()}
+        refresh_totals(stored.sessions, loaded=sessions.values())
+        _save_positions(reads, locked, sessions, pending)
+    return stored
+
+
+def _save_positions(
+    reads: list[FileRead],
+    locked: dict[int, TranscriptFile],
+    sessions: dict[tuple, Session],
+    pending: list[dict],
+) -> None:
+    """Each file's read position, after its rows: they commit together or not at all."""
+    new, known = [], []
+    now = timezone.now()
+    for read, waiting in zip(reads, pending, strict=True):
+        chunk, stat, rewritten = read.chunk, read.stat, read.result.rewritten
+        if read.known is not None:
+            record = locked[read.known.pk]
+            known.append(record)
+        else:
+            record = TranscriptFile(path=str(read.path))
+            new.append(record)
         file_key = next(iter(chunk.sessions), None)
         if file_key in sessions and record.session_id is None:
             record.session = sessions[file_key]
-        end = offset + consumed
+        end = read.offset + read.result.bytes
         # The stat from before reading: a line appended since then changes the size.
         record.size, record.inode = stat.st_size, stat.st_ino
         # A file changed moments before it was read could change again within the clock's
@@ -258,26 +327,72 @@ def import_file(
         racy = time.time_ns() - stat.st_mtime_ns < RACY_NS
         record.mtime_ns = None if racy else stat.st_mtime_ns
         record.head_length = min(end, HEAD)
-        record.head_hash = _head_hash(head[: record.head_length])
+        record.head_hash = _head_hash(read.head[: record.head_length])
         record.offset = end
-        record.lines_read = (first_line - 1) + chunk.lines
-        record.bad_lines = (0 if result.rewritten else record.bad_lines) + chunk.bad_lines
-        record.rewrites += int(result.rewritten)
-        record.pending_tools = pending
-        record.imported_at = timezone.now()
-        record.save()
-    return result
+        record.lines_read = (read.first_line - 1) + chunk.lines
+        record.bad_lines = (0 if rewritten else record.bad_lines) + chunk.bad_lines
+        record.rewrites += int(rewritten)
+        record.pending_tools = waiting
+        record.imported_at = now
+    TranscriptFile.objects.bulk_create(new)
+    update_rows(TranscriptFile, known, POSITION_FIELDS)
 
 
-def _sessions(chunk: Chunk, path: Path, project: Project | None) -> dict[tuple, Session]:
-    """The Session of every (sessionId, agentId) the chunk mentions, created when new; a
+POSITION_FIELDS = (
+    "session",
+    "size",
+    "inode",
+    "mtime_ns",
+    "head_length",
+    "head_hash",
+    "offset",
+    "lines_read",
+    "bad_lines",
+    "rewrites",
+    "pending_tools",
+    "imported_at",
+)
+
+
+def update_rows(model: type, rows: list, names: Iterable[str]) -> None:
+    """Save fields `names` of many model instances: one UPDATE per row, sent together.
+
+    Django's bulk_update builds a CASE per column and row, which cost more than the rest of
+    a batch's writes; psycopg sends an executemany in one round trip (pipeline mode)."""
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in names]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {columns} WHERE {pk} = %s",  # noqa: S608 - names only
+            [
+                [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
+                for row in rows
+            ],
+        )
+
+
+def _sessions(reads: list[FileRead], project: Project | None) -> dict[tuple, Session]:
+    """The Session of every (sessionId, agentId) the files mention, created when new; a
     subagent's session is a child of its parent's."""
-    wanted: dict[tuple[str, str], SessionSeen] = dict(chunk.sessions)
-    # Subagents known only from messages relayed to their parent: their time span is theirs.
-    for item in (*chunk.requests, *chunk.tool_uses, *chunk.compactions):
-        key = (item.session_id, item.agent_id)
-        if key not in chunk.sessions:
-            wanted.setdefault(key, SessionSeen()).see({}, item.timestamp)
+    wanted: dict[tuple[str, str], SessionSeen] = {}
+    # Where each session was seen first: without a cwd, its folder names its project.
+    folders: dict[tuple[str, str], str] = {}
+    for read in reads:
+        chunk = read.chunk
+        for key, seen in chunk.sessions.items():
+            wanted.setdefault(key, SessionSeen()).merge(seen)
+            folders.setdefault(key, read.path.parent.name)
+        # Subagents known only from messages relayed to their parent: their time span is
+        # theirs.
+        for item in (*chunk.requests, *chunk.tool_uses, *chunk.compactions):
+            key = (item.session_id, item.agent_id)
+            if key not in chunk.sessions:
+                wanted.setdefault(key, SessionSeen()).see({}, item.timestamp)
+                folders.setdefault(key, read.path.parent.name)
     for session_id, agent_id in list(wanted):
         if agent_id and (session_id, "") not in wanted:
             # A subagent's file read before (or without) its parent's: the parent was at work
@@ -286,51 +401,83 @@ def _sessions(chunk: Chunk, path: Path, project: Project | None) -> dict[tuple, 
             wanted[(session_id, "")] = SessionSeen(
                 first=child.first, last=child.last, cwd=child.cwd, branch=child.branch
             )
-    result: dict[tuple[str, str], Session] = {}
+            folders[(session_id, "")] = folders[(session_id, agent_id)]
+    wanted = {key: seen for key, seen in wanted.items() if key[0]}
     # Known under their Claude Code ids in any project (hooks may have started them under
-    # their key's project): one query for the file, the first session of each id.
-    found = _known_facts([external_id(*key) for key in wanted if key[0]], project)
+    # their key's project): one query for the batch, the first session of each id.
+    found = _known_facts([external_id(*key) for key in wanted], project)
+    result: dict[tuple[str, str], Session] = {}
+    owners: dict[tuple[str, str], Project] = {}
     # Parents first, so children can point at them and share their project.
-    for key in sorted(wanted, key=lambda k: (k[1] != "", k)):
-        session_id, agent_id = key
-        seen = wanted[key]
-        if not session_id:
-            continue
-        parent = result.get((session_id, "")) if agent_id else None
-        facts = found.get(external_id(session_id, agent_id))
-        session = _session(key, seen, parent, path, project, facts)
-        result[key] = session
+    for children in (False, True):
+        keys = sorted(key for key in wanted if bool(key[1]) == children)
+        missing: dict[tuple[str, str], tuple[Project, dict]] = {}
+        for key in keys:
+            if external_id(*key) in found:
+                continue
+            seen = wanted[key]
+            parent = result.get((key[0], "")) if children else None
+            owner = project or (parent.project if parent else None)
+            if owner is None:
+                where = (seen.cwd, folders[key])
+                owner = owners.get(where) or project_for_cwd(*where)
+                owners[where] = owner
+            first = parse_time(seen.first) if seen.first else None
+            missing[key] = (
+                owner,
+                {"parent": parent, "started_at": first or timezone.now(), "branch": seen.branch},
+            )
+        made = _get_or_create_sessions(missing)
+        for key in keys:
+            facts = found.get(external_id(*key))
+            session = facts.session if facts else made[key]
+            parent = result.get((key[0], "")) if children else None
+            result[key] = _update_session(session, wanted[key], parent)
+    _update_facts(result, wanted, found)
     return result
 
 
-def _session(
-    key: tuple[str, str],
-    seen: SessionSeen,
-    parent: Session | None,
-    path: Path,
-    project: Project | None,
-    found: ClaudeSession | None,
-) -> Session:
-    """The session of `key`: the one `found` under its Claude Code id, else looked up or
-    created in the project its folder maps to; its facts brought up to date."""
-    session_id, agent_id = key
-    external = external_id(session_id, agent_id)
+def _get_or_create_sessions(
+    wanted: dict[tuple[str, str], tuple[Project, dict]],
+) -> dict[tuple[str, str], Session]:
+    """Django's `get_or_create` for many sessions: a look-up, then the missing ones inserted
+    together (a session made meanwhile by a hook or another import is taken as found)."""
+    by_owner: dict[Project, dict[str, tuple[str, str]]] = defaultdict(dict)
+    for key, (owner, _) in wanted.items():
+        by_owner[owner][external_id(*key)] = key
+    result: dict[tuple[str, str], Session] = {}
+    for owner, keys in by_owner.items():
+        rows = Session.objects.filter(project=owner, external_id__in=list(keys))
+        existing = {row.external_id: row for row in rows}
+        new = []
+        for external, key in sorted(keys.items()):
+            if external not in existing:
+                defaults = wanted[key][1]
+                new.append(
+                    Session(
+                        project=owner,
+                        external_id=external,
+                        agent=AGENT,
+                        parent=defaults["parent"],
+                        started_at=defaults["started_at"],
+                        branch=defaults["branch"][:200],
+                    )
+                )
+        if new:
+            Session.objects.bulk_create(new, ignore_conflicts=True)
+            names = [session.external_id for session in new]
+            made = Session.objects.filter(project=owner, external_id__in=names)
+            existing.update((row.external_id, row) for row in made)
+        for external, key in keys.items():
+            session = existing[external]
+            session.project = owner
+            result[key] = session
+    return result
+
+
+def _update_session(session: Session, seen: SessionSeen, parent: Session | None) -> Session:
+    """The session's start, branch, parent and agent brought up to what the lines say."""
     first = parse_time(seen.first) if seen.first else None
-    last = parse_time(seen.last) if seen.last else None
-    session = found.session if found else None
-    created = False
-    if session is None:
-        owner = project or (parent.project if parent else None)
-        if owner is None:
-            owner = project_for_cwd(seen.cwd, path.parent.name)
-        session, created = _get_or_create_session(
-            owner,
-            external,
-            parent=parent,
-            agent=AGENT,
-            started_at=first or timezone.now(),
-            branch=seen.branch[:200],
-        )
     changed = []
     if first and first < session.started_at:
         session.started_at = first
@@ -346,23 +493,42 @@ def _session(
         changed.append("agent")
     if changed:
         session.save(update_fields=[*changed, "updated_at"])
-    # A session created just now has no facts yet: no query to look for them.
-    facts = found or (None if created else ClaudeSession.objects.filter(session=session).first())
-    is_new = facts is None
-    facts = facts or ClaudeSession(session=session)
-    before = _facts_values(facts)
-    facts.claude_id = external
-    facts.cwd = seen.cwd[:1000] or facts.cwd
-    facts.version = seen.version[:50] or facts.version
-    facts.agent_id = agent_id or facts.agent_id
-    if last and (facts.last_activity_at is None or last > facts.last_activity_at):
-        facts.last_activity_at = last
-    if is_new:
-        facts.save(force_insert=True)
-    elif _facts_values(facts) != before:
-        facts.save()
-    session.claude = facts  # for refresh_totals, without a query
     return session
+
+
+def _update_facts(
+    sessions: dict[tuple[str, str], Session],
+    wanted: dict[tuple[str, str], SessionSeen],
+    found: dict[str, ClaudeSession],
+) -> None:
+    """Claude Code's facts of each session (id, folder, version, last activity), stored new
+    or changed; each session's `claude` set for refresh_totals, without a query."""
+    facts_of = {facts.session_id: facts for facts in found.values()}
+    unknown = [s.pk for s in sessions.values() if s.pk not in facts_of]
+    if unknown:
+        facts_of.update((f.session_id, f) for f in ClaudeSession.objects.filter(pk__in=unknown))
+    new, changed = [], []
+    for key, session in sessions.items():
+        seen = wanted[key]
+        facts = facts_of.get(session.pk)
+        if facts is None:
+            facts = facts_of[session.pk] = ClaudeSession(session=session)
+            new.append(facts)
+            before = None
+        else:
+            before = _facts_values(facts)
+        last = parse_time(seen.last) if seen.last else None
+        facts.claude_id = external_id(*key)
+        facts.cwd = seen.cwd[:1000] or facts.cwd
+        facts.version = seen.version[:50] or facts.version
+        facts.agent_id = key[1] or facts.agent_id
+        if last and (facts.last_activity_at is None or last > facts.last_activity_at):
+            facts.last_activity_at = last
+        if before is not None and _facts_values(facts) != before:
+            changed.append(facts)
+        session.claude = facts
+    ClaudeSession.objects.bulk_create(new)
+    update_rows(ClaudeSession, changed, FACT_FIELDS)
 
 
 def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, ClaudeSession]:
@@ -391,34 +557,18 @@ def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, Cl
     return found
 
 
-def _get_or_create_session(owner: Project, external: str, **defaults) -> tuple[Session, bool]:
-    """Django's `get_or_create`, with a plain-SQL look-up first (most often a miss)."""
-    table = connection.ops.quote_name(Session._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {table} WHERE project_id = %s AND external_id = %s",  # noqa: S608
-            [owner.pk, external],
-        )
-        exists = cursor.fetchone() is not None
-    if not exists:
-        try:
-            with transaction.atomic():
-                return Session.objects.create(project=owner, external_id=external, **defaults), True
-        except IntegrityError:
-            # Created meanwhile (a hook, another import): read it below, as get_or_create does.
-            if not Session.objects.filter(project=owner, external_id=external).exists():
-                raise
-    return Session.objects.select_related("project").get(project=owner, external_id=external), False
+FACT_FIELDS = ("claude_id", "cwd", "version", "agent_id", "last_activity_at")
 
 
 def _facts_values(facts: ClaudeSession) -> tuple:
-    return (facts.claude_id, facts.cwd, facts.version, facts.agent_id, facts.last_activity_at)
+    return tuple(getattr(facts, name) for name in FACT_FIELDS)
 
 
-def _store_requests(chunk: Chunk, sessions: dict[tuple, Session], result: FileResult) -> None:
+def _store_requests(reads: list[FileRead], sessions: dict[tuple, Session], result: Stored) -> None:
     """Insert new requests and raise known ones field by field (max-wins), keyed globally."""
     ledger = Ledger()
-    ledger.extend(r for r in chunk.requests if r.session_id)
+    for read in reads:
+        ledger.extend(r for r in read.chunk.requests if r.session_id)
     if not ledger.requests:
         return
     # Plain SQL for this file's requests: the ORM's per-row work (instances, field
@@ -445,18 +595,7 @@ def _store_requests(chunk: Chunk, sessions: dict[tuple, Session], result: FileRe
             changed.append(row)
             result.sessions.add(row.session_id)
     _insert_requests(table, new)
-    if changed:
-        # One statement per row in one round trip: Django's bulk_update builds a CASE per
-        # column and row, which cost more than the rest of the file's writes together.
-        columns = ", ".join(f"{name} = %s" for name in (*TOKEN_FIELDS, "nested"))
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET {columns} WHERE id = %s",  # noqa: S608 - names only
-                [
-                    [*(getattr(row, name) for name in TOKEN_FIELDS), row.nested, row.pk]
-                    for row in changed
-                ],
-            )
+    update_rows(ApiRequest, changed, (*TOKEN_FIELDS, "nested"))
     result.requests_new += len(new)
     result.requests_updated += len(changed)
 
@@ -503,7 +642,7 @@ def _raise_request(row: ApiRequest, request: Request) -> bool:
     return changed
 
 
-def _store_compactions(chunk: Chunk, sessions: dict[tuple, Session]) -> None:
+def _store_compactions(reads: list[FileRead], sessions: dict[tuple, Session]) -> None:
     rows = [
         Compaction(
             session=sessions[(c.session_id, c.agent_id)],
@@ -512,31 +651,40 @@ def _store_compactions(chunk: Chunk, sessions: dict[tuple, Session]) -> None:
             trigger=c.trigger[:20],
             pre_tokens=c.pre_tokens,
         )
-        for c in chunk.compactions
+        for read in reads
+        for c in read.chunk.compactions
         if c.session_id and c.timestamp
     ]
     Compaction.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _store_tool_calls(
-    chunk: Chunk, sessions: dict[tuple, Session], pending: dict, result: FileResult
-) -> dict:
-    """Pair tool_use with tool_result by id and record each pair once; unpaired uses wait."""
+    reads: list[FileRead], sessions: dict[tuple, Session], result: Stored
+) -> list[dict]:
+    """Pair tool_use with tool_result by id (within a file) and record each pair once;
+    returns each file's unpaired uses, which wait for the next run."""
     by_pk = {s.pk: s for s in sessions.values()}
-    for use in chunk.tool_uses:
-        if use.session_id and use.id not in pending:
-            session = sessions[(use.session_id, use.agent_id)]
-            pending[use.id] = [use.skill, use.timestamp, session.pk]
+    waiting_in: list[dict] = []
+    paired: list[tuple[list, ToolResult]] = []
+    for read in reads:
+        # A copy: if the batch's transaction fails, the files are stored again one by one.
+        pending = dict(read.pending)
+        for use in read.chunk.tool_uses:
+            if use.session_id and use.id not in pending:
+                session = sessions[(use.session_id, use.agent_id)]
+                pending[use.id] = [use.skill, use.timestamp, session.pk]
+        for done in read.chunk.tool_results:
+            waiting = pending.pop(done.tool_use_id, None)
+            if waiting is not None:
+                paired.append((waiting, done))
+        waiting_in.append(pending)
+    earlier = {pk for (_, _, pk), _ in paired if pk not in by_pk}
+    by_pk.update(Session.objects.in_bulk(list(earlier)) if earlier else {})
     events: dict[int, list[InvocationEvent]] = defaultdict(list)
-    for done in chunk.tool_results:
-        waiting = pending.pop(done.tool_use_id, None)
-        if waiting is None:
-            continue
-        skill, started, session_pk = waiting
-        session = by_pk.get(session_pk) or Session.objects.filter(pk=session_pk).first()
+    for (skill, started, session_pk), done in paired:
+        session = by_pk.get(session_pk)
         if session is None:
             continue
-        by_pk[session_pk] = session
         invoked_at = parse_time(started)
         duration = None
         if done.timestamp:
@@ -569,7 +717,7 @@ def _store_tool_calls(
         result.tool_errors += sum(
             1 for e in batch if e.completed is False and e.key not in stored_before
         )
-    return pending
+    return waiting_in
 
 
 # --- session totals ----------------------------------------------------------------------
@@ -625,6 +773,7 @@ def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -
     missing = set(ids) - {s.pk for s in sessions}
     if missing:
         sessions += Session.objects.filter(pk__in=missing).select_related("claude")
+    changed = []
     for session in sessions:
         before = {name: getattr(session, name) for name in TOTAL_FIELDS}
         by_model = sums.get(session.pk, {})
@@ -649,10 +798,10 @@ def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -
             session.ended_at = activity
         elif activity and session.status == Session.ENDED and session.ended_at:
             session.ended_at = max(session.ended_at, activity)
-        # Only what changed: most files touch one session, and a full save costs more.
-        changed = [name for name in TOTAL_FIELDS if getattr(session, name) != before[name]]
-        if changed:
-            session.save(update_fields=[*changed, "updated_at"])
+        if any(getattr(session, name) != before[name] for name in TOTAL_FIELDS):
+            session.updated_at = now
+            changed.append(session)
+    update_rows(Session, changed, (*TOTAL_FIELDS, "updated_at"))
 
 
 def announce(session_ids: Iterable[int]) -> None:
@@ -808,20 +957,45 @@ def _import_all(
         rows = TranscriptFile.objects.filter(path__in=names[start : start + 500])
         known.update((row.path, row) for row in rows)
     analyzed_at = ANALYZE_AFTER
+    batch: list[FileRead] = []
+    size = 0
     with _commits_without_waiting():
         for index, path in enumerate(files):
             if progress:
                 progress(index, len(files), path)
-            try:
-                total.add(import_file(path, project=project, known=known.get(str(path))))
-            except DatabaseError as exc:
-                # The file's transaction rolled back whole; the files before it are stored.
-                raise ImportFailed(f"{path}: not imported, nothing of it stored ({exc})") from exc
-            if total.requests_new >= analyzed_at:
-                _analyze()
-                analyzed_at *= 2
+            read = read_file(path, known.get(str(path)))
+            total.add(read.result)
+            if read.chunk is not None:
+                batch.append(read)
+                size += read.result.bytes
+            if size >= BATCH_BYTES or index == len(files) - 1:
+                total.add_stored(_store_batch(batch, project))
+                batch, size = [], 0
+                if total.requests_new >= analyzed_at:
+                    _analyze()
+                    analyzed_at *= 2
     if progress:
         progress(len(files), len(files), None)
     announce(total.sessions)
     total.figures = session_figures(total.sessions)
     return total
+
+
+def _store_batch(reads: list[FileRead], project: Project | None) -> Stored:
+    """Store a batch of files in one transaction; if the database refuses it, file by file,
+    so that the files before the refused one are stored and the error names it."""
+    try:
+        return store_files(reads, project)
+    except DatabaseError as exc:
+        if len(reads) == 1:
+            message = f"{reads[0].path}: not imported, nothing of it stored ({exc})"
+            raise ImportFailed(message) from exc
+    stored = Stored()
+    for read in reads:
+        one = _store_batch([read], project)
+        stored.requests_new += one.requests_new
+        stored.requests_updated += one.requests_updated
+        stored.tool_calls += one.tool_calls
+        stored.tool_errors += one.tool_errors
+        stored.sessions |= one.sessions
+    return stored

@@ -78,6 +78,15 @@ class SessionSeen:
             if isinstance(value, str) and value:
                 setattr(self, attr, value)
 
+    def merge(self, other: SessionSeen) -> None:
+        """Add what another file's lines said about the same session (later files win)."""
+        for timestamp in (other.first, other.last):
+            self.see({}, timestamp)
+        for attr in ("cwd", "branch", "version"):
+            value = getattr(other, attr)
+            if value:
+                setattr(self, attr, value)
+
 
 @dataclass
 class Chunk:

@@ -24,6 +24,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.liveview import events_group
+from integrations.claude_code import importer
 from integrations.management.commands.import_transcripts import ProgressBar
 from integrations.models import ApiRequest, Compaction, ProjectRule, TranscriptFile
 from tracking.models import Project, Session, SkillHourly, SkillInvocation
@@ -79,6 +80,24 @@ def test_it_imports_every_figure_of_every_file(transcripts_copy):
             assert stored.parent.external_id == expected["session_ids"][0]
         else:
             assert session["parent"] is None
+
+
+def test_it_stores_the_same_figures_file_by_file_as_in_one_batch(transcripts_copy, monkeypatch):
+    # A batch smaller than any file: each file is its own transaction, a subagent's file
+    # after its parent's; the sessions must come out as in one batch (the test above).
+    monkeypatch.setattr(importer, "BATCH_BYTES", 1)
+    result, _ = run(transcripts_copy)
+    figures = {s["id"]: s for s in result["sessions"]}
+    for relative, expected in EXPECTED["files"].items():
+        session = figures[external_id(relative, expected)]
+        assert session["requests"] == expected["unique_keys"], relative
+        assert session["tokens"] == tokens(expected["tokens_max_wins"]), relative
+        assert session["tool_calls"] == expected["tool_use_by_name"], relative
+        assert (session["started_at"], session["ended_at"]) == (
+            expected["timestamp_min"],
+            expected["timestamp_max"],
+        ), relative
+    assert TranscriptFile.objects.count() == 12 and Session.objects.count() == len(figures)
 
 
 def test_it_counts_a_session_with_its_subagents_once(transcripts_copy):
