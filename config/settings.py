@@ -40,15 +40,21 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
+# Not installed as apps, because each would cost every management command its imports for
+# nothing (`python -X importtime manage.py import_transcripts --help`):
+# - "daphne" (~0.2 s: Twisted, autobahn, OpenSSL) only makes `manage.py runserver` serve
+#   WebSockets; Cairn is served by the daphne CLI (`scripts/run`, production), so `runserver`
+#   is HTTP only.
+# - "django_prometheus" (~15 ms: prometheus_client) only adds optional exports (a metrics port,
+#   migration counts) that Cairn does not turn on; its middleware below and /metrics
+#   (config/urls.py) do not need the app installed.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_prometheus",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
