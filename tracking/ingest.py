@@ -14,11 +14,20 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 
 from analytics import broadcast
+from lib.sql import insert_rows
 from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
 
 MAX_KEY_LENGTH = 200
-# Rows per INSERT statement: keeps the parameter count under SQLite's and Postgres' limits.
-CHUNK = 500
+# The counts of a SkillHourly row, which an insert adds to the stored ones.
+ROLLUP_COUNTS = (
+    "invocations",
+    "completed",
+    "failed",
+    "duration_count",
+    "duration_sum",
+    "duration_sumsq",
+    "unique_sessions",
+)
 
 
 @dataclass(frozen=True)
@@ -197,40 +206,40 @@ def _as_utc(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+EVENT_COLUMNS = (
+    "project_id",
+    "session_id",
+    "skill",
+    "invoked_at",
+    "completed",
+    "duration_s",
+    "phase",
+    "error_type",
+    "source",
+    "idempotency_key",
+)
+
+
 def _insert_events(
     project: Project, batch: list[InvocationEvent], session_ids: dict[str, int], source: str
 ) -> set[str]:
-    table = _quote(SkillInvocation._meta.db_table)
-    columns = (
-        "project_id, session_id, skill, invoked_at, completed, duration_s, phase, error_type, "
-        "source, idempotency_key"
-    )
-    inserted: set[str] = set()
-    with connection.cursor() as cursor:
-        for start in range(0, len(batch), CHUNK):
-            chunk = batch[start : start + CHUNK]
-            params: list = []
-            for e in chunk:
-                params += [
-                    project.pk,
-                    session_ids[e.session],
-                    e.skill,
-                    _adapt_time(e.invoked_at),
-                    e.completed,
-                    e.duration_s,
-                    e.phase,
-                    e.error_type,
-                    source,
-                    e.key,
-                ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - names only
-                "ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING idempotency_key",
-                params,
-            )
-            inserted.update(row[0] for row in cursor.fetchall())
-    return inserted
+    rows = [
+        (
+            project.pk,
+            session_ids[e.session],
+            e.skill,
+            _adapt_time(e.invoked_at),
+            e.completed,
+            e.duration_s,
+            e.phase,
+            e.error_type,
+            source,
+            e.key,
+        )
+        for e in batch
+    ]
+    suffix = "ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING idempotency_key"
+    return {key for (key,) in insert_rows(SkillInvocation, EVENT_COLUMNS, rows, suffix=suffix)}
 
 
 def _add_to_rollups(
@@ -255,30 +264,14 @@ def _add_to_rollups(
     new_sessions = _new_session_hours(project, sorted(pairs))
     keys = sorted(totals)
     table = _quote(SkillHourly._meta.db_table)
-    params: list = []
-    for skill, hour in keys:
-        params += [project.pk, skill, _adapt_time(hour), *totals[(skill, hour)]]
-        params.append(new_sessions.get((skill, hour), 0))
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(keys))
-    added = ", ".join(
-        f"{col} = {table}.{col} + excluded.{col}"
-        for col in (
-            "invocations",
-            "completed",
-            "failed",
-            "duration_count",
-            "duration_sum",
-            "duration_sumsq",
-            "unique_sessions",
-        )
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (project_id, skill, hour, invocations, completed, failed, "  # noqa: S608
-            f"duration_count, duration_sum, duration_sumsq, unique_sessions) VALUES {values} "
-            f"ON CONFLICT (project_id, skill, hour) DO UPDATE SET {added}",
-            params,
-        )
+    rows = [
+        (project.pk, skill, _adapt_time(hour), *totals[key], new_sessions.get(key, 0))
+        for key in keys
+        for skill, hour in [key]
+    ]
+    added = ", ".join(f"{col} = {table}.{col} + excluded.{col}" for col in ROLLUP_COUNTS)
+    suffix = f"ON CONFLICT (project_id, skill, hour) DO UPDATE SET {added}"
+    insert_rows(SkillHourly, ("project_id", "skill", "hour", *ROLLUP_COUNTS), rows, suffix=suffix)
     return set(keys)
 
 
@@ -286,21 +279,10 @@ def _new_session_hours(
     project: Project, pairs: list[tuple[str, datetime, int]]
 ) -> dict[tuple[str, datetime], int]:
     """Record (skill, hour, session) triples; count per (skill, hour) those not seen before."""
-    table = _quote(SkillSessionHour._meta.db_table)
+    rows = [(project.pk, skill, _adapt_time(hour), session_id) for skill, hour, session_id in pairs]
+    suffix = "ON CONFLICT (project_id, skill, hour, session_id) DO NOTHING RETURNING skill, hour"
+    columns = ("project_id", "skill", "hour", "session_id")
     counts: dict[tuple[str, datetime], int] = defaultdict(int)
-    with connection.cursor() as cursor:
-        for start in range(0, len(pairs), CHUNK):
-            chunk = pairs[start : start + CHUNK]
-            params: list = []
-            for skill, hour, session_id in chunk:
-                params += [project.pk, skill, _adapt_time(hour), session_id]
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} (project_id, skill, hour, session_id) VALUES {values} "  # noqa: S608
-                "ON CONFLICT (project_id, skill, hour, session_id) DO NOTHING "
-                "RETURNING skill, hour",
-                params,
-            )
-            for skill, hour in cursor.fetchall():
-                counts[(skill, _as_utc(hour))] += 1
+    for skill, hour in insert_rows(SkillSessionHour, columns, rows, suffix=suffix):
+        counts[(skill, _as_utc(hour))] += 1
     return counts

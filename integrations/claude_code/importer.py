@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import multiprocessing as mp
 import os
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +50,7 @@ from integrations.models import (
     ProjectRule,
     TranscriptFile,
 )
+from lib.sql import any_of, insert_rows, update_rows
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Project, Session, SkillInvocation
 
@@ -60,6 +63,11 @@ RACY_NS = 2_000_000_000
 # that round trips do not count, small enough that a batch's row locks (on skill rollups)
 # are held for a short while only.
 BATCH_BYTES = 16_000_000
+# New bytes from which files are read by worker processes, at most MAX_WORKERS, with at most
+# IN_FLIGHT files read ahead of the one being stored.
+PARALLEL_BYTES = 8_000_000
+MAX_WORKERS = 4
+IN_FLIGHT = 64
 # New requests after which the tables are analyzed (then again at each doubling).
 ANALYZE_AFTER = 2_000
 MICRO_DOLLAR = Decimal("0.000001")
@@ -267,6 +275,37 @@ def read_file(path: Path, known: TranscriptFile | None) -> FileRead:
     return read
 
 
+def read_files(files: list[Path], known: dict[str, TranscriptFile]) -> Iterator[FileRead]:
+    """`read_file` of each file, in order. With much to read, by worker processes (one per
+    core), while the caller stores what they read before: parsing is most of the import's
+    Python work and one core would leave the others idle."""
+    todo = 0
+    for path in files:
+        record, stat = known.get(str(path)), path.stat()
+        if record is None or (record.size, record.mtime_ns, record.inode) != (
+            stat.st_size,
+            stat.st_mtime_ns,
+            stat.st_ino,
+        ):
+            todo += stat.st_size - (record.offset if record else 0)
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    # Forked workers start at once, with everything imported; elsewhere a worker would
+    # start a new interpreter, which costs more than it saves here.
+    if todo < PARALLEL_BYTES or workers < 2 or "fork" not in mp.get_all_start_methods():
+        for path in files:
+            yield read_file(path, known.get(str(path)))
+        return
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        waiting: deque[Future] = deque()
+        for path in files:
+            waiting.append(pool.submit(read_file, path, known.get(str(path))))
+            # A bounded window: parsed files wait in memory only while the caller stores.
+            if len(waiting) >= IN_FLIGHT:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+
+
 # --- storing -----------------------------------------------------------------------------
 
 
@@ -352,27 +391,6 @@ POSITION_FIELDS = (
     "pending_tools",
     "imported_at",
 )
-
-
-def update_rows(model: type, rows: list, names: Iterable[str]) -> None:
-    """Save fields `names` of many model instances: one UPDATE per row, sent together.
-
-    Django's bulk_update builds a CASE per column and row, which cost more than the rest of
-    a batch's writes; psycopg sends an executemany in one round trip (pipeline mode)."""
-    if not rows:
-        return
-    fields = [model._meta.get_field(name) for name in names]
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {columns} WHERE {pk} = %s",  # noqa: S608 - names only
-            [
-                [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
-                for row in rows
-            ],
-        )
 
 
 def _sessions(reads: list[FileRead], project: Project | None) -> dict[tuple, Session]:
@@ -540,13 +558,15 @@ def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, Cl
     facts_table = connection.ops.quote_name(ClaudeSession._meta.db_table)
     # By id only, no join with sessions: a fresh table has no planner statistics yet and a
     # join was planned as a scan of every stored session's facts per session of the project.
-    marks = ", ".join(["%s"] * len(claude_ids))
+    pks = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT session_id FROM {facts_table} WHERE claude_id IN ({marks})",  # noqa: S608
-            claude_ids,
-        )
-        pks = [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(claude_ids), 500):
+            condition, params = any_of(claude_ids[start : start + 500])
+            cursor.execute(
+                f"SELECT session_id FROM {facts_table} WHERE claude_id {condition}",  # noqa: S608
+                params,
+            )
+            pks += [row[0] for row in cursor.fetchall()]
     found: dict[str, ClaudeSession] = {}
     if pks:
         rows = ClaudeSession.objects.filter(pk__in=pks).select_related("session__project")
@@ -578,11 +598,10 @@ def _store_requests(reads: list[FileRead], sessions: dict[tuple, Session], resul
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     existing: dict[tuple[str, str], ApiRequest] = {}
     for start in range(0, len(message_ids), 500):
-        part = message_ids[start : start + 500]
+        condition, params = any_of(message_ids[start : start + 500])
         rows = ApiRequest.objects.raw(
-            f"SELECT * FROM {table} WHERE message_id IN ({', '.join(['%s'] * len(part))})"  # noqa: S608
-            + lock,
-            part,
+            f"SELECT * FROM {table} WHERE message_id {condition}{lock}",  # noqa: S608
+            params,
         )
         existing.update(((row.message_id, row.request_id), row) for row in rows)
     new, changed = [], []
@@ -594,7 +613,7 @@ def _store_requests(reads: list[FileRead], sessions: dict[tuple, Session], resul
         if _raise_request(row, request):
             changed.append(row)
             result.sessions.add(row.session_id)
-    _insert_requests(table, new)
+    insert_rows(ApiRequest, (*REQUEST_COLUMNS, *TOKEN_FIELDS), new)
     update_rows(ApiRequest, changed, (*TOKEN_FIELDS, "nested"))
     result.requests_new += len(new)
     result.requests_updated += len(changed)
@@ -615,18 +634,6 @@ def _new_request(request: Request, session: Session) -> list:
         request.nested,
         *(getattr(request.usage, attr) for attr in USAGE_ATTRS.values()),
     ]
-
-
-def _insert_requests(table: str, rows: list[list]) -> None:
-    columns = ", ".join((*REQUEST_COLUMNS, *TOKEN_FIELDS))
-    marks = "(" + ", ".join(["%s"] * (len(REQUEST_COLUMNS) + len(TOKEN_FIELDS))) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            part = rows[start : start + 500]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(part))}",  # noqa: S608
-                [value for row in part for value in row],
-            )
 
 
 def _raise_request(row: ApiRequest, request: Request) -> bool:
@@ -734,12 +741,11 @@ def _request_totals(ids: list[int]) -> tuple[dict[int, dict[str, Usage]], dict[i
     columns = ", ".join(f"SUM({name})" for name in TOKEN_FIELDS)
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ", ".join(["%s"] * len(part))
+            condition, params = any_of(ids[start : start + 500])
             cursor.execute(
                 f"SELECT session_id, model, {columns} FROM {table} "  # noqa: S608 - names only
-                f"WHERE session_id IN ({marks}) GROUP BY session_id, model",
-                part,
+                f"WHERE session_id {condition} GROUP BY session_id, model",
+                params,
             )
             for session_id, model, *values in cursor.fetchall():
                 counts = [int(v or 0) for v in values]  # Postgres sums bigints as numeric
@@ -752,8 +758,8 @@ def _request_totals(ids: list[int]) -> tuple[dict[int, dict[str, Usage]], dict[i
                 "SELECT s.id, (SELECT l.input_tokens + l.cache_read_tokens "  # noqa: S608
                 f"+ l.cache_creation_tokens FROM {table} l WHERE l.session_id = s.id "
                 "ORDER BY l.timestamp DESC, l.id DESC LIMIT 1) "
-                f"FROM {sessions_table} s WHERE s.id IN ({marks})",
-                part,
+                f"FROM {sessions_table} s WHERE s.id {condition}",
+                params,
             )
             last_context.update(row for row in cursor.fetchall() if row[1] is not None)
     return sums, last_context
@@ -960,10 +966,9 @@ def _import_all(
     batch: list[FileRead] = []
     size = 0
     with _commits_without_waiting():
-        for index, path in enumerate(files):
+        for index, read in enumerate(read_files(files, known)):
             if progress:
-                progress(index, len(files), path)
-            read = read_file(path, known.get(str(path)))
+                progress(index, len(files), read.path)
             total.add(read.result)
             if read.chunk is not None:
                 batch.append(read)

@@ -82,10 +82,23 @@ def test_it_imports_every_figure_of_every_file(transcripts_copy):
             assert session["parent"] is None
 
 
-def test_it_stores_the_same_figures_file_by_file_as_in_one_batch(transcripts_copy, monkeypatch):
-    # A batch smaller than any file: each file is its own transaction, a subagent's file
-    # after its parent's; the sessions must come out as in one batch (the test above).
-    monkeypatch.setattr(importer, "BATCH_BYTES", 1)
+@pytest.mark.parametrize(
+    "setting",
+    [
+        # A batch smaller than any file: each file its own transaction, a subagent's file
+        # after its parent's.
+        {"BATCH_BYTES": 1},
+        # Files read by worker processes, and stored a few at a time as they come in.
+        {"PARALLEL_BYTES": 0, "IN_FLIGHT": 2, "BATCH_BYTES": 200_000},
+    ],
+    ids=["file-by-file", "worker-processes"],
+)
+def test_it_stores_the_same_figures_however_files_are_read_and_batched(
+    transcripts_copy, monkeypatch, setting
+):
+    # The sessions must come out as when everything is one batch (the test above).
+    for name, value in setting.items():
+        monkeypatch.setattr(importer, name, value)
     result, _ = run(transcripts_copy)
     figures = {s["id"]: s for s in result["sessions"]}
     for relative, expected in EXPECTED["files"].items():

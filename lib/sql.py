@@ -1,0 +1,88 @@
+"""Writing many rows in few statements, for the paths that store thousands of rows at a time
+(event ingest, transcript import), where the ORM's per-row work cost more than the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+from django.db.models import Model
+
+# Rows per statement with multi-row VALUES: keeps the parameter count under SQLite's limit.
+VALUES_ROWS = 500
+# Rows per statement on Postgres, where each column is one array parameter.
+ARRAY_ROWS = 10_000
+
+
+def insert_rows(
+    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence], *, suffix: str = ""
+) -> list[tuple]:
+    """INSERT `rows` (values in `columns` order, field names or attnames) into `model`'s
+    table, in the rows' order, with `suffix` (`ON CONFLICT …`, `RETURNING …`) after each
+    statement; returns the rows RETURNING gave.
+
+    On Postgres each column is sent as one array and unnested: a short statement whatever
+    the number of rows, which psycopg converts and Postgres parses once, where a VALUES list
+    of thousands of placeholders was re-parsed on every batch (psycopg does not cache long
+    queries). Elsewhere, multi-row VALUES.
+    """
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in columns]
+    head = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) "
+    )
+    returned: list[tuple] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            query = f"{head}SELECT * FROM unnest({arrays}) {suffix}"  # noqa: S608 - names only
+            for start in range(0, len(rows), ARRAY_ROWS):
+                part = rows[start : start + ARRAY_ROWS]
+                cursor.execute(query, [list(column) for column in zip(*part, strict=True)])
+                returned += cursor.fetchall() if cursor.description else []
+            return returned
+        marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        for start in range(0, len(rows), VALUES_ROWS):
+            part = rows[start : start + VALUES_ROWS]
+            cursor.execute(
+                f"{head}VALUES {', '.join([marks] * len(part))} {suffix}",
+                [value for row in part for value in row],
+            )
+            returned += cursor.fetchall() if cursor.description else []
+    return returned
+
+
+def any_of(values: Sequence) -> tuple[str, list]:
+    """A `column <this>` condition matching any of `values`, and its parameters: one array
+    on Postgres (a short query, parsed once whatever the count), `IN (…)` elsewhere."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [list(values)]
+    return f"IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def update_rows(model: type[Model], rows: Iterable[Model], names: Sequence[str]) -> None:
+    """Save fields `names` of many model instances: one UPDATE per row, sent together.
+
+    Django's bulk_update builds a CASE per column and row, which cost more than the rest of
+    an import's writes; psycopg sends an executemany in one round trip (pipeline mode)."""
+    rows = list(rows)
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    columns = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    query = (
+        f"UPDATE {quote(model._meta.db_table)} SET {columns} "  # noqa: S608 - names only
+        f"WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    params = [
+        [*(field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields)]
+        + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(query, params)
