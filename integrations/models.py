@@ -71,7 +71,10 @@ class ApiRequest(models.Model):
 
     message_id = models.CharField(max_length=100)
     request_id = models.CharField(max_length=100)
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="api_requests")
+    # No index of its own: the (session, timestamp) index serves look-ups by session.
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="api_requests", db_index=False
+    )
     model = models.CharField(max_length=100, blank=True)
     timestamp = models.DateTimeField()
     input_tokens = models.BigIntegerField(default=0)

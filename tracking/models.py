@@ -225,9 +225,18 @@ class SkillInvocation(models.Model):
 
     SOURCES = [(s, s) for s in ("api", "transcript", "hook", "ci", "crackerjack")]
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invocations")
+    # No index of their own: the indexes below start with them, and every index costs each
+    # insert of the busiest table.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="invocations", db_index=False
+    )
     session = models.ForeignKey(
-        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="invocations"
+        Session,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invocations",
+        db_index=False,
     )
     skill = models.CharField(max_length=200)
     invoked_at = models.DateTimeField()
