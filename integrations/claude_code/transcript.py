@@ -68,9 +68,9 @@ class SessionSeen:
 
     def see(self, record: dict, timestamp: str) -> None:
         if timestamp:
-            if not self.first or parse_time(timestamp) < parse_time(self.first):
+            if not self.first or earlier(timestamp, self.first):
                 self.first = timestamp
-            if not self.last or parse_time(timestamp) > parse_time(self.last):
+            if not self.last or earlier(self.last, timestamp):
                 self.last = timestamp
         # The latest line wins: a session can change branch or be resumed by a newer CLI.
         for attr, key in (("cwd", "cwd"), ("branch", "gitBranch"), ("version", "version")):
@@ -119,9 +119,9 @@ class Chunk:
     def see_time(self, timestamp: str) -> None:
         self.timestamp_first = self.timestamp_first or timestamp
         self.timestamp_last = timestamp
-        if not self.timestamp_min or parse_time(timestamp) < parse_time(self.timestamp_min):
+        if not self.timestamp_min or earlier(timestamp, self.timestamp_min):
             self.timestamp_min = timestamp
-        if not self.timestamp_max or parse_time(timestamp) > parse_time(self.timestamp_max):
+        if not self.timestamp_max or earlier(self.timestamp_max, timestamp):
             self.timestamp_max = timestamp
 
 
@@ -137,6 +137,15 @@ def parse_time(value: str) -> datetime:
             _times.clear()
         _times[value] = parsed
     return parsed
+
+
+def earlier(a: str, b: str) -> bool:
+    """Whether timestamp `a` is before `b`. Two UTC timestamps of one shape (Claude Code
+    writes `2025-06-01T12:00:00.123Z`) compare as text, without parsing: this runs several
+    times for every line of an import."""
+    if len(a) == len(b) and a[-1:] == b[-1:] == "Z":
+        return a < b
+    return parse_time(a) < parse_time(b)
 
 
 def split_lines(data: bytes, *, at_end: bool = True) -> tuple[list[bytes], int]:

@@ -11,6 +11,7 @@ from integrations.claude_code.accounting import Ledger, Usage
 from integrations.claude_code.pricing import cost_of
 from integrations.claude_code.transcript import (
     agent_id_from_path,
+    earlier,
     read_chunk,
     split_lines,
     tool_skill,
@@ -228,3 +229,22 @@ def test_it_counts_unbelievable_token_counts_as_bad_lines():
     chunk = read_chunk([line])
     assert chunk.bad_lines == 1 and not chunk.requests
     assert "not believable" in chunk.problems[0][1]
+
+
+def test_it_orders_timestamps_of_different_shapes_by_time_not_text():
+    # Same shape: text order is time order. Different shapes: text order would be wrong.
+    assert earlier("2025-06-01T12:00:00.123Z", "2025-06-01T12:00:00.124Z")
+    assert not earlier("2025-06-01T12:00:00.124Z", "2025-06-01T12:00:00.123Z")
+    assert earlier("2025-06-01T12:00:00.5Z", "2025-06-01T12:00:00.123456Z") is False
+    assert earlier("2025-06-01T13:30:00+02:00", "2025-06-01T12:00:00.000Z")
+    chunk = read_chunk(
+        [
+            b'{"type":"user","sessionId":"s","timestamp":"2025-06-01T12:00:00.5Z"}',
+            b'{"type":"user","sessionId":"s","timestamp":"2025-06-01T12:00:00.123456Z"}',
+        ]
+    )
+    assert (chunk.timestamp_min, chunk.timestamp_max) == (
+        "2025-06-01T12:00:00.123456Z",
+        "2025-06-01T12:00:00.5Z",
+    )
+    assert chunk.sessions[("s", "")].first == "2025-06-01T12:00:00.123456Z"
