@@ -1,9 +1,13 @@
-"""Importing Claude Code transcripts into Cairn: incremental, idempotent, one transaction per file.
+"""Importing Claude Code transcripts into Cairn: incremental and idempotent.
 
 Each file remembers how far it was read (always the end of a complete line). A file that
 shrank or whose first bytes changed was rewritten and is read again from the start: requests
 merge by key (max-wins) and tool calls by tool_use id, so reading a line twice never counts it
 twice.
+
+Files are read and parsed first (`read_file`, no database; by worker processes when there is
+much to read), then stored a batch at a time (`store_files`, one transaction per BATCH_BYTES
+of new lines, with its read positions): a file is stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -934,12 +938,11 @@ def few_collections() -> Iterator[None]:
 
 @contextmanager
 def _commits_without_waiting() -> Iterator[None]:
-    """On Postgres, each file's commit does not wait for the disk while importing.
+    """On Postgres, a batch's commit does not wait for the disk while importing.
 
     Losing the last instant of an import to a crash costs nothing: a file's offset commits
-    with its rows, so the next run reads those lines again. Waiting for the disk on every
-    file's commit would cost more than the import itself. Set for the connection once (not
-    per file: a query each) and reset afterwards, as the connection may serve other work.
+    with its rows, so the next run reads those lines again. Set for the connection once (not
+    per batch: a query each) and reset afterwards, as the connection may serve other work.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         yield
