@@ -17,6 +17,7 @@ import hashlib
 import logging
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -293,9 +294,10 @@ def read_files(files: list[Path], known: dict[str, TranscriptFile]) -> Iterator[
         ):
             todo += stat.st_size - (record.offset if record else 0)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    # Forked workers start at once, with everything imported; elsewhere a worker would
-    # start a new interpreter, which costs more than it saves here.
-    if todo < PARALLEL_BYTES or workers < 2 or "fork" not in mp.get_all_start_methods():
+    # Forked workers start at once, with everything imported. Only on Linux: on macOS a
+    # forked child of a process with threads may crash, and a new interpreter per worker
+    # (the other way to start one) costs more than it saves here.
+    if todo < PARALLEL_BYTES or workers < 2 or not sys.platform.startswith("linux"):
         for path in files:
             yield read_file(path, known.get(str(path)))
         return
