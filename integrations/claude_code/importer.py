@@ -716,7 +716,9 @@ def _store_tool_calls(
     for project_id, batch in events.items():
         known = {s.external_id: s for s in by_pk.values() if s.project_id == project_id}
         project = next(iter(known.values())).project
-        failed = [e.key for e in batch if e.completed is False]
+        # Unique: a subagent's call can come twice in a batch, from its own file and
+        # relayed in its parent's.
+        failed = sorted({e.key for e in batch if e.completed is False})
         # Only a failed call stored before (a file read again) must not count twice.
         stored_before = set(
             SkillInvocation.objects.filter(project=project, idempotency_key__in=failed).values_list(
@@ -727,9 +729,7 @@ def _store_tool_calls(
         )
         stored = record_invocations(project, batch, source="transcript", sessions=known)
         result.tool_calls += stored.accepted
-        result.tool_errors += sum(
-            1 for e in batch if e.completed is False and e.key not in stored_before
-        )
+        result.tool_errors += len(set(failed) - stored_before)
     return waiting_in
 
 

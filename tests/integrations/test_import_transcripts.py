@@ -171,6 +171,17 @@ def test_it_imports_the_same_file_twice_without_counting_twice(transcripts_copy)
     assert SkillInvocation.objects.count() == 252
 
 
+def test_it_sums_up_the_run_as_the_sessions_add_up(transcripts_copy):
+    # The run's own counts (what it stored) against its sessions' figures: a subagent's
+    # failed call relayed in its parent's file as well must count once in both.
+    out = StringIO()
+    call_command("import_transcripts", str(transcripts_copy), stdout=out, stderr=StringIO())
+    summary = out.getvalue()
+    assert "Requests: 227 new, 0 raised (max-wins)" in summary
+    assert "Tool calls: 252 new, 16 of them errors" in summary
+    assert "  tool calls: 252 (16 errors)" in summary
+
+
 def test_it_reads_only_what_a_growing_file_added(transcripts_copy):
     path = transcripts_copy / "spotter" / "tool_heavy.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
