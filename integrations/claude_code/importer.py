@@ -238,17 +238,22 @@ class FileRead:
     pending: dict = field(default_factory=dict)
 
 
+def _untouched(known: TranscriptFile | None, stat: os.stat_result) -> bool:
+    """Whether a file is as it was when last read (same size, time and inode): a run with
+    nothing new does not even open it."""
+    return known is not None and (known.size, known.mtime_ns, known.inode) == (
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ino,
+    )
+
+
 def read_file(path: Path, known: TranscriptFile | None) -> FileRead:
     """Read and parse what is new in one transcript; `known` is its TranscriptFile (None:
     never read). No database access: storing is `store_files`."""
     read = FileRead(path=path, known=known, result=FileResult(path=str(path)))
     stat = path.stat()
-    if known is not None and (known.size, known.mtime_ns, known.inode) == (
-        stat.st_size,
-        stat.st_mtime_ns,
-        stat.st_ino,
-    ):
-        # Untouched since it was read (a run with nothing new): not even opened.
+    if _untouched(known, stat):
         return read
     with path.open("rb") as handle:
         head = handle.read(HEAD)
@@ -287,11 +292,7 @@ def read_files(files: list[Path], known: dict[str, TranscriptFile]) -> Iterator[
     todo = 0
     for path in files:
         record, stat = known.get(str(path)), path.stat()
-        if record is None or (record.size, record.mtime_ns, record.inode) != (
-            stat.st_size,
-            stat.st_mtime_ns,
-            stat.st_ino,
-        ):
+        if not _untouched(record, stat):
             todo += stat.st_size - (record.offset if record else 0)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     # Forked workers start at once, with everything imported. Only on Linux: on macOS a
