@@ -60,7 +60,8 @@ def _execute_binary(query: str, params: list) -> list[tuple]:
 
     Django's cursor binds on the client, writing each array out as text in Python; for
     arrays of thousands of values that cost more than Postgres took to insert them. Same
-    connection and transaction as Django's; errors come out as Django's."""
+    connection and transaction as Django's; errors come out as Django's. Being outside
+    Django's cursor, these statements are not in `connection.queries` under DEBUG."""
     import psycopg  # only on Postgres; SQLite installs need not have it
 
     connection.ensure_connection()
