@@ -122,18 +122,22 @@ class Stored:
     tool_errors: int = 0
     sessions: set[int] = field(default_factory=set)
 
+    def add_stored(self, other: Stored) -> None:
+        """Count what storing another batch changed."""
+        for name in ("requests_new", "requests_updated", "tool_calls", "tool_errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.sessions |= other.sessions
+
 
 @dataclass
-class ImportResult:
+class ImportResult(Stored):
+    """A whole run: the files read, and (as Stored) what storing them changed."""
+
     files: int = 0
     files_changed: int = 0
     bytes: int = 0
     lines: int = 0
     bad_lines: int = 0
-    requests_new: int = 0
-    requests_updated: int = 0
-    tool_calls: int = 0
-    tool_errors: int = 0
     rewritten: int = 0
     warnings: list[str] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
@@ -148,12 +152,6 @@ class ImportResult:
             setattr(self, name, getattr(self, name) + getattr(result, name))
         self.rewritten += int(result.rewritten)
         self.warnings += result.warnings
-
-    def add_stored(self, stored: Stored) -> None:
-        """Count what storing a batch of files changed."""
-        for name in ("requests_new", "requests_updated", "tool_calls", "tool_errors"):
-            setattr(self, name, getattr(self, name) + getattr(stored, name))
-        self.sessions |= stored.sessions
 
 
 # --- finding files -----------------------------------------------------------------------
@@ -1003,10 +1001,5 @@ def _store_batch(reads: list[FileRead], project: Project | None) -> Stored:
             raise ImportFailed(message) from exc
     stored = Stored()
     for read in reads:
-        one = _store_batch([read], project)
-        stored.requests_new += one.requests_new
-        stored.requests_updated += one.requests_updated
-        stored.tool_calls += one.tool_calls
-        stored.tool_errors += one.tool_errors
-        stored.sessions |= one.sessions
+        stored.add_stored(_store_batch([read], project))
     return stored

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+
+from analytics.liveview import events_group
 
 DATA = Path("/work/shared/data")
 TRANSCRIPTS = DATA / "transcripts"
@@ -24,3 +30,17 @@ def transcripts_copy(tmp_path) -> Path:
     target = tmp_path / "projects"
     shutil.copytree(TRANSCRIPTS, target, ignore=shutil.ignore_patterns("LICENSE*"))
     return target
+
+
+def first_live_frame(project, callbacks: list[Callable]) -> dict:
+    """Run the captured on-commit callbacks and return the first frame the project's live
+    page group receives, decoded."""
+
+    async def listen() -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events_group(project.pk), channel)
+        await sync_to_async(lambda: [callback() for callback in callbacks])()
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    return json.loads(async_to_sync(listen)()["text"])

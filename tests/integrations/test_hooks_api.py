@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from io import StringIO
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
 from django.core.management import call_command
 
-from analytics.liveview import events_group
 from integrations.claude_code.hooks import EVENTS
 from integrations.models import HookToolCall
 from tracking.models import Session, SkillInvocation
 
-from .conftest import EXPECTED, TRANSCRIPTS
+from .conftest import EXPECTED, TRANSCRIPTS, first_live_frame
 
 URL = "/api/v1/hooks/claude-code"
 SESSION = "9f0c1d2e-0000-4000-8000-000000000001"
@@ -140,14 +136,7 @@ def test_it_tells_live_pages_the_session_changed(
         hook(client, write_key, "SessionStart", source="startup")
     assert callbacks, "the push waits for the commit"
 
-    async def listen() -> dict:
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(events_group(project.pk), channel)
-        await sync_to_async(lambda: [callback() for callback in callbacks])()
-        return await asyncio.wait_for(layer.receive(channel), timeout=5)
-
-    frame = json.loads(async_to_sync(listen)()["text"])
+    frame = first_live_frame(project, callbacks)
     assert frame["type"] == "session_updated"
     assert frame["session"]["external_id"] == SESSION
     assert frame["session"]["status"] == "active"

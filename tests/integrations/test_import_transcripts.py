@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -15,21 +14,18 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from analytics.liveview import events_group
 from integrations.claude_code import importer
 from integrations.management.commands.import_transcripts import ProgressBar
 from integrations.models import ApiRequest, Compaction, ProjectRule, TranscriptFile
 from tracking.models import Project, Session, SkillHourly, SkillInvocation
 
-from .conftest import EXPECTED, MAIN
+from .conftest import EXPECTED, MAIN, first_live_frame
 
 pytestmark = pytest.mark.django_db
 
@@ -398,14 +394,7 @@ def test_it_tells_live_pages_about_sessions_still_at_work(
     assert Session.objects.get(external_id__startswith="55604662").status == "active"
     assert Session.objects.get(external_id__startswith="d6e0bada").status == "ended"
 
-    async def listen() -> dict:
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(events_group(project.pk), channel)
-        await sync_to_async(lambda: [callback() for callback in callbacks])()
-        return await asyncio.wait_for(layer.receive(channel), timeout=5)
-
-    frame = json.loads(async_to_sync(listen)()["text"])
+    frame = first_live_frame(project, callbacks)
     assert frame["session"]["external_id"].startswith("55604662")
     assert len(callbacks) == 1  # the ended session is not live news
 
