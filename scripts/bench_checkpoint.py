@@ -6,7 +6,7 @@
 Copies a large installed package (default: mypy's own source, ~114k non-blank Python lines) into
 a temporary git repository with a real history (a start commit, a later commit, uncommitted
 edits and untracked files), then times full checkpoints of it: every collector except the tool
-runs (JUnit and coverage come from the real files in /work/shared/data), storing the checkpoint
+runs (JUnit and coverage come from the real files in tests/fixtures/data), storing the checkpoint
 and its measurements, and rendering the report. Uses a throwaway SQLite database unless
 DATABASE_URL is set. Prints per-step and total times; the goal is < 2 s for 100k lines.
 """
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path("/work/shared/data")
+DATA = ROOT / "tests/fixtures/data"
 
 
 def git(repo: Path, *args: str) -> None:

@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path("/work/shared/data/transcripts")
+DATA = ROOT / "tests/fixtures/data/transcripts"
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 IDS = re.compile(rb'"((?:msg|req|toolu)_[A-Za-z0-9]+)"')
 

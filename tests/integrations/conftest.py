@@ -13,8 +13,8 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
 from analytics.liveview import events_group
+from tests.fixtures import DATA
 
-DATA = Path("/work/shared/data")
 TRANSCRIPTS = DATA / "transcripts"
 EXPECTED = json.loads((DATA / "expected.json").read_text())["transcripts"]
 MAIN = "transcripts/spotter/4d5611e5-241a-462a-8d15-5122611a9569.jsonl"

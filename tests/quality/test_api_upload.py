@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from tests.fixtures import DATA
 from tracking.models import Checkpoint, Session
 
-DATA = Path("/work/shared/data")
 URL = "/api/v1/checkpoints"
 
 

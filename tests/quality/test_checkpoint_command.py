@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from quality.report import render_json, render_markdown, report_data
+from tests.fixtures import DATA
 from tracking.models import Checkpoint, Session
 
-DATA = Path("/work/shared/data")
 GRADE_TEST = 'from calc.core import grade\n\n\ndef test_a():\n    assert grade(95) == "A"\n'
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from quality.collectors import coverage
+from tests.fixtures import DATA
 
-DATA = Path("/work/shared/data")
 EXPECTED = json.loads((DATA / "expected.json").read_text())["coverage"]
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from quality.collectors import junit
+from tests.fixtures import DATA
 
-DATA = Path("/work/shared/data")
 EXPECTED = json.loads((DATA / "expected.json").read_text())["junit"]
 GOOD = sorted(k for k, v in EXPECTED.items() if "parse_error" not in v)
 BROKEN = sorted(k for k, v in EXPECTED.items() if "parse_error" in v)
