@@ -1,8 +1,9 @@
 """The one module that pushes live events to WebSocket clients (Zulip's `send_event` rule).
 
-Services call these functions after they store something; the push happens only once the
-transaction commits, so a client never hears of a row that was rolled back. Each frame is
-encoded once here and delivered as is to every client of the project's events group.
+It subscribes to the domain's signals (`tracking.events`, connected by `connect()` from
+`AnalyticsConfig.ready()`); the push happens only once the transaction commits, so a client
+never hears of a row that was rolled back. Each frame is encoded once here and delivered as is
+to every client of the project's events group.
 """
 
 from __future__ import annotations
@@ -17,9 +18,24 @@ from django.db import transaction
 
 from analytics.frames import checkpoint_data, encode, server_time, session_data
 from analytics.liveview import events_group
+from tracking import events
 from tracking.models import Checkpoint, Session
 
 log = logging.getLogger(__name__)
+
+
+def connect() -> None:
+    """Push the domain's events (`tracking.events`) to the clients; called once at start-up."""
+    events.checkpoint_created.connect(_on_checkpoint_created, dispatch_uid="live-checkpoint")
+    events.sessions_updated.connect(_on_sessions_updated, dispatch_uid="live-sessions")
+
+
+def _on_checkpoint_created(sender: type, *, checkpoint: Checkpoint, **kwargs: object) -> None:
+    checkpoint_created(checkpoint)
+
+
+def _on_sessions_updated(sender: type, *, sessions: list[Session], **kwargs: object) -> None:
+    sessions_updated(sessions)
 
 
 def checkpoint_created(checkpoint: Checkpoint) -> None:

@@ -60,9 +60,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "tracking",
-    "quality",
     "analytics",
     "integrations",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("tracking.api.urls")),
+    path("api/v1/", include("analytics.api.urls")),
+    path("api/v1/", include("integrations.urls")),
     # Log in / out links of DRF's browsable API pages.
     path("api/auth/", include("rest_framework.urls")),
     path("", include("django_prometheus.urls")),

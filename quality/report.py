@@ -1,7 +1,8 @@
 """The checkpoint report, rendered from a stored checkpoint's measurements alone.
 
-`report_data()` loads what a report needs; `render_markdown()` and `render_json()` are pure
-functions of it, so the same stored data always gives the same bytes.
+`ReportData` is plain data (tracking's `reports.report_data()` loads it from the database);
+`render_markdown()` and `render_json()` are pure functions of it, so the same stored data
+always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from typing import Any
 from quality import debt as debt_
 from quality import score as score_
 from quality.observations import Observations, detail, value
-from quality.record import observations_of, session_baseline
-from tracking.models import Checkpoint
 
 NOT_MEASURED = "not measured"
 
 
 @dataclass(frozen=True)
 class ReportData:
+    """Everything a checkpoint's report shows, as plain values."""
+
     checkpoint_id: int
     project: str
     kind: str
@@ -35,27 +36,6 @@ class ReportData:
     gate_verdict: str
     gate_results: list[dict[str, Any]]
     recommendations: list[dict[str, Any]]
-
-
-def report_data(checkpoint: Checkpoint) -> ReportData:
-    baseline = session_baseline(checkpoint.session)
-    is_own = baseline.checkpoint is not None and baseline.checkpoint.pk == checkpoint.pk
-    return ReportData(
-        checkpoint_id=checkpoint.pk,
-        project=checkpoint.project.name,
-        kind=checkpoint.kind,
-        commit=checkpoint.commit,
-        branch=checkpoint.branch,
-        created_at=checkpoint.created_at,
-        session=checkpoint.session.external_id if checkpoint.session else "",
-        observations=observations_of(checkpoint),
-        baseline=baseline.observations,
-        baseline_id=None if baseline.checkpoint is None else baseline.checkpoint.pk,
-        is_start=is_own,
-        gate_verdict=checkpoint.gate_verdict,
-        gate_results=list(checkpoint.gate_results or []),
-        recommendations=list(checkpoint.recommendations or []),
-    )
 
 
 # -- formatting ------------------------------------------------------------------------------

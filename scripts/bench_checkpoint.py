@@ -82,9 +82,10 @@ def main() -> None:
     from django.core.management import call_command
 
     from quality.measure import Artefacts, measure
-    from quality.record import checkpoint_record
-    from quality.report import render_markdown, report_data
+    from quality.report import render_markdown
+    from tracking.checkpoints import checkpoint_record
     from tracking.models import Project
+    from tracking.reports import report_data
 
     try:
         print(f"building a git repository from {args.source} …", file=sys.stderr)

@@ -8,6 +8,7 @@ from django.db import connections
 from django.test import Client
 
 from tests import browser as browser_support
+from tests.repos import package, repo  # noqa: F401  (fixtures for every test folder)
 from tracking.models import Project
 
 

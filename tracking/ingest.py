@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-from analytics import broadcast
 from lib.sql import insert_rows
+from tracking import events
 from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
 
 MAX_KEY_LENGTH = 200
@@ -187,7 +187,7 @@ def _session_ids(
         for session in created:
             ids[session.external_id] = session.pk
             session.project = project
-        broadcast.sessions_updated(created)  # pushed once the transaction commits
+        events.send_sessions_updated(created)  # pushed once the transaction commits
     return ids
 
 

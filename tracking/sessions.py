@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analytics import broadcast
+from tracking import events
 from tracking.models import Project, Session
 
 # Descriptive fields a start may fill in on a session that already exists.
@@ -57,7 +57,7 @@ def session_start(*, project: Project, start: SessionStart) -> tuple[Session, bo
             session.refresh_from_db()
             changed = True
     if changed:
-        broadcast.session_updated(session)
+        events.send_sessions_updated([session])
     return session, created
 
 
@@ -83,5 +83,5 @@ def session_end(
     )
     session.refresh_from_db()
     if changed:
-        broadcast.session_updated(session)
+        events.send_sessions_updated([session])
     return session, bool(changed)

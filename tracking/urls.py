@@ -1,7 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from quality import views as quality_views
 from tracking import health, views
 
 urlpatterns = [
@@ -14,7 +13,7 @@ urlpatterns = [
     path("p/<slug:slug>/c/<int:pk>/", views.checkpoint_detail, name="checkpoint-detail"),
     path(
         "p/<slug:slug>/c/<int:pk>/report.md",
-        quality_views.checkpoint_report_md,
+        views.checkpoint_report_md,
         name="checkpoint-report-md",
     ),
 ]

@@ -1,4 +1,5 @@
-"""The history pages: projects, a project, a session, a checkpoint. Login required.
+"""The history pages: projects, a project, a session, a checkpoint and its report.md. Login
+required.
 
 Each view parses the request, calls selectors and renders; a project the user may not see is a
 404, so its existence is not revealed.
@@ -10,7 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from quality.report import render_markdown
 from tracking import selectors
+from tracking.panels import session_panels
+from tracking.reports import report_data
 
 
 def _project_context(request: HttpRequest, slug: str) -> dict:
@@ -46,6 +50,7 @@ def session_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         tokens=selectors.session_token_rows(session),
         outcomes=selectors.session_outcomes(session),
         timeline=selectors.session_timeline(session, request.GET.get("page")),
+        panels=session_panels(session),
     )
     return render(request, "tracking/session_detail.html", ctx)
 
@@ -59,3 +64,16 @@ def checkpoint_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         measurements=selectors.checkpoint_measurements(checkpoint),
     )
     return render(request, "tracking/checkpoint_detail.html", ctx)
+
+
+@login_required
+def checkpoint_report_md(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The checkpoint's report as a Markdown download (same visibility as its page)."""
+    project = selectors.project_for(request.user, slug)
+    checkpoint = selectors.checkpoint_for(project, pk)
+    response = HttpResponse(
+        render_markdown(report_data(checkpoint)), content_type="text/markdown; charset=utf-8"
+    )
+    filename = f"{project.slug}-checkpoint-{checkpoint.pk}.md"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,18 +1,10 @@
-"""`{% claude_session_panel session %}`: the Claude Code part of the session page."""
+"""Filters of the Claude Code panel of the session page (`integrations/_claude_session.html`)."""
 
 from __future__ import annotations
 
 from django import template
 
-from integrations.claude_code.selectors import session_panel
-from tracking.models import Session
-
 register = template.Library()
-
-
-@register.inclusion_tag("integrations/_claude_session.html")
-def claude_session_panel(session: Session) -> dict:
-    return {"session": session, "panel": session_panel(session)}
 
 
 @register.filter

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from quality.collectors import git as git_collector
-from tests.quality.conftest import Repo
+from tests.repos import Repo
 
 
 def values(readings) -> dict:

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tracking import demo
+from demo import seed as demo
 from tracking.models import Checkpoint, Measurement, Project, Session, SkillHourly, SkillInvocation
 
 

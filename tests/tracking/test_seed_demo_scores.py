@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from demo import seed as demo
 from quality import debt, gates, score
 from quality.recommendations import recommend
-from quality.record import observations_of, session_baseline
 from quality.vocabulary import KEYS
-from tracking import demo
+from tracking.checkpoints import observations_of, session_baseline
 from tracking.models import Checkpoint, Measurement
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
-# Measurements that quality.record derives from the demo's own (not made up by the demo).
+# Measurements that tracking.checkpoints derives from the demo's own (not made up by the demo).
 DERIVED = {"tests.created": "cairn", "session.context_tokens": "transcript"}
 
 

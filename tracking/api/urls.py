@@ -1,26 +1,17 @@
 from django.urls import path
 
-from integrations.api import ClaudeCodeHookApi
-from quality.api import CheckpointListCreateApi
-from tracking.api import checkpoints, ingest, invocations, projects, sessions, skills
+from tracking.api import checkpoints, ingest, invocations, projects, sessions, uploads
 
 urlpatterns = [
     path("ingest/invocations", ingest.IngestInvocationsApi.as_view(), name="api-ingest"),
     path("projects", projects.ProjectListApi.as_view(), name="api-projects"),
     path("projects/<slug:slug>", projects.ProjectDetailApi.as_view(), name="api-project"),
-    path(
-        "projects/<slug:slug>/skills",
-        skills.ProjectSkillStatsApi.as_view(),
-        name="api-project-skills",
-    ),
     path("sessions", sessions.SessionListApi.as_view(), name="api-sessions"),
     path("sessions/start", sessions.SessionStartApi.as_view(), name="api-session-start"),
     path("sessions/<int:pk>", sessions.SessionDetailApi.as_view(), name="api-session"),
     path("sessions/<int:pk>/end", sessions.SessionEndApi.as_view(), name="api-session-end"),
-    # GET lists (tracking), POST records a CI checkpoint from uploaded artefacts (quality).
-    path("checkpoints", CheckpointListCreateApi.as_view(), name="api-checkpoints"),
+    # GET lists, POST records a CI checkpoint from uploaded artefacts.
+    path("checkpoints", uploads.CheckpointListCreateApi.as_view(), name="api-checkpoints"),
     path("checkpoints/<int:pk>", checkpoints.CheckpointDetailApi.as_view(), name="api-checkpoint"),
     path("invocations", invocations.InvocationListApi.as_view(), name="api-invocations"),
-    path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
-    path("hooks/claude-code", ClaudeCodeHookApi.as_view(), name="api-hooks-claude-code"),
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from analytics.management.commands.loadtest import attach
 from quality.collectors.base import Source, measured, not_measured
-from quality.record import checkpoint_record
-from quality.report import render_json, render_markdown, report_data
+from quality.report import render_json, render_markdown
+from tracking.checkpoints import checkpoint_record
 from tracking.models import Checkpoint
+from tracking.reports import report_data
 
 SRC = Source(tool="test", tool_version="1", artefact="fixture")
 

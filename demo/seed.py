@@ -6,7 +6,7 @@ demo projects have slugs starting with `demo-`, names starting with "Demo", repo
 `seed_demo` as its tool and a generated sample as its artefact.
 
 The demo makes up only raw measurements (vocabulary keys, some "not measured" with a reason).
-Each checkpoint is stored through `quality.record.checkpoint_record`, so its score, stars,
+Each checkpoint is stored through `tracking.checkpoints.checkpoint_record`, so its score, stars,
 label, gate verdict, debt and recommendations come from the one definition in `quality/`, as for
 a real checkpoint; invocations go through `record_invocations`, so the rollups are exactly what
 real ingest would have made. Generation is deterministic for a seed (the same structure and
@@ -28,7 +28,7 @@ from django.utils import timezone
 from quality.collectors import junit
 from quality.collectors.base import Reading, Source, measured, not_measured
 from quality.collectors.git import GitInfo
-from quality.record import checkpoint_record
+from tracking.checkpoints import checkpoint_record
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Measurement, Project, Session
 from tracking.selectors import DEMO_PREFIX
@@ -474,7 +474,7 @@ def _tests(spec: DemoProject, state: RepoState, rng: random.Random, src: Source)
     failed = rng.choice([1, 1, 2, 3]) if rng.random() < 0.12 else 0
     errors = int(rng.random() < 0.03)
     skipped = rng.randint(0, 5)
-    # Test ids only grow, so `tests.created` (computed by quality.record) sees the new ones.
+    # Test ids only grow, so `tests.created` (computed by tracking.checkpoints) sees the new ones.
     files = max(1, state.test_files)
     ids = [
         f"tests.test_{spec.slug.replace('-', '_')}_{i % files}::test_{i}"

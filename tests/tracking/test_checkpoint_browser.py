@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from quality.collectors.base import Source, measured, not_measured
-from quality.record import checkpoint_record
 from tests.browser import requires_chromium
+from tracking.checkpoints import checkpoint_record
 from tracking.models import Project, Session
 
 pytestmark = requires_chromium

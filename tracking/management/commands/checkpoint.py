@@ -15,9 +15,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from quality.measure import Artefacts
-from quality.record import checkpoint_take
-from quality.report import render_json, render_markdown, report_data
+from quality.report import render_json, render_markdown
+from tracking.checkpoints import checkpoint_take
 from tracking.models import Project, Session
+from tracking.reports import report_data
 
 ARTEFACTS = ("coverage", "junit", "ruff", "bandit")
 

@@ -15,7 +15,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from analytics import broadcast
 from quality import debt as debt_
 from quality import gates, score
 from quality.collectors import git as git_collector
@@ -24,6 +23,7 @@ from quality.collectors.git import GitInfo
 from quality.measure import Artefacts, measure
 from quality.observations import Observations, Observed, from_readings
 from quality.recommendations import recommend
+from tracking import events
 from tracking.models import Checkpoint, Measurement, Project, Session
 from tracking.sessions import SessionStart, session_end, session_start
 
@@ -138,7 +138,7 @@ def checkpoint_record(
         )
         if session is not None:
             _update_session(session, kind, git.head, checkpoint.created_at)
-        broadcast.checkpoint_created(checkpoint)
+        events.send_checkpoint_created(checkpoint)
     return checkpoint
 
 

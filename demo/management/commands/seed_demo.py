@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracking import demo
+from demo import seed as demo
 from tracking.models import Project
 
 

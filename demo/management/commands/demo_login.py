@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from tracking.demo_login import ensure_demo_admin
+from demo.login import ensure_demo_admin
 
 
 class Command(BaseCommand):

@@ -19,11 +19,12 @@ from rest_framework.response import Response
 from quality import gates
 from quality.collectors.git import GitInfo
 from quality.measure import ARTEFACT_COLLECTORS, Artefacts, measure_artefacts
-from quality.record import checkpoint_record
-from quality.report import render_json, report_data
+from quality.report import render_json
 from tracking.api.checkpoints import CheckpointListApi
 from tracking.api.permissions import HasWriteKey
+from tracking.checkpoints import checkpoint_record
 from tracking.models import Checkpoint
+from tracking.reports import report_data
 from tracking.sessions import SessionStart, session_start
 
 FILE_FIELDS = tuple(ARTEFACT_COLLECTORS)

@@ -8,9 +8,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from quality.report import render_json, render_markdown, report_data
+from quality.report import render_json, render_markdown
 from tests.fixtures import DATA
 from tracking.models import Checkpoint, Session
+from tracking.reports import report_data
 
 GRADE_TEST = 'from calc.core import grade\n\n\ndef test_a():\n    assert grade(95) == "A"\n'
 

@@ -8,9 +8,10 @@ from django.test import Client
 from quality.collectors.base import Source, measured, not_measured
 from quality.collectors.git import GitInfo
 from quality.markdown import to_html
-from quality.record import checkpoint_record
-from quality.report import render_markdown, report_data
+from quality.report import render_markdown
+from tracking.checkpoints import checkpoint_record
 from tracking.models import Session
+from tracking.reports import report_data
 
 SRC = Source(tool="test", tool_version="1", artefact="fixture")
 

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from analytics.api import skills
+
+urlpatterns = [
+    path(
+        "projects/<slug:slug>/skills",
+        skills.ProjectSkillStatsApi.as_view(),
+        name="api-project-skills",
+    ),
+    path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
+]
