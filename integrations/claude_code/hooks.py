@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from analytics import broadcast
 from integrations.claude_code.importer import announce, default_paths, import_file
 from integrations.claude_code.transcript import external_id, tool_skill
 from integrations.models import ClaudeSession, HookToolCall
+from tracking import events
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Project, Session
 from tracking.sessions import SessionStart, session_end, session_start
@@ -112,7 +112,7 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
         elif event == "SessionEnd" or (event == "SubagentStop" and agent_id):
             session_end(session=session, ended_at=max(now, session.started_at))
         session.refresh_from_db()
-        broadcast.session_updated(session)
+        events.send_sessions_updated([session])
     path = transcript_to_read(payload, event)
     if path is not None:
         _read_transcript(project, path)
