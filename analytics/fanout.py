@@ -5,7 +5,7 @@ The stock path gives every consumer its own channel: a frame becomes one queue p
 wake-up and one dispatch per client (and, on Redis pub/sub, one subscription per client). Here
 a frame costs one receive per process and, per client, only the send itself — the shape of
 `websockets.broadcast()`, the fastest fan-out measured on this machine
-(reference/perf-anchors.md §B).
+(Cairn's own fan-out figures: docs/benchmarks.md and docs/architecture.md).
 """
 
 from __future__ import annotations

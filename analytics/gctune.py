@@ -1,7 +1,7 @@
 """Garbage-collector settings for a process holding thousands of WebSocket connections.
 
 With the default thresholds, full collections over thousands of connections' objects stall
-the event loop for ~600 ms every few seconds (measured: reference/perf-anchors.md §2). A
+the event loop for ~600 ms every few seconds (measured; docs/architecture.md, "The fast path"). A
 higher gen-0 threshold, and freezing long-lived objects once connections settle, removes the
 stalls; disabling GC entirely would let memory grow.
 """

@@ -2,8 +2,8 @@
 
 Each connection is the `websockets` Sans-I/O protocol driven from an `asyncio.Protocol`: no
 task per connection, and the receive time is taken in `data_received`, before any parsing.
-A client costs little, so the figures measure the server, not the client (see
-reference/perf-anchors.md §D: a task-per-connection client adds 170–300 ms to p99 at 5k).
+A client costs little, so the figures measure the server, not the client (measured: a
+task-per-connection client adds 170–300 ms to p99 at 5,000 clients).
 Clients can be spread over several processes; the parent aggregates and samples the server.
 """
 

@@ -1,4 +1,4 @@
-"""Quality Score V2: the one definition (DESIGN.md, "Quality Score V2").
+"""Quality Score V2: the one definition (documented in docs/measurements.md, "Quality Score V2").
 
 Four parts, 100 points: code quality 40 (coverage 15, lint 10, types 10, complexity 5), project
 health 30 (packaging, version control, dependency freshness, test infrastructure, documentation,
