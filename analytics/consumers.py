@@ -17,12 +17,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from analytics import gctune, live_metrics, ticker, wire
+from analytics import live_metrics, ticker, wire
 from analytics.fanout import Frame, local_fanout
 from analytics.frames import encode, error_frame, server_time
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
 from analytics.registry import registry
 from analytics.snapshot import skill_known, skill_metrics
+from lib import gctune
 from tracking.auth import ApiKeyUser, visible_projects
 
 MAX_FRAME_BYTES = 4096

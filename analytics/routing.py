@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from analytics import gctune
 from analytics.consumers import LiveConsumer
+from lib import gctune
 
 # Only ASGI processes import the routes: tune their collector for many connections.
 gctune.tune()
