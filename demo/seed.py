@@ -25,6 +25,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from lib.hours import floor_hour
 from quality.collectors import junit
 from quality.collectors.base import Reading, Source, measured, not_measured
 from quality.collectors.git import GitInfo
@@ -185,7 +186,7 @@ def seed_demo(
     *, days: int = 30, seed: int = DEFAULT_SEED, now: datetime | None = None
 ) -> SeedResult:
     """Create the demo projects with `days` days of sessions, checkpoints and invocations."""
-    now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    now = floor_hour(now or timezone.now())
     result = SeedResult()
     for index, spec in enumerate(PROJECTS):
         rng = random.Random(seed * 100 + index)
