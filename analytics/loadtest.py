@@ -29,6 +29,8 @@ from websockets.http11 import Response
 from websockets.typing import Origin
 from websockets.uri import parse_uri
 
+from lib.stats import percentile
+
 CONNECT_CONCURRENCY = 100
 CONNECT_TIMEOUT = 15.0
 WARM_UP = 1.5
@@ -252,12 +254,6 @@ def _stats_dict(stats: WorkerStats) -> dict:
 
 def _worker_process(options: Options, first: int, count: int, pipe) -> None:
     asyncio.run(worker_main(options, first, count, pipe))
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    index = max(0, min(len(ordered) - 1, int(-(-q * len(ordered) // 100)) - 1))
-    return ordered[index]
 
 
 def proc_sample(pid: int) -> tuple[float, float] | None:

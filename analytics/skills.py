@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, QuerySet, Sum
 
+from lib.hours import floor_hour
 from tracking.models import Project, SkillHourly, SkillSessionHour
 
 Z_95 = 1.959963984540054
@@ -41,10 +42,6 @@ class SkillStats:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:

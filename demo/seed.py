@@ -25,6 +25,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.claude_code.accounting import Usage
+from integrations.claude_code.pricing import cost_of
+from lib.hours import floor_hour
 from quality.collectors import junit
 from quality.collectors.base import Reading, Source, measured, not_measured
 from quality.collectors.git import GitInfo
@@ -34,6 +37,7 @@ from tracking.models import Measurement, Project, Session
 from tracking.selectors import DEMO_PREFIX
 
 DEFAULT_SEED = 20260101
+MICRO_USD = Decimal("0.000001")  # Session.cost_usd keeps 6 decimals
 DEMO_TOOL = "seed_demo (demo data)"
 
 
@@ -90,14 +94,9 @@ SKILLS = [
     ("crackerjack:run", 2, 0.25, 75.0, ("HookFailed", "Timeout")),
     ("session-buddy:checkpoint", 2, 0.03, 12.0, ("ToolError",)),
 ]
-# Demo prices in USD per million tokens: input, output, cache creation, cache read. A model
-# without a price gives a cost of None ("not known"), as Cairn does for real sessions.
-PRICES = {
-    "claude-sonnet-4-5": (3.0, 15.0, 3.75, 0.30),
-    "claude-opus-4-1": (15.0, 75.0, 18.75, 1.50),
-    "claude-haiku-4-5": (1.0, 5.0, 1.25, 0.10),
-}
-MODELS = ["claude-sonnet-4-5"] * 6 + ["claude-opus-4-1"] * 2 + ["claude-haiku-4-5", "local-qwen"]
+# Costs come from Cairn's one price table (integrations.claude_code.pricing). "local-qwen" has
+# no price there: its sessions cost None ("not known"), as Cairn shows real sessions.
+MODELS = ["claude-sonnet-4-5"] * 6 + ["claude-opus-4-5"] * 2 + ["claude-haiku-4-5", "local-qwen"]
 # What each group of demo figures imitates, named in its measurements' artefact.
 IMITATES = {
     "coverage": "a coverage.py coverage.xml",
@@ -185,7 +184,7 @@ def seed_demo(
     *, days: int = 30, seed: int = DEFAULT_SEED, now: datetime | None = None
 ) -> SeedResult:
     """Create the demo projects with `days` days of sessions, checkpoints and invocations."""
-    now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    now = floor_hour(now or timezone.now())
     result = SeedResult()
     for index, spec in enumerate(PROJECTS):
         rng = random.Random(seed * 100 + index)
@@ -319,12 +318,15 @@ def _subagent(project: Project, parent: Session, rng: random.Random, now: dateti
 
 
 def _cost(model: str, tokens: dict[str, int]) -> Decimal | None:
-    prices = PRICES.get(model)
-    if prices is None:
-        return None
-    kinds = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
-    total = sum(tokens.get(k, 0) * p for k, p in zip(kinds, prices, strict=True)) / 1_000_000
-    return Decimal(f"{total:.6f}")
+    # The demo's cache writes are 5-minute ones (no 1-hour split), as in a transcript without it.
+    usage = Usage(
+        input=tokens.get("input_tokens", 0),
+        output=tokens.get("output_tokens", 0),
+        cache_creation=tokens.get("cache_creation_tokens", 0),
+        cache_read=tokens.get("cache_read_tokens", 0),
+    )
+    cost = cost_of({model: usage})
+    return None if cost is None else cost.quantize(MICRO_USD)
 
 
 def _record_session(

@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations.claude_code.hooks import HookError, handle_hook
-from tracking.api.ingest import PayloadTooLarge, RawJSONParser
+from tracking.api.ingest import RawJSONParser
+from tracking.api.limits import read_body
 from tracking.api.permissions import HasWriteKey
 
 
@@ -45,11 +46,9 @@ class ClaudeCodeHookApi(APIView):
         ],
     )
     def post(self, request):
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > settings.INGEST_MAX_BYTES:
-            raise PayloadTooLarge(f"Body is larger than {settings.INGEST_MAX_BYTES} bytes.")
+        body = read_body(request, settings.INGEST_MAX_BYTES)
         try:
-            payload = json.loads(request._request.body)
+            payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
         try:

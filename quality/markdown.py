@@ -1,108 +1,46 @@
-"""HTML from the report's Markdown: the one subset `quality.report` writes, nothing more.
+"""HTML from the report's Markdown, by markdown-it-py (CommonMark with tables).
 
-Headings, paragraphs, bullet lists (one nesting level), numbered lists, tables, rules, and inline
-**bold**, `code` and _emphasis_. Everything is escaped first, so the output is safe to mark safe.
+Raw HTML in the Markdown is escaped (`html: False`), and links, images and autolinks are not
+parsed: the report writes none, and a tool's text (a finding, a reason) must not become a link
+on the page. So the output is safe to mark safe. Tables get the pages' classes: `data compact`
+on the table, `num` on right-aligned cells (`---:`), instead of inline styles.
 """
 
 from __future__ import annotations
 
-import re
-from html import escape
+from functools import cache
 
-INLINE = [
-    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
-    (re.compile(r"\*\*([^*]+)\*\*"), r"<strong>\1</strong>"),
-    (re.compile(r"(?<![\w/])_([^_]+)_(?![\w/])"), r"<em>\1</em>"),
-]
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+
+RIGHT = "text-align:right"
 
 
-BLOCK_START = re.compile(r"^(#|\||- |\d+\. |---)")
+def _page_markup(state: StateCore) -> None:
+    """Headings demoted by `heading_offset`; tables with the pages' classes, cells on one line."""
+    offset = state.env.get("heading_offset", 0)
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1:]) + offset)}"
+        elif token.type == "table_open":
+            token.attrSet("class", "data compact")
+        elif token.type in ("th_open", "td_open", "th_close", "td_close"):
+            # No line break between the cells of a row, as the hand-written renderer wrote them.
+            token.block = False
+            if token.attrGet("style") == RIGHT:
+                del token.attrs["style"]
+                if token.type == "td_open":
+                    token.attrSet("class", "num")
 
 
-def inline(text: str) -> str:
-    # Code spans first, kept out of the other replacements by splitting on them.
-    parts = re.split(r"(`[^`]+`)", escape(text, quote=False))
-    out = []
-    for part in parts:
-        if part.startswith("`") and part.endswith("`") and len(part) > 1:
-            out.append(f"<code>{part[1:-1]}</code>")
-        else:
-            for pattern, repl in INLINE[1:]:
-                part = pattern.sub(repl, part)
-            out.append(part)
-    return "".join(out)
-
-
-def _cells(line: str) -> list[str]:
-    cells = re.split(r"(?<!\\)\|", line.strip()[1:-1])
-    return [c.strip().replace("\\|", "|") for c in cells]
+@cache
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
+    md.enable("table").disable(["link", "image", "autolink"])
+    md.core.ruler.push("page_markup", _page_markup)
+    return md
 
 
 def to_html(md: str, *, heading_offset: int = 0) -> str:
     """The HTML of a report; `heading_offset` demotes headings (# → h2 with offset 1)."""
-    html: list[str] = []
-    lines = md.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-        elif line.startswith("#"):
-            level = min(6, len(line) - len(line.lstrip("#")) + heading_offset)
-            html.append(f"<h{level}>{inline(line.lstrip('#').strip())}</h{level}>")
-            i += 1
-        elif line.strip() == "---":
-            html.append("<hr>")
-            i += 1
-        elif line.startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].startswith("|"):
-                rows.append(lines[i])
-                i += 1
-            head, align = _cells(rows[0]), _cells(rows[1]) if len(rows) > 1 else []
-            nums = [a.endswith(":") for a in align]
-            html.append('<table class="data compact"><thead><tr>')
-            html += [f"<th>{inline(c)}</th>" for c in head]
-            html.append("</tr></thead><tbody>")
-            for row in rows[2:]:
-                cells = _cells(row)
-                html.append(
-                    "<tr>"
-                    + "".join(
-                        f'<td class="num">{inline(c)}</td>'
-                        if j < len(nums) and nums[j]
-                        else f"<td>{inline(c)}</td>"
-                        for j, c in enumerate(cells)
-                    )
-                    + "</tr>"
-                )
-            html.append("</tbody></table>")
-        elif re.match(r"^(- |\d+\. )", line):
-            tag = "ul" if line.startswith("- ") else "ol"
-            html.append(f"<{tag}>")
-            while i < len(lines) and re.match(r"^(- |\d+\. |  - )", lines[i]):
-                item = lines[i]
-                if item.startswith("  - "):
-                    nested = []
-                    while i < len(lines) and lines[i].startswith("  - "):
-                        nested.append(f"<li>{inline(lines[i][4:])}</li>")
-                        i += 1
-                    html[-1] = (
-                        html[-1].removesuffix("</li>") + "<ul>" + "".join(nested) + "</ul></li>"
-                    )
-                    continue
-                text = item[2:] if item.startswith("- ") else item.split(". ", 1)[1]
-                html.append(f"<li>{inline(text)}</li>")
-                i += 1
-            html.append(f"</{tag}>")
-        else:
-            para = []
-            while (
-                i < len(lines)
-                and lines[i].strip()
-                and not re.match(r"^(#|\||- |\d+\. |---)", lines[i])
-            ):
-                para.append(lines[i])
-                i += 1
-            html.append(f"<p>{'<br>'.join(inline(p) for p in para)}</p>")
-    return "\n".join(html) + "\n"
+    return _parser().render(md, {"heading_offset": heading_offset})

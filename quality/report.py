@@ -11,11 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lib.formatting import (
+    NOT_MEASURED,
+    figure,
+    minutes_text,
+    number,
+    percent,
+    signed,
+    significant,
+    size,
+    stars_text,
+    timestamp,
+)
 from quality import debt as debt_
 from quality import score as score_
 from quality.observations import Observations, detail, value
-
-NOT_MEASURED = "not measured"
 
 
 @dataclass(frozen=True)
@@ -38,51 +48,11 @@ class ReportData:
     recommendations: list[dict[str, Any]]
 
 
-# -- formatting ------------------------------------------------------------------------------
-
-
-def num(x: float | None, digits: int = 0) -> str:
-    if x is None:
-        return NOT_MEASURED
-    return f"{x:,.{digits}f}"
-
-
-def pct(x: float | None) -> str:
-    return NOT_MEASURED if x is None else f"{x:.1f} %"
-
-
-def size(n: float | None) -> str:
-    if n is None:
-        return NOT_MEASURED
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n:,.0f} B"
-
-
-def signed(x: float | None, unit: str = "", digits: int = 1) -> str:
-    return NOT_MEASURED if x is None else f"{x:+,.{digits}f}{unit}"
-
-
-def stars_text(stars: int | None) -> str:
-    return "" if stars is None else "★" * stars + "☆" * (5 - stars)
-
-
-def minutes_text(minutes: int | None) -> str:
-    if minutes is None:
-        return NOT_MEASURED
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest} min" if hours else f"{rest} min"
-
-
-def figure(x: float | None) -> str:
-    """A value as measured: whole numbers without decimals, others with two."""
-    if x is None:
-        return NOT_MEASURED
-    return num(x) if float(x).is_integer() else num(x, 2)
+# -- marks -----------------------------------------------------------------------------------
 
 
 def mark(ok: bool | None) -> str:
+    """A check's outcome as a mark: passed, failed, or not evaluated."""
     return {True: "✅", False: "❌", None: "➖"}[ok]
 
 
@@ -100,9 +70,10 @@ def _header(d: ReportData, score: score_.Score) -> list[str]:
     if score.total is None:
         lines += ["## Quality Score V2: not measured", ""]
     else:
-        lines += [f"## Quality Score V2: {score.total:.1f}/100 {stars_text(score.stars)}", ""]
+        total = f"{number(score.total, 1)}/100"
+        lines += [f"## Quality Score V2: {total} {stars_text(score.stars)}", ""]
     lines.append(
-        f"**Status**: **{score.label}** · {num(score.points_measured)} of 100 points measured"
+        f"**Status**: **{score.label}** · {number(score.points_measured)} of 100 points measured"
     )
     where = f"`{d.branch or 'no branch'}` @ `{d.commit[:12] or 'no commit'}`"
     dirty = value(o, "git.dirty")
@@ -113,8 +84,8 @@ def _header(d: ReportData, score: score_.Score) -> list[str]:
     lines += ["| Part | Points | Measured of | Maximum |", "|---|---:|---:|---:|"]
     for key, name in score_.PARTS.items():
         earned, measured, maximum = score.part(key)
-        shown = "not measured" if earned is None else f"{earned:.1f}"
-        lines.append(f"| {name} | {shown} | {num(measured)} | {num(maximum)} |")
+        shown = number(earned, 1)
+        lines.append(f"| {name} | {shown} | {number(measured)} | {number(maximum)} |")
     return lines + [""]
 
 
@@ -131,12 +102,12 @@ def _summary(d: ReportData, score: score_.Score, debt: debt_.Debt) -> list[str]:
         facts.append("The quality gate could not be evaluated: none of its metrics was measured.")
     total, passed = value(o, "tests.total"), value(o, "tests.passed")
     if total is not None:
-        facts.append(f"{num(passed)} of {num(total)} tests pass.")
+        facts.append(f"{number(passed)} of {number(total)} tests pass.")
     cov = value(o, "coverage.line_percent")
     if cov is not None:
         gain = _gain(d, "coverage.line_percent")
         since = "" if gain is None else f" ({signed(gain, ' pt')} since the session start)"
-        facts.append(f"Line coverage is {pct(cov)}{since}.")
+        facts.append(f"Line coverage is {percent(cov)}{since}.")
     if debt.level:
         facts.append(f"Technical debt is rated **{debt.level}** ({minutes_text(debt.minutes)}).")
     return ["## Executive summary", "", " ".join(facts), ""]
@@ -160,35 +131,38 @@ def _metric(label: str, text: str, o: Observations, key: str) -> str:
 def _key_metrics(d: ReportData) -> list[str]:
     o = d.observations
     gain = _gain(d, "coverage.line_percent")
-    cov = pct(value(o, "coverage.line_percent"))
+    cov = percent(value(o, "coverage.line_percent"))
     if gain is not None:
-        cov += f" ({'↑' if gain >= 0 else '↓'}{abs(gain):.1f} pt from the session start)"
+        arrow = "↑" if gain >= 0 else "↓"
+        cov += f" ({arrow}{number(abs(gain), 1)} pt from the session start)"
     branch = value(o, "coverage.branch_percent")
     if branch is not None:
-        cov += f"; branches {pct(branch)}"
+        cov += f"; branches {percent(branch)}"
     tests = (
-        f"{num(value(o, 'tests.passed'))}/{num(value(o, 'tests.total'))} passing "
-        f"({num(value(o, 'tests.failed'))} failed, {num(value(o, 'tests.errors'))} errors, "
-        f"{num(value(o, 'tests.skipped'))} skipped) in {num(value(o, 'tests.duration_s'), 1)} s"
+        f"{number(value(o, 'tests.passed'))}/{number(value(o, 'tests.total'))} passing "
+        f"({number(value(o, 'tests.failed'))} failed, {number(value(o, 'tests.errors'))} errors, "
+        f"{number(value(o, 'tests.skipped'))} skipped) in "
+        f"{number(value(o, 'tests.duration_s'), 1)} s"
     )
     worst = (detail(o, "complexity.max").get("worst") or [])[:5]
     complexity = (
-        f"max {num(value(o, 'complexity.max'))}, mean {num(value(o, 'complexity.mean'), 2)}, "
-        f"{num(value(o, 'complexity.over_15'))} function(s) above 15"
+        f"max {number(value(o, 'complexity.max'))}, mean {number(value(o, 'complexity.mean'), 2)}, "
+        f"{number(value(o, 'complexity.over_15'))} function(s) above 15"
     )
     lint = (
-        f"{num(value(o, 'lint.findings'))} ruff findings ({num(value(o, 'lint.findings.high'))} "
-        f"high, {num(value(o, 'lint.findings.medium'))} medium, "
-        f"{num(value(o, 'lint.findings.low'))} low)"
+        f"{number(value(o, 'lint.findings'))} ruff findings "
+        f"({number(value(o, 'lint.findings.high'))} high, "
+        f"{number(value(o, 'lint.findings.medium'))} medium, "
+        f"{number(value(o, 'lint.findings.low'))} low)"
     )
     bandit = (
-        f"bandit {num(value(o, 'security.findings.high'))} high / "
-        f"{num(value(o, 'security.findings.medium'))} medium / "
-        f"{num(value(o, 'security.findings.low'))} low"
+        f"bandit {number(value(o, 'security.findings.high'))} high / "
+        f"{number(value(o, 'security.findings.medium'))} medium / "
+        f"{number(value(o, 'security.findings.low'))} low"
     )
     readmes: dict[float | None, str] = {1.0: "present", 0.0: "missing"}
     readme = readmes.get(value(o, "docs.readme"), NOT_MEASURED)
-    secrets = f"{num(value(o, 'security.secret_files'))} file(s) with a secret-looking value"
+    secrets = f"{number(value(o, 'security.secret_files'))} file(s) with a secret-looking value"
     lines = [
         "## Key metrics",
         "",
@@ -197,11 +171,11 @@ def _key_metrics(d: ReportData) -> list[str]:
         _metric("Tests", tests, o, "tests.total"),
         _metric(
             "Type annotations",
-            pct(value(o, "types.annotation_percent")),
+            percent(value(o, "types.annotation_percent")),
             o,
             "types.annotation_percent",
         ),
-        _metric("mypy errors", num(value(o, "types.errors")), o, "types.errors"),
+        _metric("mypy errors", number(value(o, "types.errors")), o, "types.errors"),
         _metric("Complexity", complexity, o, "complexity.max"),
     ]
     lines += [f"  - `{w['name']}` ({w['file']}:{w['line']}): {w['complexity']}" for w in worst]
@@ -212,8 +186,10 @@ def _key_metrics(d: ReportData) -> list[str]:
         "",
         "### Documentation",
         _metric("README", readme, o, "docs.readme"),
-        _metric("Docs pages", num(value(o, "docs.pages")), o, "docs.pages"),
-        _metric("Docstrings", pct(value(o, "docs.docstring_percent")), o, "docs.docstring_percent"),
+        _metric("Docs pages", number(value(o, "docs.pages")), o, "docs.pages"),
+        _metric(
+            "Docstrings", percent(value(o, "docs.docstring_percent")), o, "docs.docstring_percent"
+        ),
         "",
     ]  # fmt: skip
     return lines
@@ -233,11 +209,11 @@ def _achievements(d: ReportData) -> list[str]:
         else "no session start to compare with"
     )
     rows = [
-        ("Files created", num(value(o, "git.files_created")), "git.files_created"),
-        ("Lines added", num(value(o, "git.lines_added")), "git.lines_added"),
-        ("Lines removed", num(value(o, "git.lines_removed")), "git.lines_removed"),
-        ("Tests created", num(value(o, "tests.created")), "tests.created"),
-        ("Commits made", num(start), "git.commits_since_start"),
+        ("Files created", number(value(o, "git.files_created")), "git.files_created"),
+        ("Lines added", number(value(o, "git.lines_added")), "git.lines_added"),
+        ("Lines removed", number(value(o, "git.lines_removed")), "git.lines_removed"),
+        ("Tests created", number(value(o, "tests.created")), "tests.created"),
+        ("Commits made", number(start), "git.commits_since_start"),
         (
             "Coverage gain",
             signed(_gain(d, "coverage.line_percent"), " pt"),
@@ -261,8 +237,8 @@ def _system(d: ReportData) -> list[str]:
         if dirty is None
         else "clean"
         if dirty == 0
-        else f"{num(value(o, 'git.modified_files'))} changed, "
-        f"{num(value(o, 'git.untracked_files'))} untracked file(s)"
+        else f"{number(value(o, 'git.modified_files'))} changed, "
+        f"{number(value(o, 'git.untracked_files'))} untracked file(s)"
     )
     merges = value(o, "git.merges_since_start")
     history = (
@@ -270,11 +246,11 @@ def _system(d: ReportData) -> list[str]:
         if merges is None
         else "linear"
         if merges == 0
-        else f"{num(merges)} merge commit(s) since the start"
+        else f"{number(merges)} merge commit(s) since the start"
     )
     ahead = value(o, "git.ahead")
     upstream = (
-        f"{num(ahead)} ahead, {num(value(o, 'git.behind'))} behind"
+        f"{number(ahead)} ahead, {number(value(o, 'git.behind'))} behind"
         if ahead is not None
         else f"not measured — {o['git.ahead'].reason}"
         if "git.ahead" in o
@@ -285,8 +261,8 @@ def _system(d: ReportData) -> list[str]:
         f"- **Branch**: `{d.branch or 'detached'}` at `{d.commit[:12]}`; upstream: {upstream}",
         _metric(
             "Commits",
-            f"{num(value(o, 'git.commits_total'))} in total, "
-            f"{num(value(o, 'git.commits_30d'))} in the last 30 days",
+            f"{number(value(o, 'git.commits_total'))} in total, "
+            f"{number(value(o, 'git.commits_30d'))} in the last 30 days",
             o,
             "git.commits_total",
         ),
@@ -299,7 +275,7 @@ def _system(d: ReportData) -> list[str]:
         for name, c in sorted(checks.items()):
             if c.get("up"):
                 status = f"HTTP {c['status']}, " if "status" in c else ""
-                took = f"{status}{c['latency_ms']:.1f} ms"
+                took = f"{status}{number(c['latency_ms'], 1, grouping=False)} ms"
                 lines.append(f"- {mark(True)} **{name}**: up ({took}) — `{c['url']}`")
             else:
                 why = c.get("error") or f"HTTP {c.get('status')}"
@@ -316,7 +292,7 @@ def _project_size(o: Observations) -> str:
     if tracked is not None and tracked.value is not None:
         return (
             f"- **Project size**: {size(tracked.value)} tracked "
-            f"({num(value(o, 'fs.tracked_files'))} files, {num(value(o, 'fs.python_lines'))} "
+            f"({number(value(o, 'fs.tracked_files'))} files, {number(value(o, 'fs.python_lines'))} "
             f"Python lines); {size(value(o, 'fs.total_bytes'))} with ignored files"
         )
     # Outside a git work tree only the walk measured: say so instead of "not measured tracked".
@@ -324,7 +300,7 @@ def _project_size(o: Observations) -> str:
     if value(o, "fs.total_bytes") is not None:
         parts.append(f"{size(value(o, 'fs.total_bytes'))} on disk")
     if value(o, "fs.python_lines") is not None:
-        parts.append(f"{num(value(o, 'fs.python_lines'))} Python lines")
+        parts.append(f"{number(value(o, 'fs.python_lines'))} Python lines")
     return "- **Project size**: " + "; ".join(parts)
 
 
@@ -334,7 +310,7 @@ def _filesystem(o: Observations) -> list[str]:
         _project_size(o),
         _metric(
             "Cleanup candidates",
-            f"{num(value(o, 'fs.cleanup_candidates'))} files "
+            f"{number(value(o, 'fs.cleanup_candidates'))} files "
             f"({size(value(o, 'fs.cleanup_bytes'))}) of ignored build litter; nothing was deleted",
             o,
             "fs.cleanup_candidates",
@@ -342,7 +318,7 @@ def _filesystem(o: Observations) -> list[str]:
     ]
     tokens = value(o, "session.context_tokens")
     if tokens is not None:
-        lines.append(f"- **Session context**: {num(tokens)} tokens (last assistant turn)")
+        lines.append(f"- **Session context**: {number(tokens)} tokens (last assistant turn)")
     return lines + [""]
 
 
@@ -381,7 +357,7 @@ def _debt(debt: debt_.Debt, o: Observations) -> list[str]:
     ratio = (
         ""
         if debt.ratio is None
-        else f", {debt.ratio * 100:.2f} % of the estimated cost to write the code"
+        else f", {percent(debt.ratio, 2, fraction=True)} of the estimated cost to write the code"
     )
     lines += [f"**Level**: {level} · remediation ≈ {minutes_text(debt.minutes)}{ratio}", ""]
     for key in debt.counted:
@@ -389,7 +365,8 @@ def _debt(debt: debt_.Debt, o: Observations) -> list[str]:
         if v:
             minutes = v * debt_.REMEDIATION_MINUTES[key]
             lines.append(
-                f"- `{key}`: {num(v)} × {debt_.REMEDIATION_MINUTES[key]} min = {num(minutes)} min"
+                f"- `{key}`: {number(v)} × {debt_.REMEDIATION_MINUTES[key]} min = "
+                f"{number(minutes)} min"
             )
     if debt.not_measured:
         lines.append(f"- Left out (not measured): {', '.join(f'`{k}`' for k in debt.not_measured)}")
@@ -429,13 +406,13 @@ def _load_test(o: Observations) -> list[str]:
 
 
 def _conclusion(d: ReportData, score: score_.Score, debt: debt_.Debt) -> list[str]:
-    total = "not measured" if score.total is None else f"{score.total:.1f}/100"
+    total = "not measured" if score.total is None else f"{number(score.total, 1)}/100"
     gate = {"passed": "passed", "failed": "failed"}.get(d.gate_verdict, "not evaluated")
     return [
         "## Conclusion",
         "",
         f"**Assessment**: {stars_text(score.stars)} **{score.label}** — {total} over "
-        f"{num(score.points_measured)} measured points; gate {gate}; debt "
+        f"{number(score.points_measured)} measured points; gate {gate}; debt "
         f"{debt.level or 'not rated'}.",
         "",
     ]
@@ -450,9 +427,9 @@ def _sources(o: Observations) -> list[str]:
     ]
     for key in sorted(o):
         m = o[key]
-        shown = f"not measured: {m.reason}" if m.value is None else f"{m.value:,.4g}"
+        shown = f"not measured: {m.reason}" if m.value is None else significant(m.value)
         tool = f"{m.tool} {m.tool_version}".strip()
-        at = m.measured_at.strftime("%Y-%m-%d %H:%M:%S UTC") if m.measured_at else ""
+        at = timestamp(m.measured_at) if m.measured_at else ""
         cells = [f"`{key}`", shown, m.unit, tool, m.artefact, at]
         lines.append(
             "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
@@ -482,7 +459,7 @@ def render_markdown(d: ReportData, *, body_only: bool = False) -> str:
         "---",
         "",
         f"**Checkpoint** #{d.checkpoint_id} · commit `{d.commit[:12] or 'none'}` · "
-        f"{d.created_at.strftime('%Y-%m-%d %H:%M:%S UTC')}",
+        f"{timestamp(d.created_at)}",
     ]
     lines = _header(d, score) + ["---", ""] + body + _sources(d.observations) + footer
     return "\n".join(lines) + "\n"

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from lib.stats import percentile  # noqa: E402 (after the path insert)
+
 SKILLS = ["pytest", "ruff", "mypy", "git", "Read", "Edit", "Bash", "Grep", "WebFetch", "Task"]
 
 
@@ -90,11 +92,6 @@ def client(worker: int, ports: list[int], key: str, size: int, seconds: float, o
         else:
             failures += 1
     out.put((latencies, accepted, failures))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def check_rollups(slug: str) -> str:
@@ -185,16 +182,16 @@ def main() -> None:
             server.terminate()
             server.wait(10)
 
-    latencies = [lat for r in results for lat in r[0]]
+    ordered = sorted(lat for r in results for lat in r[0])
     accepted = sum(r[1] for r in results)
     failures = sum(r[2] for r in results)
     engine = django.db.connection.vendor
     print(f"database: {engine}; Daphne processes: {args.servers}; client processes: {args.clients}")
-    print(f"batches: {len(latencies)} of {args.batch} events, failed requests: {failures}")
+    print(f"batches: {len(ordered)} of {args.batch} events, failed requests: {failures}")
     print(f"events accepted: {accepted} in {elapsed:.1f} s = {accepted / elapsed:,.0f} events/s")
     print(
-        f"request latency: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+        f"request latency: p50 {percentile(ordered, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(ordered, 99) * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
     )
     print(f"rollups after the run: {check_rollups(slug)}")
 

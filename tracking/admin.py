@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
+from lib.formatting import DASH, duration, figure, hour_text, number, usd
 from tracking.models import (
     ApiKey,
     Checkpoint,
@@ -19,7 +20,6 @@ from tracking.models import (
     SkillHourly,
     SkillInvocation,
 )
-from tracking.templatetags.cairn import duration
 
 
 class ReadOnlyAdminMixin:
@@ -122,11 +122,11 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="tokens")
     def total_tokens(self, obj: Session) -> str:
-        return f"{obj.total_tokens:,}"
+        return number(obj.total_tokens)
 
     @admin.display(description="cost (USD)", ordering="cost_usd")
     def cost(self, obj: Session) -> str:
-        return "not known" if obj.cost_usd is None else f"{obj.cost_usd:,.2f}"
+        return usd(obj.cost_usd, symbol=False)
 
 
 class MeasurementInline(admin.TabularInline):
@@ -221,7 +221,7 @@ class MeasurementAdmin(admin.ModelAdmin):
         if not obj.measured:
             return f"not measured: {obj.reason}"[:80]
         # As measured: ":g" would show 1,116,507,719 bytes as "1.11651e+09".
-        return f"{obj.value:,.0f}" if obj.value.is_integer() else repr(obj.value)
+        return figure(obj.value, decimals="all")
 
 
 @admin.register(SkillInvocation)
@@ -268,15 +268,15 @@ class SkillHourlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="hour (UTC)", ordering="hour")
     def hour_utc(self, obj: SkillHourly) -> str:
-        return f"{obj.hour:%Y-%m-%d %H:00}"
+        return hour_text(obj.hour)
 
     @admin.display(description="completion rate")
     def rate(self, obj: SkillHourly) -> str:
         rate = obj.completion_rate
-        return "—" if rate is None else f"{rate:.2f}"
+        return number(rate, 2, grouping=False, missing=DASH)
 
     @admin.display(description="mean duration (s)")
     def mean_duration(self, obj: SkillHourly) -> str:
         if not obj.duration_count:
-            return "—"
-        return f"{obj.duration_sum / obj.duration_count:.2f}"
+            return DASH
+        return number(obj.duration_sum / obj.duration_count, 2, grouping=False)

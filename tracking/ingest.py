@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
+from lib.hours import floor_hour
 from lib.sql import insert_rows
 from tracking import events
 from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
@@ -43,7 +44,7 @@ class InvocationEvent:
 
     @property
     def hour(self) -> datetime:
-        return self.invoked_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return floor_hour(self.invoked_at)
 
 
 @dataclass

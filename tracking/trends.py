@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quality.report import figure
+from lib.formatting import figure
 from tracking.models import Checkpoint, Measurement, Session
 
 TREND_POINTS = 200

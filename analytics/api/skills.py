@@ -10,7 +10,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.skills import floor_hour, last_hours, skill_stats
+from analytics.skills import last_hours, skill_stats
+from lib.hours import floor_hour
 from tracking.api.invocations import TimeRangeSerializer
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404

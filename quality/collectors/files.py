@@ -4,13 +4,37 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from quality.collectors.base import ToolError
 from quality.collectors.git import Git, git_version, open_repo
 
+# The one list of folders that are not the project, in the subsets each collector needs.
+# Installed environments: big, never the project's code.
+ENVIRONMENT_DIRS = (".venv", "venv", "env", "node_modules")
+# Not litter either (filesystem.py): deleting the repository or an environment breaks the
+# project, while .tox, build and dist are rebuilt by tools and so are cleanup candidates.
+NOT_LITTER_DIRS = frozenset({".git", *ENVIRONMENT_DIRS})
 # Skipped by the walk of a directory that is not a git work tree: not the project's own files.
-NOT_PROJECT_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox"}
+# build/ and dist/ are walked: without git nothing says whether they are the project's.
+NOT_PROJECT_DIRS = NOT_LITTER_DIRS | {".tox", "__pycache__"}
+# Left out of the tools' runs (ruff, bandit, radon, mypy): build/ and dist/ hold copies of the
+# code, which would count every finding twice. The order is that of the tools' arguments.
+NOT_PROJECT_CODE_DIRS = (*ENVIRONMENT_DIRS, ".tox", "build", "dist", ".git")
+
+
+def is_test_module(path: str) -> bool:
+    """A module pytest collects by default (`test_*.py`, `*_test.py`): a test module."""
+    name = PurePosixPath(path).name
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def is_test_code(path: str) -> bool:
+    """Test code: a test module, a `conftest.py`, or any file in a `tests/` or `test/` folder."""
+    parts = PurePosixPath(path).parts
+    return (
+        is_test_module(path) or parts[-1] == "conftest.py" or bool({"tests", "test"} & set(parts))
+    )
 
 
 @dataclass

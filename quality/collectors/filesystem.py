@@ -19,7 +19,7 @@ from quality.collectors.base import (
     not_measured,
     run_tool,
 )
-from quality.collectors.files import ProjectFiles
+from quality.collectors.files import NOT_LITTER_DIRS, ProjectFiles, is_test_module
 
 LITTER_DIRS = {
     "__pycache__",
@@ -35,8 +35,6 @@ LITTER_DIRS = {
 }
 LITTER_DIR_SUFFIXES = (".egg-info",)
 LITTER_FILES = ("*.pyc", "*.pyo", ".DS_Store", "*.swp", "*~", "Thumbs.db")
-# Environments are big and ignored but are not litter: deleting them breaks the project.
-NOT_LITTER_DIRS = {".git", ".venv", "venv", "env", "node_modules"}
 DOC_SUFFIXES = (".md", ".rst", ".txt")
 
 
@@ -142,12 +140,7 @@ def _layout(files: ProjectFiles, source: Source) -> list[Reading]:
         if (p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml")))
         or p in (".gitlab-ci.yml", ".circleci/config.yml", "Jenkinsfile", ".travis.yml")
     ]
-    test_files = [
-        p
-        for p in paths
-        if p.endswith(".py")
-        and (PurePosixPath(p).name.startswith("test_") or p.endswith("_test.py"))
-    ]
+    test_files = [p for p in paths if is_test_module(p)]
     lockfiles = sorted(names.intersection(LOCKFILES))
     return [
         measured("docs.readme", bool(readme), source, files=readme),

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from quality.collectors.base import Reading, Source, measured, not_measured
-from quality.collectors.files import ProjectFiles
+from quality.collectors.files import ProjectFiles, is_test_code
 
 KEYS = ("docs.docstring_percent", "types.annotation_percent")
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
@@ -18,16 +18,7 @@ PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 
 def is_library_code(path: str) -> bool:
     """Tests and migrations are not held to docstring or annotation standards."""
-    parts = PurePosixPath(path).parts
-    name = parts[-1]
-    return not (
-        "tests" in parts
-        or "test" in parts
-        or "migrations" in parts
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
+    return not (is_test_code(path) or "migrations" in PurePosixPath(path).parts)
 
 
 def collect(files: ProjectFiles) -> list[Reading]:

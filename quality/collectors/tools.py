@@ -24,9 +24,8 @@ from quality.collectors.base import (
     read_artefact,
     run_tool,
 )
+from quality.collectors.files import NOT_PROJECT_CODE_DIRS
 
-# Never the project's own code: environments, caches, vendored dependencies.
-EXCLUDED_DIRS = (".venv", "venv", "env", "node_modules", ".tox", "build", "dist", ".git")
 RUFF_KEYS = ("lint.findings", "lint.findings.high", "lint.findings.medium", "lint.findings.low")
 BANDIT_KEYS = ("security.findings.high", "security.findings.medium", "security.findings.low")
 RADON_KEYS = ("complexity.max", "complexity.mean", "complexity.over_15")
@@ -159,7 +158,7 @@ def collect_bandit(
     """`security.findings.*` from `bandit -r -f json`."""
 
     def read() -> list[Reading]:
-        excluded = ",".join(f"./{d}" for d in EXCLUDED_DIRS)
+        excluded = ",".join(f"./{d}" for d in NOT_PROJECT_CODE_DIRS)
         # B101 (assert) is skipped: asserts are how pytest tests are written.
         args = ["-r", ".", "-f", "json", "-q", "-s", "B101", "-x", excluded]
         text, source = _obtain("bandit", "bandit", root, artefact, run, args, timeout, (0, 1))
@@ -199,9 +198,9 @@ def collect_radon(
 
     def read() -> list[Reading]:
         excluded = (
-            ",".join(f"{d}/*" for d in EXCLUDED_DIRS)
+            ",".join(f"{d}/*" for d in NOT_PROJECT_CODE_DIRS)
             + ","
-            + ",".join(f"*/{d}/*" for d in EXCLUDED_DIRS)
+            + ",".join(f"*/{d}/*" for d in NOT_PROJECT_CODE_DIRS)
         )
         args = ["cc", "-j", "-e", excluded, "."]
         text, source = _obtain("radon", "radon", root, artefact, run, args, timeout, (0,))
@@ -254,7 +253,7 @@ def collect_mypy(
     """`types.errors` from mypy's JSON lines (`mypy -O json`)."""
 
     def read() -> list[Reading]:
-        excluded = "|".join(rf"(^|/){d}/" for d in EXCLUDED_DIRS)
+        excluded = "|".join(rf"(^|/){d}/" for d in NOT_PROJECT_CODE_DIRS)
         args = [
             "-O",
             "json",

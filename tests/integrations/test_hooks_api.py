@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 
 from integrations.claude_code.hooks import EVENTS
 from integrations.models import HookToolCall
+from tests.tracking.conftest import chunked_post
 from tracking.models import Session, SkillInvocation
 
 from .conftest import EXPECTED, TRANSCRIPTS, first_live_frame
@@ -94,6 +96,27 @@ def test_it_refuses_bad_payloads_clearly(client, write_key):
     response = hook(client, write_key, "PostToolUse", tool_name="Bash")
     assert response.json()["error"]["message"] == "PostToolUse needs 'tool_use_id' and 'tool_name'"
     assert not Session.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("upload_limit", [None, 1000])
+def test_it_refuses_a_chunked_body_over_the_byte_limit(write_key, upload_limit):
+    payload = {"session_id": SESSION, "hook_event_name": "SessionStart", "cwd": "/home/me/cairn"}
+    body = json.dumps({**payload, "padding": "x" * 2000}).encode()
+    # Django's own limit may catch it first (upload_limit) or not: the answer is the same.
+    limits = {"INGEST_MAX_BYTES": 1000}
+    if upload_limit:
+        limits["DATA_UPLOAD_MAX_MEMORY_SIZE"] = upload_limit
+    with override_settings(**limits):
+        response = chunked_post(URL, write_key, body)
+        small = chunked_post(URL, write_key, json.dumps(payload).encode())
+    assert response["status"] == 413
+    assert json.loads(response["body"])["error"] == {
+        "code": "payload_too_large",
+        "message": "Body is larger than 1000 bytes.",
+    }
+    assert small["status"] == 204
+    assert list(Session.objects.values_list("external_id", flat=True)) == [SESSION]
 
 
 def test_it_needs_a_write_key(client, read_key):

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import HttpCommunicator
 from django.contrib.auth.models import User
+from django.core.asgi import get_asgi_application
 from django.test import Client
 
 
 def key_client(key: str) -> Client:
     return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def chunked_post(url: str, key: str, body: bytes) -> dict:
+    """POST through Django's ASGI handler with no Content-Length, like a chunked upload."""
+    headers = [
+        (b"host", b"testserver"),
+        (b"authorization", f"Bearer {key}".encode()),
+        (b"content-type", b"application/json"),
+    ]
+
+    async def send() -> dict:
+        communicator = HttpCommunicator(get_asgi_application(), "POST", url, body, headers)
+        return await communicator.get_response(timeout=10)
+
+    return async_to_sync(send)()
 
 
 @pytest.fixture

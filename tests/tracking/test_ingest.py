@@ -7,13 +7,10 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.testing import HttpCommunicator
-from django.core.asgi import get_asgi_application
 from django.db import connection
 from django.test import Client, override_settings
 
-from tests.tracking.conftest import key_client
+from tests.tracking.conftest import chunked_post, key_client
 from tracking.ingest import IngestResult, parse_event, record_invocations
 from tracking.models import Session, SkillHourly, SkillInvocation, SkillSessionHour
 
@@ -193,21 +190,6 @@ def test_it_refuses_a_body_over_the_byte_limit(write_api, project):
     assert post(write_api, events[:2]).status_code == 200
 
 
-def chunked_post(key: str, body: bytes) -> dict:
-    """POST through Django's ASGI handler with no Content-Length, like a chunked upload."""
-    headers = [
-        (b"host", b"testserver"),
-        (b"authorization", f"Bearer {key}".encode()),
-        (b"content-type", b"application/json"),
-    ]
-
-    async def send() -> dict:
-        communicator = HttpCommunicator(get_asgi_application(), "POST", URL, body, headers)
-        return await communicator.get_response(timeout=10)
-
-    return async_to_sync(send)()
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("upload_limit", [None, 1000])
 def test_it_refuses_a_chunked_body_over_the_byte_limit(project, write_key, upload_limit):
@@ -218,11 +200,11 @@ def test_it_refuses_a_chunked_body_over_the_byte_limit(project, write_key, uploa
     if upload_limit:
         limits["DATA_UPLOAD_MAX_MEMORY_SIZE"] = upload_limit
     with override_settings(**limits):
-        response = chunked_post(write_key, body)
+        response = chunked_post(URL, write_key, body)
     assert response["status"] == 413
     assert json.loads(response["body"])["error"]["message"] == "Body is larger than 1000 bytes."
     assert not SkillInvocation.objects.exists()
-    small = chunked_post(write_key, json.dumps({"events": events[:2]}).encode())
+    small = chunked_post(URL, write_key, json.dumps({"events": events[:2]}).encode())
     assert json.loads(small["body"])["accepted"] == 2
 
 

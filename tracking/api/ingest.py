@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tracking.api.limits import PayloadTooLarge, read_body
 from tracking.api.permissions import HasWriteKey
 from tracking.api.schema import errors
 from tracking.ingest import ingest_events
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
 
 
 class RawJSONParser(BaseParser):
@@ -33,17 +28,7 @@ class RawJSONParser(BaseParser):
 
 def read_events(request) -> list:
     """The `events` list of a request body, or an API error saying what is wrong with it."""
-    too_large = PayloadTooLarge(f"Body is larger than {settings.INGEST_MAX_BYTES} bytes.")
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > settings.INGEST_MAX_BYTES:
-        raise too_large
-    # A chunked body has no Content-Length: its size is known only once read.
-    try:
-        body = request._request.body
-    except RequestDataTooBig:
-        raise too_large from None
-    if len(body) > settings.INGEST_MAX_BYTES:
-        raise too_large
+    body = read_body(request, settings.INGEST_MAX_BYTES)
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -21,6 +21,7 @@ from quality.collectors.git import GitInfo
 from quality.measure import ARTEFACT_COLLECTORS, Artefacts, measure_artefacts
 from quality.report import render_json
 from tracking.api.checkpoints import CheckpointListApi
+from tracking.api.limits import PayloadTooLarge, check_length
 from tracking.api.permissions import HasWriteKey
 from tracking.checkpoints import checkpoint_record
 from tracking.models import Checkpoint
@@ -28,11 +29,6 @@ from tracking.reports import report_data
 from tracking.sessions import SessionStart, session_start
 
 FILE_FIELDS = tuple(ARTEFACT_COLLECTORS)
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
 
 
 class CheckpointUploadSerializer(serializers.Serializer):
@@ -84,9 +80,8 @@ class CheckpointListCreateApi(CheckpointListApi):
         },
     )
     def post(self, request):
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > settings.UPLOAD_MAX_BYTES:
-            raise PayloadTooLarge(f"Upload is larger than {settings.UPLOAD_MAX_BYTES} bytes.")
+        # Multipart files are streamed to disk: a chunked upload is limited per file in _save.
+        check_length(request, settings.UPLOAD_MAX_BYTES, "Upload")
         form = CheckpointUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data

@@ -1,5 +1,5 @@
 """Display filters for the pages. "Not measured" and "not known" are states of their own and are
-never rendered as 0."""
+never rendered as 0. The figures are written by `lib.formatting`, as in the report and the admin."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html
+
+from lib import formatting
 
 register = template.Library()
 
@@ -19,48 +21,36 @@ def _missing(text: str) -> str:
 @register.filter
 def thousands(value: int | float | None) -> str:
     """1234567 → 1,234,567 (numbers people compare by eye); None → "not measured"."""
-    if value is None:
-        return _missing("not measured")
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{int(value):,}"
+    return formatting.figure(value, decimals="trimmed", missing=_missing(formatting.NOT_MEASURED))
 
 
 @register.filter
 def score(value: float | None) -> str:
-    return _missing("not measured") if value is None else f"{value:.1f}"
+    """A Quality Score with one decimal: "72.5"; None → "not measured"."""
+    return formatting.number(value, 1, grouping=False, missing=_missing(formatting.NOT_MEASURED))
 
 
 @register.filter
 def stars(value: int | None) -> str:
+    """A star rating, clamped to 0-5; None → nothing."""
     if value is None:
         return ""
     count = max(0, min(5, value))
     return format_html(
-        '<span class="stars" title="{} of 5">{}</span>', count, "★" * count + "☆" * (5 - count)
+        '<span class="stars" title="{} of 5">{}</span>', count, formatting.stars_text(count)
     )
 
 
 @register.filter
 def usd(value: Decimal | None) -> str:
-    return _missing("not known") if value is None else f"${value:,.2f}"
+    """ "$1,234.50"; None (a model without a price) → "not known"."""
+    return formatting.usd(value, missing=_missing(formatting.NOT_KNOWN))
 
 
 @register.filter
 def duration(value: timedelta | float | None) -> str:
     """A timedelta or seconds as "1 h 05 min", "3 min 20 s" or "4.2 s"; None → "—"."""
-    if value is None:
-        return "—"
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if seconds < 1:
-        return f"{seconds:.2f} s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return formatting.duration(value)
 
 
 @register.filter
