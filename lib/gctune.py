@@ -3,7 +3,8 @@
 Both make many short-lived objects beside many long-lived ones, and the default gen-0
 threshold (700) makes the collector walk the long-lived ones over and over:
 - a Daphne process holding thousands of WebSocket connections, where full collections stalled
-  the event loop for ~600 ms every few seconds (docs/benchmarks.md, "Garbage collection under many connections");
+  the event loop for ~600 ms every few seconds (docs/benchmarks.md, "Garbage collection under
+  many connections");
 - a transcript import, where collections took 12 % of a first import's time.
 A higher gen-0 threshold collects rarely, and `gc.freeze()` sets the long-lived objects aside;
 memory stays bounded, unlike switching collection off.
