@@ -4,7 +4,8 @@ mention, created when new, and Claude Code's facts of each (ClaudeSession)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
@@ -30,17 +31,51 @@ FACT_FIELDS = ("claude_id", "cwd", "version", "agent_id", "last_activity_at")
 SessionKey = tuple[str, str]
 
 
+@dataclass
+class _NewSession:
+    """The first values of a session to create."""
+
+    project: Project
+    parent: Session | None
+    started_at: datetime
+    branch: str
+
+
 def store_sessions(reads: list[NewLines], project: Project | None) -> dict[SessionKey, Session]:
     """The Session of every (sessionId, agentId) the files mention, created when new; a
-    subagent's session is a child of its parent's."""
-    wanted: dict[SessionKey, SessionSeen] = {}
-    # Where each session was seen first: without a cwd, its folder names its project.
+    subagent's session is a child of its parent's. In `project` when given, else in the
+    project of the session's folder."""
+    seen, folders = _sessions_seen(reads)
+    # Known under their Claude Code ids in any project (hooks may have started them under
+    # their key's project): one query for the batch, the first session of each id.
+    found = _known_facts([external_id(*key) for key in seen], project)
+    owners = _Owners(project, folders)
+    sessions: dict[SessionKey, Session] = {}
+    # Parents first, so children can point at them and share their project.
+    for children in (False, True):
+        keys = sorted(key for key in seen if bool(key[1]) == children)
+        made = _get_or_create_sessions(_sessions_to_make(keys, seen, found, sessions, owners))
+        for key in keys:
+            facts = found.get(external_id(*key))
+            session = facts.session if facts else made[key]
+            sessions[key] = _update_session(session, seen[key], _parent(key, sessions))
+    _update_facts(sessions, seen, found)
+    return sessions
+
+
+def _sessions_seen(
+    reads: list[NewLines],
+) -> tuple[dict[SessionKey, SessionSeen], dict[SessionKey, str]]:
+    """What the files' lines say about each session, and the folder of the file where each
+    was seen first (without a cwd, that folder names its project). A subagent's parent is
+    there even when none of its own lines are; lines without a sessionId are left out."""
+    seen: dict[SessionKey, SessionSeen] = {}
     folders: dict[SessionKey, str] = {}
     for read in reads:
-        chunk = read.chunk
-        for key, seen in chunk.sessions.items():
-            wanted.setdefault(key, SessionSeen()).merge(seen)
-            folders.setdefault(key, read.path.parent.name)
+        chunk, folder = read.chunk, read.path.parent.name
+        for key, what in chunk.sessions.items():
+            seen.setdefault(key, SessionSeen()).merge(what)
+            folders.setdefault(key, folder)
         # Subagents known only from messages relayed to their parent: their time span is
         # theirs.
         relayed: tuple[Request | ToolUse | Compaction, ...]
@@ -48,60 +83,81 @@ def store_sessions(reads: list[NewLines], project: Project | None) -> dict[Sessi
         for item in relayed:
             key = (item.session_id, item.agent_id)
             if key not in chunk.sessions:
-                wanted.setdefault(key, SessionSeen()).see({}, item.timestamp)
-                folders.setdefault(key, read.path.parent.name)
-    for session_id, agent_id in list(wanted):
-        if agent_id and (session_id, "") not in wanted:
-            # A subagent's file read before (or without) its parent's: the parent was at work
-            # at least while its subagent was.
-            child = wanted[(session_id, agent_id)]
-            wanted[(session_id, "")] = SessionSeen(
+                seen.setdefault(key, SessionSeen()).see({}, item.timestamp)
+                folders.setdefault(key, folder)
+    _add_missing_parents(seen, folders)
+    return {key: what for key, what in seen.items() if key[0]}, folders
+
+
+def _add_missing_parents(
+    seen: dict[SessionKey, SessionSeen], folders: dict[SessionKey, str]
+) -> None:
+    """A subagent's file read before (or without) its parent's: the parent was at work at
+    least while its subagent was, in the same folder."""
+    for session_id, agent_id in list(seen):
+        if agent_id and (session_id, "") not in seen:
+            child = seen[(session_id, agent_id)]
+            seen[(session_id, "")] = SessionSeen(
                 first=child.first, last=child.last, cwd=child.cwd, branch=child.branch
             )
             folders[(session_id, "")] = folders[(session_id, agent_id)]
-    wanted = {key: seen for key, seen in wanted.items() if key[0]}
-    # Known under their Claude Code ids in any project (hooks may have started them under
-    # their key's project): one query for the batch, the first session of each id.
-    found = _known_facts([external_id(*key) for key in wanted], project)
-    result: dict[SessionKey, Session] = {}
-    owners: dict[tuple[str, str], Project] = {}
-    # Parents first, so children can point at them and share their project.
-    for children in (False, True):
-        keys = sorted(key for key in wanted if bool(key[1]) == children)
-        missing: dict[SessionKey, tuple[Project, dict[str, Any]]] = {}
-        for key in keys:
-            if external_id(*key) in found:
-                continue
-            seen = wanted[key]
-            parent = result.get((key[0], "")) if children else None
-            owner = project or (parent.project if parent else None)
-            if owner is None:
-                where = (seen.cwd, folders[key])
-                owner = owners.get(where) or project_for_cwd(*where)
-                owners[where] = owner
-            first = parse_time(seen.first) if seen.first else None
-            missing[key] = (
-                owner,
-                {"parent": parent, "started_at": first or timezone.now(), "branch": seen.branch},
-            )
-        made = _get_or_create_sessions(missing)
-        for key in keys:
-            facts = found.get(external_id(*key))
-            session = facts.session if facts else made[key]
-            parent = result.get((key[0], "")) if children else None
-            result[key] = _update_session(session, wanted[key], parent)
-    _update_facts(result, wanted, found)
-    return result
+
+
+def _parent(key: SessionKey, sessions: dict[SessionKey, Session]) -> Session | None:
+    """A subagent's parent session among those stored so far (None for a main session)."""
+    return sessions.get((key[0], "")) if key[1] else None
+
+
+class _Owners:
+    """The project of each new session: the import's project when given, else its parent's,
+    else the one its folder (its cwd, or its file's folder) belongs to, looked up once."""
+
+    def __init__(self, project: Project | None, folders: dict[SessionKey, str]) -> None:
+        self.project = project
+        self.folders = folders
+        self.by_folder: dict[tuple[str, str], Project] = {}
+
+    def of(self, key: SessionKey, seen: SessionSeen, parent: Session | None) -> Project:
+        """The project a new session `key` goes to."""
+        owner = self.project or (parent.project if parent else None)
+        if owner is None:
+            where = (seen.cwd, self.folders[key])
+            owner = self.by_folder.get(where) or project_for_cwd(*where)
+            self.by_folder[where] = owner
+        return owner
+
+
+def _sessions_to_make(
+    keys: list[SessionKey],
+    seen: dict[SessionKey, SessionSeen],
+    found: dict[str, ClaudeSession],
+    sessions: dict[SessionKey, Session],
+    owners: _Owners,
+) -> dict[SessionKey, _NewSession]:
+    """The sessions of `keys` that are not known yet, with their first values."""
+    missing: dict[SessionKey, _NewSession] = {}
+    for key in keys:
+        if external_id(*key) in found:
+            continue
+        what, parent = seen[key], _parent(key, sessions)
+        first = parse_time(what.first) if what.first else None
+        missing[key] = _NewSession(
+            project=owners.of(key, what, parent),
+            parent=parent,
+            started_at=first or timezone.now(),
+            branch=what.branch,
+        )
+    return missing
 
 
 def _get_or_create_sessions(
-    wanted: dict[SessionKey, tuple[Project, dict[str, Any]]],
+    wanted: dict[SessionKey, _NewSession],
 ) -> dict[SessionKey, Session]:
     """Django's `get_or_create` for many sessions: a look-up, then the missing ones inserted
     together (a session made meanwhile by a hook or another import is taken as found)."""
     by_owner: dict[Project, dict[str, SessionKey]] = defaultdict(dict)
-    for key, (owner, _) in wanted.items():
-        by_owner[owner][external_id(*key)] = key
+    for key, values in wanted.items():
+        by_owner[values.project][external_id(*key)] = key
     result: dict[SessionKey, Session] = {}
     for owner, keys in by_owner.items():
         rows = Session.objects.filter(project=owner, external_id__in=list(keys))
@@ -109,15 +165,15 @@ def _get_or_create_sessions(
         new = []
         for external, key in sorted(keys.items()):
             if external not in existing:
-                defaults = wanted[key][1]
+                values = wanted[key]
                 new.append(
                     Session(
                         project=owner,
                         external_id=external,
                         agent=AGENT,
-                        parent=defaults["parent"],
-                        started_at=defaults["started_at"],
-                        branch=defaults["branch"][:200],
+                        parent=values.parent,
+                        started_at=values.started_at,
+                        branch=values.branch[:200],
                     )
                 )
         if new:

@@ -11,7 +11,10 @@ from integrations.claude_code.importer.results import Stored
 from integrations.claude_code.importer.sessions import SessionKey
 from integrations.claude_code.transcript import ToolResult, parse_time
 from tracking.ingest import InvocationEvent, record_invocations
-from tracking.models import Session, SkillInvocation
+from tracking.models import Project, Session, SkillInvocation
+
+# A tool_use that has its result: its [skill, timestamp, session pk], and the result.
+Paired = tuple[list[Any], ToolResult]
 
 
 def store_tool_calls(
@@ -19,9 +22,19 @@ def store_tool_calls(
 ) -> list[PendingTools]:
     """Pair tool_use with tool_result by id (within a file) and record each pair once;
     returns each file's unpaired uses, which wait for the next run."""
-    by_pk = {s.pk: s for s in sessions.values()}
+    pending, paired = _pair_calls(reads, sessions)
+    by_pk = _sessions_of_calls(paired, sessions)
+    for project_id, events in _invocations(paired, by_pk).items():
+        _record_project_calls(project_id, events, by_pk, result)
+    return pending
+
+
+def _pair_calls(
+    reads: list[NewLines], sessions: dict[SessionKey, Session]
+) -> tuple[list[PendingTools], list[Paired]]:
+    """Each file's uses still without a result, and the pairs found, in file order."""
     waiting_in: list[PendingTools] = []
-    paired: list[tuple[list[Any], ToolResult]] = []
+    paired: list[Paired] = []
     for read in reads:
         # A copy: if the batch's transaction fails, the files are stored again one by one.
         pending = dict(read.pending)
@@ -34,21 +47,37 @@ def store_tool_calls(
             if waiting is not None:
                 paired.append((waiting, done))
         waiting_in.append(pending)
+    return waiting_in, paired
+
+
+def _sessions_of_calls(
+    paired: list[Paired], sessions: dict[SessionKey, Session]
+) -> dict[int, Session]:
+    """The batch's sessions by pk, with those of uses stored in an earlier run."""
+    by_pk = {s.pk: s for s in sessions.values()}
     earlier = {pk for (_, _, pk), _ in paired if pk not in by_pk}
     by_pk.update(Session.objects.in_bulk(list(earlier)) if earlier else {})
+    return by_pk
+
+
+def _invocations(
+    paired: list[Paired], by_pk: dict[int, Session]
+) -> dict[int, list[InvocationEvent]]:
+    """The pairs as invocation events, by project id; a pair whose session is gone is left
+    out."""
     events: dict[int, list[InvocationEvent]] = defaultdict(list)
     for (skill, started, session_pk), done in paired:
-        session_of_call = by_pk.get(session_pk)
-        if session_of_call is None:
+        session = by_pk.get(session_pk)
+        if session is None:
             continue
         invoked_at = parse_time(started)
         duration = None
         if done.timestamp:
             duration = max(0.0, (parse_time(done.timestamp) - invoked_at).total_seconds())
-        events[session_of_call.project_id].append(
+        events[session.project_id].append(
             InvocationEvent(
                 key=done.tool_use_id,
-                session=session_of_call.external_id,
+                session=session.external_id,
                 skill=skill[:200],
                 invoked_at=invoked_at,
                 completed=not done.is_error,
@@ -56,21 +85,29 @@ def store_tool_calls(
                 error_type="tool_error" if done.is_error else "",
             )
         )
-    for project_id, batch in events.items():
-        known = {s.external_id: s for s in by_pk.values() if s.project_id == project_id}
-        project = next(iter(known.values())).project
-        # Unique: a subagent's call can come twice in a batch, from its own file and
-        # relayed in its parent's.
-        failed = sorted({e.key for e in batch if e.completed is False})
-        # Only a failed call stored before (a file read again) must not count twice.
-        stored_before = set(
-            SkillInvocation.objects.filter(project=project, idempotency_key__in=failed).values_list(
-                "idempotency_key", flat=True
-            )
-            if failed
-            else ()
-        )
-        stored = record_invocations(project, batch, source="transcript", sessions=known)
-        result.tool_calls += stored.accepted
-        result.tool_errors += len(set(failed) - stored_before)
-    return waiting_in
+    return events
+
+
+def _record_project_calls(
+    project_id: int, events: list[InvocationEvent], by_pk: dict[int, Session], result: Stored
+) -> None:
+    """Record one project's invocations; count those new, and the failed ones not counted
+    before."""
+    known = {s.external_id: s for s in by_pk.values() if s.project_id == project_id}
+    project = next(iter(known.values())).project
+    # Unique: a subagent's call can come twice in a batch, from its own file and relayed in
+    # its parent's.
+    failed = sorted({e.key for e in events if e.completed is False})
+    stored_before = _failures_stored(project, failed)
+    stored = record_invocations(project, events, source="transcript", sessions=known)
+    result.tool_calls += stored.accepted
+    result.tool_errors += len(set(failed) - stored_before)
+
+
+def _failures_stored(project: Project, keys: list[str]) -> set[str]:
+    """Which of these failed calls the project has already: only those (from a file read
+    again) must not count twice."""
+    if not keys:
+        return set()
+    stored = SkillInvocation.objects.filter(project=project, idempotency_key__in=keys)
+    return set(stored.values_list("idempotency_key", flat=True))

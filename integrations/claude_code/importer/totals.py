@@ -82,39 +82,61 @@ def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -
     sums, last_context = _request_totals(ids)
     idle = timedelta(minutes=getattr(settings, "CAIRN_SESSION_IDLE_MINUTES", 60))
     now = timezone.now()
-    sessions = list({s.pk: s for s in loaded if s.pk in set(ids)}.values())
-    missing = set(ids) - {s.pk for s in sessions}
-    if missing:
-        sessions += Session.objects.filter(pk__in=missing).select_related("claude")
     changed = []
-    for session in sessions:
-        before = {name: getattr(session, name) for name in TOTAL_FIELDS}
-        by_model = sums.get(session.pk, {})
-        total = Usage()
-        for usage in by_model.values():
-            total = total + usage
-        session.input_tokens = total.input
-        session.output_tokens = total.output
-        session.cache_creation_tokens = total.cache_creation
-        session.cache_read_tokens = total.cache_read
-        session.models_used = sorted(m for m, u in by_model.items() if m and not u.is_zero)
-        cost = cost_of(by_model) if by_model else None
-        # Rounded here, to the micro-dollar the column keeps, so every database rounds alike.
-        session.cost_usd = cost.quantize(MICRO_DOLLAR, ROUND_HALF_UP) if cost is not None else None
-        session.context_tokens_last = last_context.get(session.pk)
-        facts = getattr(session, "claude", None)
-        activity = facts.last_activity_at if facts else None
-        # A transcript has no end marker: a session quiet for longer than the idle time ended
-        # with its last line (the SessionEnd hook ends it at once).
-        if activity and session.status == Session.ACTIVE and now - activity > idle:
-            session.status = Session.ENDED
-            session.ended_at = activity
-        elif activity and session.status == Session.ENDED and session.ended_at:
-            session.ended_at = max(session.ended_at, activity)
-        if any(getattr(session, name) != before[name] for name in TOTAL_FIELDS):
+    for session in _sessions_to_refresh(ids, loaded):
+        before = _totals_of(session)
+        _set_request_totals(session, sums.get(session.pk, {}), last_context.get(session.pk))
+        _end_if_idle(session, now, idle)
+        if _totals_of(session) != before:
             session.updated_at = now
             changed.append(session)
     update_rows(Session, changed, (*TOTAL_FIELDS, "updated_at"))
+
+
+def _sessions_to_refresh(ids: list[int], loaded: Iterable[Session]) -> list[Session]:
+    """The sessions of `ids`, with their `claude` facts: those of `loaded` as they are, the
+    others read."""
+    wanted = set(ids)
+    sessions = list({s.pk: s for s in loaded if s.pk in wanted}.values())
+    missing = wanted - {s.pk for s in sessions}
+    if missing:
+        sessions += Session.objects.filter(pk__in=missing).select_related("claude")
+    return sessions
+
+
+def _totals_of(session: Session) -> tuple[object, ...]:
+    """The session's TOTAL_FIELDS values, to tell whether a refresh changed any."""
+    return tuple(getattr(session, name) for name in TOTAL_FIELDS)
+
+
+def _set_request_totals(session: Session, by_model: dict[str, Usage], context: int | None) -> None:
+    """The session's tokens, models and cost from its requests' sums by model, and the
+    context of its last turn."""
+    total = Usage()
+    for usage in by_model.values():
+        total = total + usage
+    session.input_tokens = total.input
+    session.output_tokens = total.output
+    session.cache_creation_tokens = total.cache_creation
+    session.cache_read_tokens = total.cache_read
+    session.models_used = sorted(m for m, u in by_model.items() if m and not u.is_zero)
+    cost = cost_of(by_model) if by_model else None
+    # Rounded here, to the micro-dollar the column keeps, so every database rounds alike.
+    session.cost_usd = cost.quantize(MICRO_DOLLAR, ROUND_HALF_UP) if cost is not None else None
+    session.context_tokens_last = context
+
+
+def _end_if_idle(session: Session, now: datetime, idle: timedelta) -> None:
+    """A transcript has no end marker: a session quiet for longer than `idle` ended with its
+    last line (the SessionEnd hook ends it at once); an ended one ends no earlier than its
+    last activity."""
+    facts = getattr(session, "claude", None)
+    activity = facts.last_activity_at if facts else None
+    if activity and session.status == Session.ACTIVE and now - activity > idle:
+        session.status = Session.ENDED
+        session.ended_at = activity
+    elif activity and session.status == Session.ENDED and session.ended_at:
+        session.ended_at = max(session.ended_at, activity)
 
 
 def announce(session_ids: Iterable[int]) -> None:
