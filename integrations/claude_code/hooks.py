@@ -16,7 +16,9 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from integrations.claude_code.importer import announce, default_paths, import_file
+from integrations.claude_code.importer.finding import default_paths
+from integrations.claude_code.importer.storing import import_file
+from integrations.claude_code.importer.totals import announce
 from integrations.claude_code.transcript import external_id, tool_skill
 from integrations.models import ClaudeSession, HookToolCall
 from tracking import events

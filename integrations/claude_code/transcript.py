@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -66,7 +67,7 @@ class SessionSeen:
     branch: str = ""
     version: str = ""
 
-    def see(self, record: dict, timestamp: str) -> None:
+    def see(self, record: dict[str, Any], timestamp: str) -> None:
         if timestamp:
             if not self.first or earlier(timestamp, self.first):
                 self.first = timestamp
@@ -95,7 +96,7 @@ class Chunk:
     lines: int = 0
     blank_lines: int = 0
     bad_lines: int = 0
-    types: Counter = field(default_factory=Counter)
+    types: Counter[str] = field(default_factory=Counter)
     # (line number, message) for every bad line, for warnings that name the line.
     problems: list[tuple[int, str]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
@@ -177,6 +178,12 @@ def tool_skill(name: str, tool_input: object) -> str:
     return name
 
 
+def _text(record: dict[str, Any], key: str) -> str:
+    """A string field of a record; "" when missing or of another type."""
+    value = record.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def read_chunk(lines: list[bytes], *, first_line: int = 1, agent_id: str = "") -> Chunk:
     """Read complete lines; `first_line` numbers them, `agent_id` marks a subagent's file."""
     chunk = Chunk()
@@ -211,14 +218,13 @@ def read_chunk(lines: list[bytes], *, first_line: int = 1, agent_id: str = "") -
     return chunk
 
 
-def _read_record(chunk: Chunk, record: dict, kind: str, file_agent: str) -> None:
-    timestamp = record.get("timestamp") if isinstance(record.get("timestamp"), str) else ""
+def _read_record(chunk: Chunk, record: dict[str, Any], kind: str, file_agent: str) -> None:
+    timestamp = _text(record, "timestamp")
     if timestamp:
         parse_time(timestamp)  # a bad timestamp makes the line bad, before anything is kept
         chunk.see_time(timestamp)
-    session_id = record.get("sessionId") if isinstance(record.get("sessionId"), str) else ""
-    agent_id = record.get("agentId") if isinstance(record.get("agentId"), str) else ""
-    agent_id = agent_id or file_agent
+    session_id = _text(record, "sessionId")
+    agent_id = _text(record, "agentId") or file_agent
     if len(session_id) > MAX_SESSION_ID or len(agent_id) > MAX_AGENT_ID:
         raise ValueError("sessionId or agentId too long to be Claude Code's")
     for target, key in (
@@ -264,7 +270,7 @@ def _read_record(chunk: Chunk, record: dict, kind: str, file_agent: str) -> None
         _nested(chunk, record, session_id)
 
 
-def _nested(chunk: Chunk, record: dict, session_id: str) -> None:
+def _nested(chunk: Chunk, record: dict[str, Any], session_id: str) -> None:
     """A subagent's messages, relayed inside the parent's `progress` records."""
     data = record.get("data")
     if not isinstance(data, dict) or data.get("type") != "agent_progress":
@@ -272,8 +278,8 @@ def _nested(chunk: Chunk, record: dict, session_id: str) -> None:
     inner = data.get("message")
     if not isinstance(inner, dict) or not session_id:
         return
-    agent_id = data.get("agentId") if isinstance(data.get("agentId"), str) else ""
-    timestamp = inner.get("timestamp") if isinstance(inner.get("timestamp"), str) else ""
+    agent_id = _text(data, "agentId")
+    timestamp = _text(inner, "timestamp")
     if timestamp:
         parse_time(timestamp)
     if inner.get("type") == "assistant":
@@ -286,7 +292,12 @@ def _nested(chunk: Chunk, record: dict, session_id: str) -> None:
 
 
 def _request(
-    record: dict, session_id: str, agent_id: str, *, nested: bool, timestamp: str | None = None
+    record: dict[str, Any],
+    session_id: str,
+    agent_id: str,
+    *,
+    nested: bool,
+    timestamp: str | None = None,
 ) -> Request | None:
     message = record.get("message")
     if not isinstance(message, dict):
@@ -298,7 +309,7 @@ def _request(
     if len(message_id) > MAX_KEY or len(request_id) > MAX_KEY:
         # Cut short, two different keys could become one: the line is bad instead.
         raise ValueError("message.id or requestId longer than 100 characters")
-    model = message.get("model") if isinstance(message.get("model"), str) else ""
+    model = _text(message, "model")
     return Request(
         message_id=message_id,
         request_id=request_id,
@@ -311,14 +322,19 @@ def _request(
     )
 
 
-def _content(record: dict) -> list:
+def _content(record: dict[str, Any]) -> list[Any]:
     message = record.get("message")
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, list) else []
 
 
 def _tool_uses(
-    chunk: Chunk, record: dict, timestamp: str, session_id: str, agent: str, nested: bool = False
+    chunk: Chunk,
+    record: dict[str, Any],
+    timestamp: str,
+    session_id: str,
+    agent: str,
+    nested: bool = False,
 ) -> None:
     for block in _content(record):
         if isinstance(block, dict) and block.get("type") == "tool_use":
@@ -330,7 +346,9 @@ def _tool_uses(
                 )
 
 
-def _tool_results(chunk: Chunk, record: dict, timestamp: str, nested: bool = False) -> None:
+def _tool_results(
+    chunk: Chunk, record: dict[str, Any], timestamp: str, nested: bool = False
+) -> None:
     for block in _content(record):
         if isinstance(block, dict) and block.get("type") == "tool_result":
             tool_id = block.get("tool_use_id")

@@ -20,7 +20,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from integrations.claude_code import importer
+from integrations.claude_code.importer import tuning as importer
 from integrations.management.commands.import_transcripts import ProgressBar
 from integrations.models import ApiRequest, Compaction, ProjectRule, TranscriptFile
 from tracking.models import Project, Session, SkillHourly, SkillInvocation

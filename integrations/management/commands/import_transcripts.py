@@ -14,14 +14,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.claude_code.importer import (
-    ImportFailed,
-    ImportResult,
-    TranscriptPathError,
-    default_paths,
-    few_collections,
-    import_paths,
-)
+from integrations.claude_code.importer.finding import TranscriptPathError, default_paths
+from integrations.claude_code.importer.results import ImportResult
+from integrations.claude_code.importer.runner import ImportFailed, import_paths
+from lib.gctune import few_collections
 from tracking.models import Project
 
 

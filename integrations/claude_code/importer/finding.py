@@ -1,0 +1,70 @@
+"""Finding what to import: the transcript files, and the project a session's folder belongs to."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from django.utils.text import slugify
+
+from integrations.models import ProjectRule
+from tracking.models import Project
+
+
+class TranscriptPathError(Exception):
+    """A folder or file to import does not exist."""
+
+
+def default_paths() -> list[Path]:
+    """Where Claude Code keeps transcripts: `$CLAUDE_CONFIG_DIR/projects` (comma-separated
+    folders) or `~/.claude/projects` and `~/.config/claude/projects`."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        roots = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
+    else:
+        roots = [Path("~/.claude").expanduser(), Path("~/.config/claude").expanduser()]
+    return [root / "projects" for root in roots]
+
+
+def find_transcripts(paths: Iterable[Path], *, since: datetime | None = None) -> list[Path]:
+    """Every `.jsonl` under `paths` (files are taken as given), sorted so that a session's main
+    transcript comes before its subagents'. `since` skips files not modified since then."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += [p for p in path.rglob("*.jsonl") if p.is_file()]
+        else:
+            raise TranscriptPathError(f"No such file or folder: {path}")
+    found = sorted({p.resolve() for p in found}, key=lambda p: str(p))
+    if since is not None:
+        found = [p for p in found if p.stat().st_mtime >= since.timestamp()]
+    return found
+
+
+def repository_name(cwd: str) -> str:
+    """The top folder of the git repository holding `cwd` (or `cwd`'s own name if there is
+    none here, e.g. a transcript copied from another machine)."""
+    path = Path(cwd)
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder.name
+    return path.name
+
+
+def project_for_cwd(cwd: str, fallback: str) -> Project:
+    """The project of a session working in `cwd`: the longest matching ProjectRule, else the
+    project named like the repository's top folder, created when missing."""
+    if cwd:
+        rules = ProjectRule.objects.select_related("project").order_by("-path_prefix")
+        for rule in rules:
+            prefix = rule.path_prefix.rstrip("/")
+            if cwd == prefix or cwd.startswith(prefix + "/"):
+                return rule.project
+    name = repository_name(cwd) if cwd else fallback
+    slug = slugify(name)[:100] or "claude-code"
+    project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": (name or slug)[:200]})
+    return project
