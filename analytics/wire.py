@@ -45,6 +45,11 @@ def buffered_bytes(protocol) -> int:
     return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
 
+def abort(protocol) -> None:
+    """Drop the connection now, without waiting for what is queued for it."""
+    protocol.transport.abortConnection()
+
+
 def prepare(text: str) -> PreparedMessage:
     """A text frame built once for every client."""
     return PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=False)

@@ -58,7 +58,7 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No project with slug '{project}'.")
         limit = Session._meta.get_field("external_id").max_length
-        if options["session"] and len(options["session"]) > limit:
+        if options["session"] and limit is not None and len(options["session"]) > limit:
             raise CommandError(f"--session: at most {limit} characters")
         files = {}
         for name in ARTEFACTS:
