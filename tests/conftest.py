@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.db import connections
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from django.test import Client
 
 from tests import browser as browser_support
@@ -69,7 +70,7 @@ def _close_connection_pools(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         for connection in connections.all():
-            if connection.vendor == "postgresql":
+            if isinstance(connection, PostgresWrapper):
                 connection.close_pool()
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.request
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def embedded_server(tmp_path_factory):
         LIVE_TICK_SECONDS="0.2",
     )
     manage = [sys.executable, "manage.py"]
-    run = {"cwd": servers.ROOT, "env": env, "check": True, "timeout": 60}
+    run: dict[str, Any] = {"cwd": servers.ROOT, "env": env, "check": True, "timeout": 60}
     subprocess.run([*manage, "migrate", "-v0"], **run)  # noqa: S603
     shell = subprocess.run([*manage, "shell", "-c", SETUP], capture_output=True, text=True, **run)  # noqa: S603
     key = shell.stdout.strip().splitlines()[-1]

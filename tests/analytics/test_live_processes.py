@@ -15,12 +15,13 @@ from io import StringIO
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.management import call_command
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from analytics import broadcast
+from analytics.layer import channel_layer
 from analytics.liveview import events_group
 from tests.analytics import servers
 from tracking.models import Checkpoint, Measurement
@@ -61,7 +62,7 @@ def cluster(django_db_setup, tmp_path_factory):
 def live(port: int, key: str):
     return connect(
         f"ws://127.0.0.1:{port}/ws/live/",
-        origin=f"http://127.0.0.1:{port}",
+        origin=Origin(f"http://127.0.0.1:{port}"),
         additional_headers={"Authorization": f"Bearer {key}"},
         compression=None,
         open_timeout=10,
@@ -70,7 +71,8 @@ def live(port: int, key: str):
 
 def frames(ws, kind: str, count: int, timeout: float = 10.0) -> list[dict]:
     """The next `count` frames of a type, skipping others."""
-    found, deadline = [], time.monotonic() + timeout
+    found: list[dict] = []
+    deadline = time.monotonic() + timeout
     while len(found) < count:
         frame = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
         if frame["type"] == kind:
@@ -159,7 +161,7 @@ def _stalled_client(port: int, key: str) -> socket.socket:
 
 async def _flood(group: str, count: int, size: int) -> None:
     """Push `count` events of `size` bytes to a project's clients, as the ticker process would."""
-    layer = get_channel_layer()
+    layer = channel_layer()
     text = json.dumps({"type": "session_updated", "padding": "x" * size})
     for _ in range(count):
         await layer.group_send(group, {"type": "live.event", "group": group, "text": text})

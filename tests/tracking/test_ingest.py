@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -81,6 +83,7 @@ def test_it_ingests_a_batch_with_exact_rollups(write_api, project):
     assert response.json() == {"accepted": 6, "duplicates": 0, "errors": []}
     assert rollups(project) == EXPECTED
     e2 = SkillInvocation.objects.get(idempotency_key="e2")
+    assert e2.session is not None
     assert (e2.completed, e2.error_type, e2.source, e2.session.external_id) == (
         False,
         "Timeout",
@@ -193,7 +196,7 @@ def test_it_refuses_a_body_over_the_byte_limit(write_api, project):
     assert post(write_api, events[:2]).status_code == 200
 
 
-def chunked_post(key: str, body: bytes) -> dict:
+def chunked_post(key: str, body: bytes) -> Mapping[str, Any]:
     """POST through Django's ASGI handler with no Content-Length, like a chunked upload."""
     headers = [
         (b"host", b"testserver"),
@@ -201,7 +204,7 @@ def chunked_post(key: str, body: bytes) -> dict:
         (b"content-type", b"application/json"),
     ]
 
-    async def send() -> dict:
+    async def send() -> Mapping[str, Any]:
         communicator = HttpCommunicator(get_asgi_application(), "POST", URL, body, headers)
         return await communicator.get_response(timeout=10)
 
