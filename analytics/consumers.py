@@ -154,6 +154,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         protocol = self.protocol
         if protocol is None:
+            live_metrics.frames_written["asgi"] += 1
             await self.raw_send({"type": "websocket.send", "text": frame.text})
             return
         if wire.buffered_bytes(protocol) > self.buffer_limit:

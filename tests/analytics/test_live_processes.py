@@ -17,13 +17,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.management import call_command
-from websockets.sync.client import connect
-from websockets.typing import Origin
 
 from analytics import broadcast
 from analytics.layer import channel_layer
 from analytics.liveview import events_group
 from tests.analytics import servers
+from tests.analytics.servers import frames, live
 from tracking.models import Checkpoint, Measurement
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,27 +56,6 @@ def cluster(django_db_setup, tmp_path_factory):
     finally:
         for process in processes:
             process.stop()
-
-
-def live(port: int, key: str):
-    return connect(
-        f"ws://127.0.0.1:{port}/ws/live/",
-        origin=Origin(f"http://127.0.0.1:{port}"),
-        additional_headers={"Authorization": f"Bearer {key}"},
-        compression=None,
-        open_timeout=10,
-    )
-
-
-def frames(ws, kind: str, count: int, timeout: float = 10.0) -> list[dict]:
-    """The next `count` frames of a type, skipping others."""
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while len(found) < count:
-        frame = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
-        if frame["type"] == kind:
-            found.append(frame)
-    return found
 
 
 def test_it_sends_the_same_tick_to_clients_of_two_processes(cluster, project, read_key):
