@@ -55,7 +55,7 @@ def test_daphne_writes_fanout_frames_straight_to_the_socket(daphne_server):
     seqs = [update["seq"] for update in updates]
     assert seqs == list(range(seqs[0], seqs[0] + 5)), "frames written directly arrive whole"
     # Every frame of the window went the direct way; at most one was written before `before`.
-    assert took["asgi"] == 0, f"plain ASGI send: wire.protocol_of no longer finds Daphne's {took}"
+    assert took["asgi"] == 0, f"plain ASGI send: wire.protocol_of found no Daphne protocol: {took}"
     assert took["twisted"] == 0, f"queued write taken instead of the direct one: {took}"
     assert took["direct"] >= len(updates) - 1, took
     log = daphne_server["process"].log.read_text()
