@@ -175,7 +175,10 @@ def _test_interpreter(root: Path, python: Path | str | None) -> Path:
             f"pytest not run: the repository has no {where} and no --python was given "
             "(Cairn's own interpreter lacks the project's dependencies)"
         )
-    check = run_tool([str(found), "-c", "import coverage, pytest"], cwd=root, timeout=60)
+    try:
+        check = run_tool([str(found), "-c", "import coverage, pytest"], cwd=root, timeout=60)
+    except ToolError as exc:  # not there, not executable, or hanging
+        raise ToolError(f"pytest not run: {exc}") from None
     if check.returncode != 0:
         error = (check.stderr.strip().splitlines() or ["exit " + str(check.returncode)])[-1]
         raise ToolError(
