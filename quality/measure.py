@@ -177,7 +177,7 @@ def _test_interpreter(root: Path, python: Path | str | None) -> Path:
         )
     try:
         check = run_tool([str(found), "-c", "import coverage, pytest"], cwd=root, timeout=60)
-    except ToolError as exc:  # not there, not executable, or hanging
+    except (ToolError, OSError) as exc:  # not there, not executable, or hanging
         raise ToolError(f"pytest not run: {exc}") from None
     if check.returncode != 0:
         error = (check.stderr.strip().splitlines() or ["exit " + str(check.returncode)])[-1]
