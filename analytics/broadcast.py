@@ -13,10 +13,10 @@ import logging
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from analytics.frames import checkpoint_data, encode, server_time, session_data
+from analytics.layer import channel_layer
 from analytics.liveview import events_group
 from tracking import events
 from tracking.models import Checkpoint, Session
@@ -65,7 +65,7 @@ def _send_on_commit(messages: list[tuple[int, str, str, dict]]) -> None:
         return
 
     async def send_all() -> None:
-        layer = get_channel_layer()
+        layer = channel_layer()
         now = server_time()
         sends = []
         for project_id, kind, field, data in messages:

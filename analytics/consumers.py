@@ -13,6 +13,7 @@ import json
 import time
 from collections import deque
 
+from autobahn.websocket.protocol import WebSocketProtocol
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -59,11 +60,13 @@ def visible(user) -> dict[int, str]:
 
 class LiveConsumer(AsyncWebsocketConsumer):
     # No channel per consumer: frames come through the process's fan-out (analytics.fanout).
-    channel_layer_alias = None
+    # Channels treats an alias with no layer as "none"; the stubs allow only a str.
+    channel_layer_alias = None  # type: ignore[assignment]
     view: LiveView | None = None
     closing = False
     counted = False
-    protocol = None
+    protocol: WebSocketProtocol | None = None
+    projects: dict[int, str]
 
     async def dispatch(self, message):
         fast = self.FAST.get(message["type"])
@@ -126,7 +129,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.follow(None, None, confirm=False)
 
     async def send_text(self, text: str) -> None:
-        await self.base_send({"type": "websocket.send", "text": text})
+        await self.send(text_data=text)
 
     async def follow(self, view: LiveView | None, scope: dict | None, confirm=True) -> None:
         """Replace the subscription: leave the old groups, join the new ones."""
@@ -152,6 +155,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         protocol = self.protocol
         if protocol is None:
+            live_metrics.frames_written["asgi"] += 1
             await self.raw_send({"type": "websocket.send", "text": frame.text})
             return
         if wire.buffered_bytes(protocol) > self.buffer_limit:
@@ -166,7 +170,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.closing = True
                 live_metrics.slow_readers_closed.inc()
                 await self.close(code=CLOSE_SLOW_READER)
-                protocol.transport.abortConnection()  # the close frame would wait behind
+                wire.abort(protocol)  # the close frame would wait behind
             return
         self.over_since = None
         wire.send_prepared(protocol, frame.prepared)
@@ -199,14 +203,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             raise ClientError("bad_json", "The message is not valid JSON.") from None
         if not isinstance(data, dict):
             raise ClientError("bad_json", "The message must be a JSON object.")
-        handler = self.MESSAGES.get(data.get("type"))
-        if handler is None:
+        kind = data.get("type")
+        if not isinstance(kind, str) or kind not in self.MESSAGES:
             known = ", ".join(sorted(self.MESSAGES))
             raise ClientError("unknown_type", f"Unknown message type; use one of: {known}.")
+        handler = self.MESSAGES[kind]
         # A misspelt field (`skill_name`) must not silently mean "all skills".
-        unknown = sorted(set(data) - FIELDS[data["type"]])
+        unknown = sorted(set(data) - FIELDS[kind])
         if unknown:
-            raise ClientError("bad_request", f"Unknown field {unknown[0]!r} in {data['type']}.")
+            raise ClientError("bad_request", f"Unknown field {unknown[0]!r} in {kind}.")
         await handler(self, data)
 
     async def fail(self, code: str, message: str, close_code: int) -> None:

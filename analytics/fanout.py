@@ -15,9 +15,10 @@ import logging
 import time
 from collections import defaultdict
 
-from channels.layers import get_channel_layer
+from autobahn.websocket.protocol import PreparedMessage
 
 from analytics import live_metrics, wire
+from analytics.layer import channel_layer
 
 log = logging.getLogger(__name__)
 # Let the event loop run other work (handshakes, client messages, Twisted's buffered writes
@@ -32,10 +33,10 @@ class Frame:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._prepared = None
+        self._prepared: PreparedMessage | None = None
 
     @property
-    def prepared(self):
+    def prepared(self) -> PreparedMessage:
         if self._prepared is None:
             self._prepared = wire.prepare(self.text)
         return self._prepared
@@ -44,7 +45,7 @@ class Frame:
 class LocalFanout:
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.layer = get_channel_layer()
+        self.layer = channel_layer()
         self.members: dict[str, set] = defaultdict(set)
         self.channel: str | None = None
         self.listener: asyncio.Task | None = None
@@ -69,7 +70,8 @@ class LocalFanout:
             members.discard(member)
             if not members:
                 del self.members[group]
-                await self.layer.group_discard(group, self.channel)
+                if self.channel is not None:  # None: no member ever joined in this process
+                    await self.layer.group_discard(group, self.channel)
 
     async def listen(self, channel: str) -> None:
         while True:

@@ -30,7 +30,7 @@ def checkpoint_data(checkpoint: Checkpoint) -> dict:
     return {
         "id": checkpoint.pk,
         "project": checkpoint.project.slug,
-        "session": checkpoint.session.external_id if checkpoint.session_id else None,
+        "session": checkpoint.session.external_id if checkpoint.session else None,
         "kind": checkpoint.kind,
         "commit": checkpoint.commit,
         "branch": checkpoint.branch,

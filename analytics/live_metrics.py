@@ -6,7 +6,11 @@ Fan-out is timed per frame and process, the snapshot build per tick where the ti
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 connections = Gauge("cairn_live_connections", "Open /ws/live/ connections in this process.")
 frames_sent = Counter(
@@ -28,3 +32,25 @@ snapshot_build_seconds = Histogram(
     "Time to read and build one tick's snapshots from the rollups.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+
+# Fan-out frames written to clients, by path (analytics.wire): "direct" is one socket write of
+# the frame built once, "twisted" autobahn's queued send (something was queued before it, or the
+# socket refused the write), "asgi" the plain ASGI send (not Daphne, or Daphne's internals were
+# not recognised). Plain ints, exported when scraped: the per-client send loop is the hot path,
+# and a Prometheus counter takes a lock on every increment.
+frames_written = {"direct": 0, "twisted": 0, "asgi": 0}
+
+
+class _FramesWritten(Collector):
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "cairn_live_frames_written",
+            "Fan-out frames written to live clients, by path (direct, twisted, asgi).",
+            labels=["path"],
+        )
+        for path, count in frames_written.items():
+            family.add_metric([path], count)
+        yield family
+
+
+REGISTRY.register(_FramesWritten())

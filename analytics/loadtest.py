@@ -18,10 +18,10 @@ import sys
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing.connection import wait
-from urllib.parse import urlsplit
+from multiprocessing.connection import Connection, wait
 
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
@@ -99,6 +99,8 @@ class LiveClient(asyncio.Protocol):
         self.flush()
 
     def flush(self) -> None:
+        if self.transport is None:  # not connected yet: connection_made flushes
+            return
         for data in self.ws.data_to_send():
             if data:
                 self.transport.write(data)
@@ -197,12 +199,13 @@ async def open_clients(
         if options.ramp:
             await asyncio.sleep(options.ramp * index / count)
         url = options.urls[(first + index) % len(options.urls)]
-        parts = urlsplit(url)
+        # parse_uri, unlike urlsplit, fills in the scheme's default port.
+        uri = parse_uri(url)
         async with gate:
             try:
                 _, client = await asyncio.wait_for(
                     loop.create_connection(
-                        lambda: LiveClient(stats, options, url, times), parts.hostname, parts.port
+                        lambda: LiveClient(stats, options, url, times), uri.host, uri.port
                     ),
                     CONNECT_TIMEOUT,
                 )
@@ -277,7 +280,8 @@ def run(options: Options, progress=None) -> dict:
         for i in range(options.processes)
     ]
     context = multiprocessing.get_context("fork")
-    pipes, workers = [], []
+    pipes: list[Connection] = []
+    workers: list[multiprocessing.context.ForkProcess] = []
     for index, count in enumerate(counts):
         parent, child = context.Pipe()
         first = sum(counts[:index])
@@ -297,12 +301,17 @@ def run(options: Options, progress=None) -> dict:
     return report(options, ready, results, before, after)
 
 
-def _wait_ready(pipes, options: Options, say) -> tuple[int, int]:
+def _readable(pipes: Iterable[Connection], timeout: float) -> list[Connection]:
+    """The pipes that have something to read (`wait` returns the objects it is given)."""
+    return [pipe for pipe in wait(list(pipes), timeout) if isinstance(pipe, Connection)]
+
+
+def _wait_ready(pipes: list[Connection], options: Options, say) -> tuple[int, int]:
     connected = failed = 0
     pending = set(pipes)
     began = time.monotonic()
     while pending:
-        for pipe in wait(list(pending), timeout=1.0):
+        for pipe in _readable(pending, timeout=1.0):
             _, ok, bad = pipe.recv()
             connected, failed = connected + ok, failed + bad
             pending.discard(pipe)
@@ -311,11 +320,11 @@ def _wait_ready(pipes, options: Options, say) -> tuple[int, int]:
     return connected, failed
 
 
-def _collect(pipes, start: float, options: Options, say) -> list[dict]:
+def _collect(pipes: list[Connection], start: float, options: Options, say) -> list[dict]:
     latest = dict.fromkeys(pipes, 0)
-    results = {}
+    results: dict[Connection, dict] = {}
     while len(results) < len(pipes):
-        for pipe in wait([p for p in pipes if p not in results], timeout=1.0):
+        for pipe in _readable([p for p in pipes if p not in results], timeout=1.0):
             kind, value = pipe.recv()
             if kind == "progress":
                 latest[pipe] = value

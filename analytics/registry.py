@@ -74,7 +74,9 @@ class ViewRegistry:
         else:
             now = time.time()
             await client.zremrangebyscore(KEY, "-inf", now)
-            keys = [k.decode() for k in await client.zrangebyscore(KEY, now, "+inf")]
+            # Members come back as bytes: the client is made without decode_responses.
+            members = await client.zrangebyscore(KEY, now, "+inf")
+            keys = [k.decode() for k in members if isinstance(k, bytes)]
         return [LiveView.from_key(k) for k in sorted(keys)]
 
 

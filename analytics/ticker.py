@@ -14,12 +14,12 @@ import time
 from datetime import datetime
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from analytics import live_metrics
 from analytics.frames import encode, server_time
+from analytics.layer import channel_layer
 from analytics.registry import registry
 from analytics.snapshot import build_payloads
 
@@ -45,7 +45,7 @@ class Ticker:
         payloads = await database_sync_to_async(build_payloads)(views, now)
         built = time.perf_counter()
         stamp = server_time()
-        layer = get_channel_layer()
+        layer = channel_layer()
         for group, payload in payloads.items():
             # type, seq and server_time first: a lean client finds them without parsing.
             text = encode(

@@ -16,6 +16,8 @@ from functools import partial
 
 from autobahn.websocket.protocol import PreparedMessage, WebSocketProtocol
 
+from analytics import live_metrics
+
 OPEN = WebSocketProtocol.STATE_OPEN
 
 
@@ -45,6 +47,11 @@ def buffered_bytes(protocol) -> int:
     return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
 
+def abort(protocol) -> None:
+    """Drop the connection now, without waiting for what is queued for it."""
+    protocol.transport.abortConnection()
+
+
 def prepare(text: str) -> PreparedMessage:
     """A text frame built once for every client."""
     return PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=False)
@@ -63,6 +70,7 @@ def send_prepared(protocol, prepared: PreparedMessage) -> None:
         and buffered_bytes(protocol) == 0
     )
     if not direct:
+        live_metrics.frames_written["twisted"] += 1
         protocol.sendPreparedMessage(prepared)
         return
     data = prepared.payloadHybi
@@ -72,5 +80,6 @@ def send_prepared(protocol, prepared: PreparedMessage) -> None:
         # Would block, or the connection is failing: Twisted's write path takes over and
         # reports the failure the usual way.
         sent = 0
+    live_metrics.frames_written["direct" if sent else "twisted"] += 1
     if sent < len(data):
         transport.write(data[sent:])

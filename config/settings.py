@@ -168,7 +168,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
 # Chart.js comes from npm (package.json); served by WhiteNoise so nothing loads from a CDN.
 _CHARTJS = BASE_DIR / "node_modules" / "chart.js" / "dist"
 if _CHARTJS.is_dir():

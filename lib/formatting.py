@@ -102,7 +102,7 @@ def size(n: Number | None, *, missing: str = NOT_MEASURED) -> str:
         return missing
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
+            return f"{float(n) / scale:,.1f} {unit}"
     return f"{n:,.0f} B"
 
 

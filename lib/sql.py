@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 # Rows per statement with multi-row VALUES: keeps the parameter count under SQLite's limit.
 VALUES_ROWS = 500
@@ -29,11 +29,10 @@ def insert_rows(
     """
     if not rows:
         return []
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in columns]
+    fields = _fields(model, columns)
     head = (
-        f"INSERT INTO {quote(model._meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "
+        f"({', '.join(_column(field) for field in fields)}) "
     )
     returned: list[tuple] = []
     if connection.vendor == "postgresql":
@@ -53,6 +52,24 @@ def insert_rows(
             )
             returned += cursor.fetchall() if cursor.description else []
     return returned
+
+
+def _fields(model: type[Model], names: Iterable[str]) -> list[Field]:
+    """`model`'s fields by name or attname; a reverse relation, which has no column, is an error."""
+    fields = []
+    for name in names:
+        field = model._meta.get_field(name)
+        if not isinstance(field, Field):
+            raise TypeError(f"{model.__name__}.{name} is a reverse relation, not a column")
+        fields.append(field)
+    return fields
+
+
+def _column(field: Field) -> str:
+    """The quoted column name of a field stored in its model's table."""
+    if field.column is None:
+        raise TypeError(f"{field} has no column")
+    return connection.ops.quote_name(field.column)
 
 
 def _execute_binary(query: str, params: list) -> list[tuple]:
@@ -86,12 +103,11 @@ def update_rows(model: type[Model], rows: Iterable[Model], names: Sequence[str])
     rows = list(rows)
     if not rows:
         return
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in names]
-    columns = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    fields = _fields(model, names)
+    columns = ", ".join(f"{_column(field)} = %s" for field in fields)
     query = (
-        f"UPDATE {quote(model._meta.db_table)} SET {columns} "  # noqa: S608 - names only
-        f"WHERE {quote(model._meta.pk.column)} = %s"
+        f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {columns} "  # noqa: S608
+        f"WHERE {_column(model._meta.pk)} = %s"
     )
     params = [
         [*(field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,11 +10,19 @@ from pathlib import Path
 
 from quality.collectors import coverage, filesystem, junit, secrets, services, source, tools
 from quality.collectors import git as git_collector
-from quality.collectors.base import Reading, Source, ToolError, not_measured, python_tool, run_tool
+from quality.collectors.base import (
+    Reading,
+    Source,
+    ToolError,
+    not_measured,
+    run_tool,
+)
 from quality.collectors.files import ProjectFiles, project_files
 from quality.collectors.git import GitInfo
 
 TEST_RUN_TIMEOUT_S = 900.0
+# Where a repository keeps its own environment, in the order looked for.
+PROJECT_ENVIRONMENTS = (".venv", "venv")
 
 
 @dataclass
@@ -48,9 +57,13 @@ def measure(
     run_tools: bool = False,
     start_commit: str = "",
     service_urls: dict[str, str] | None = None,
+    python: Path | str | None = None,
     progress: Callable[[str], None] = _quiet,
 ) -> Result:
-    """Every collector over `root`. Tools run only with `run_tools`; given artefacts win."""
+    """Every collector over `root`. Tools run only with `run_tools`; given artefacts win.
+
+    pytest runs with the project's interpreter (`python`, else the repository's own `.venv/`
+    or `venv/`), which has the project's dependencies; the analysers run from Cairn's."""
     root = Path(root).resolve()
     artefacts = artefacts or Artefacts()
     readings: list[Reading] = []
@@ -65,16 +78,9 @@ def measure(
     progress("secret scan")
     readings += _guarded(secrets.collect, files, secrets.KEYS)
     progress("coverage and tests")
-    with tempfile.TemporaryDirectory(prefix="cairn-tests-") as tmp:
-        coverage_file, junit_file = artefacts.coverage, artefacts.junit
-        if run_tools and (coverage_file is None or junit_file is None):
-            progress("tests under coverage (pytest)")
-            coverage_run, junit_run = _run_tests(root, Path(tmp))
-            coverage_file = coverage_file or coverage_run
-            junit_file = junit_file or junit_run
-        missing = "the test run wrote no report" if run_tools else tools.NOT_RUN
-        readings += _artefact(coverage.collect, coverage_file, coverage.KEYS, root, missing)
-        readings += _artefact(junit.collect, junit_file, junit.KEYS, root, missing)
+    readings += measure_tests(
+        root, artefacts=artefacts, run_tools=run_tools, python=python, progress=progress
+    )
     for name, collect in (
         ("ruff", tools.collect_ruff),
         ("bandit", tools.collect_bandit),
@@ -87,6 +93,44 @@ def measure(
     urls = services.configured(root) if service_urls is None else service_urls
     readings += services.collect(urls)
     return Result(readings=readings, git=info)
+
+
+def measure_tests(
+    root: Path,
+    *,
+    artefacts: Artefacts,
+    run_tools: bool,
+    python: Path | str | None = None,
+    progress: Callable[[str], None] = _quiet,
+) -> list[Reading]:
+    """coverage.* and tests.*: from the artefacts given, else (with `run_tools`) from a pytest
+    run under coverage with the project's interpreter, else not measured with the reason."""
+    readings: list[Reading] = []
+    with tempfile.TemporaryDirectory(prefix="cairn-tests-") as tmp:
+        coverage_file, junit_file = artefacts.coverage, artefacts.junit
+        missing, ran = tools.NOT_RUN, ""
+        if run_tools and (coverage_file is None or junit_file is None):
+            progress("tests under coverage (pytest)")
+            try:
+                interpreter = _test_interpreter(root, python)
+                ran = f"{_shown(interpreter, root)} -m coverage run -m pytest"
+                coverage_run, junit_run = _run_tests(root, Path(tmp), interpreter)
+                missing = f"the test run ({ran}) wrote no report"
+            except ToolError as exc:
+                coverage_run = junit_run = None
+                missing = str(exc)
+            coverage_file = coverage_file or coverage_run
+            junit_file = junit_file or junit_run
+        for collect, path, keys, given in (
+            (coverage.collect, coverage_file, coverage.KEYS, artefacts.coverage),
+            (junit.collect, junit_file, junit.KEYS, artefacts.junit),
+        ):
+            found = _artefact(collect, path, keys, root, missing)
+            if ran and given is None:
+                # The report lay in a temporary folder: record the run that wrote it instead.
+                found = [_ran_by(r, ran) for r in found]
+            readings += found
+    return readings
 
 
 def _guarded(
@@ -108,26 +152,75 @@ def _artefact(
     return collect(path, root=root)
 
 
-def _run_tests(root: Path, tmp: Path) -> tuple[Path | None, Path | None]:
-    """Run the project's pytest suite under coverage.py with Cairn's interpreter.
+def project_python(root: Path, python: Path | str | None = None) -> Path | None:
+    """The interpreter for the project's tests: `python` when given, else the repository's own
+    environment; None when it has none. Symlinks are kept: a venv's python is one, and only
+    through its own path does it find the venv's packages."""
+    if python is not None:
+        return Path(python).absolute()
+    for name in PROJECT_ENVIRONMENTS:
+        candidate = root / name / "bin" / "python"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _test_interpreter(root: Path, python: Path | str | None) -> Path:
+    """The interpreter that will run pytest under coverage; ToolError, whose message becomes
+    the not-measured reason, when there is none fit for it."""
+    found = project_python(root, python)
+    if found is None:
+        where = " or ".join(f"{name}/bin/python" for name in PROJECT_ENVIRONMENTS)
+        raise ToolError(
+            f"pytest not run: the repository has no {where} and no --python was given "
+            "(Cairn's own interpreter lacks the project's dependencies)"
+        )
+    try:
+        check = run_tool([str(found), "-c", "import coverage, pytest"], cwd=root, timeout=60)
+    except (ToolError, OSError) as exc:  # not there, not executable, or hanging
+        raise ToolError(f"pytest not run: {exc}") from None
+    if check.returncode != 0:
+        error = (check.stderr.strip().splitlines() or ["exit " + str(check.returncode)])[-1]
+        raise ToolError(
+            f"pytest not run: {found} cannot run pytest under coverage ({error}); "
+            "install pytest and coverage into that environment"
+        )
+    return found
+
+
+def _shown(path: Path, root: Path) -> str:
+    """An interpreter as recorded: relative to the repository when inside it (not resolved,
+    which would follow the venv's symlink out of it)."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _run_tests(root: Path, tmp: Path, python: Path) -> tuple[Path | None, Path | None]:
+    """Run the project's pytest suite under coverage.py with the project's interpreter.
 
     Returns the coverage JSON and JUnit paths that were written (None for one that was not).
-    A project that needs its own environment should pass --coverage/--junit from its own run.
     """
     data, report, xml = tmp / ".coverage", tmp / "coverage.json", tmp / "junit.xml"
-    coverage_run = [*python_tool("coverage"), "run", "--branch", f"--data-file={data}"]
+    coverage_tool = [str(python), "-m", "coverage"]
+    coverage_run = [*coverage_tool, "run", "--branch", f"--data-file={data}"]
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}"]
     try:
         run_tool([*coverage_run, *pytest_args], cwd=root, timeout=TEST_RUN_TIMEOUT_S)
         if data.exists():
             run_tool(
-                [*python_tool("coverage"), "json", f"--data-file={data}", "-o", str(report)],
+                [*coverage_tool, "json", f"--data-file={data}", "-o", str(report)],
                 cwd=root,
                 timeout=120,
             )
     except ToolError:
         pass  # what was not written is then "not measured" with the reader's reason
     return (report if report.exists() else None, xml if xml.exists() else None)
+
+
+def _ran_by(reading: Reading, command: str) -> Reading:
+    """A reading from the test run, its artefact the command that produced it."""
+    return dataclasses.replace(
+        reading, source=dataclasses.replace(reading.source, artefact=command)
+    )
 
 
 ArtefactReader = Callable[..., list[Reading]]

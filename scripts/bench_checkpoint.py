@@ -102,12 +102,11 @@ def main() -> None:
         for run in range(args.runs):
             marks: list[tuple[str, float]] = []
             began = time.perf_counter()
-            result = measure(
-                repo,
-                artefacts=artefacts,
-                start_commit=start,
-                progress=lambda step, marks=marks: marks.append((step, time.perf_counter())),
-            )
+
+            def progress(step: str, marks: list[tuple[str, float]] = marks) -> None:
+                marks.append((step, time.perf_counter()))
+
+            result = measure(repo, artefacts=artefacts, start_commit=start, progress=progress)
             measured_at = time.perf_counter()
             checkpoint = checkpoint_record(
                 project=project, readings=result.readings, git=result.git
@@ -121,7 +120,7 @@ def main() -> None:
             totals.append(done - began)
             steps_all.append(steps)
             print(f"run {run + 1}: {done - began:.3f} s", file=sys.stderr)
-        values = {r.key: r.value for r in result.readings}
+        values = {r.key: r.value for r in result.readings if r.value is not None}
         print(
             f"repository: {args.source.name}, {values['fs.tracked_files']:,.0f} tracked files, "
             f"{values['fs.python_lines']:,.0f} non-blank Python lines, "

@@ -16,6 +16,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import multiprocessing.queues
 import os
 import socket
 import subprocess
@@ -163,7 +164,7 @@ def main() -> None:
     try:
         for port in ports:
             wait_for(port)
-        out = multiprocessing.Queue()
+        out: multiprocessing.queues.Queue = multiprocessing.Queue()
         workers = [
             multiprocessing.Process(
                 target=client, args=(w, ports, key, args.batch, args.seconds, out)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.db import connections
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from django.test import Client
 
 from tests import browser as browser_support
-from tests.repos import package, repo  # noqa: F401  (fixtures for every test folder)
+from tests.repos import package, package_with_venv, project_python, repo  # noqa: F401
 from tracking.models import Project
 
 
@@ -70,7 +71,7 @@ def _close_connection_pools(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         for connection in connections.all():
-            if connection.vendor == "postgresql":
+            if isinstance(connection, PostgresWrapper):
                 connection.close_pool()
 
 

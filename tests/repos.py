@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -127,9 +129,44 @@ def test_broken():
 }
 
 
+def make_venv(path: Path, *packages: str) -> Path:
+    """A virtualenv at `path` with `packages` installed by Cairn's pip; returns its python."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120
+    )
+    python = path / "bin" / "python"
+    if packages:
+        pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python)]
+        subprocess.run([*pip, "install", "-q", *packages], check=True, timeout=600)
+    return python
+
+
+@pytest.fixture(scope="session")
+def project_python(tmp_path_factory) -> Path:
+    """A measured project's own environment, with pytest and coverage (Cairn's versions, so pip
+    finds them at hand), made once per test run: its python."""
+    wanted = [f"{name}=={metadata.version(name)}" for name in ("pytest", "coverage")]
+    return make_venv(tmp_path_factory.mktemp("project-env") / "env", *wanted)
+
+
+def link_venv(repo: Repo, python: Path, name: str = ".venv") -> None:
+    """Give the repository `python`'s environment as its own `name`/, kept out of git."""
+    (repo.root / name).symlink_to(python.parent.parent, target_is_directory=True)
+    with (repo.root / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write(f"/{name}\n")
+
+
 @pytest.fixture
 def package(repo) -> Repo:
     """calc: 2 commits, one failing test, one shell=True call, one function of complexity 16."""
     repo.commit("chore: start", {"README.md": "# calc\n"})
     repo.commit("feat: calculator (#1)", PACKAGE)
     return repo
+
+
+@pytest.fixture
+def package_with_venv(package, project_python) -> Repo:
+    """calc with its own .venv/ (the shared one: write nothing under it), pytest and coverage
+    installed there."""
+    link_venv(package, project_python)
+    return package

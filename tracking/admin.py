@@ -6,6 +6,8 @@ the rollups are only ever written by `tracking.ingest`, in the same transaction 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
@@ -20,6 +22,22 @@ from tracking.models import (
     SkillHourly,
     SkillInvocation,
 )
+
+if TYPE_CHECKING:
+    # Types of the rows the get_queryset methods below annotate with their counts.
+    from django_stubs_ext import WithAnnotations
+
+
+class _SessionCount(TypedDict):
+    n_sessions: int
+
+
+class _CheckpointCount(TypedDict):
+    n_checkpoints: int
+
+
+class _MeasuredCount(TypedDict):
+    n_measured: int
 
 
 class ReadOnlyAdminMixin:
@@ -67,7 +85,7 @@ class ProjectAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(n_sessions=Count("sessions"))
 
     @admin.display(description="sessions", ordering="n_sessions")
-    def session_count(self, obj: Project) -> int:
+    def session_count(self, obj: WithAnnotations[Project, _SessionCount]) -> int:
         return obj.n_sessions
 
 
@@ -109,7 +127,7 @@ class SessionAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(n_checkpoints=Count("checkpoints"))
 
     @admin.display(description="checkpoints", ordering="n_checkpoints")
-    def checkpoint_count(self, obj: Session) -> int:
+    def checkpoint_count(self, obj: WithAnnotations[Session, _CheckpointCount]) -> int:
         return obj.n_checkpoints
 
     @admin.display(description="session", ordering="external_id")
@@ -195,7 +213,7 @@ class CheckpointAdmin(admin.ModelAdmin):
         return obj.commit[:10]
 
     @admin.display(description="measured", ordering="n_measured")
-    def measured_count(self, obj: Checkpoint) -> int:
+    def measured_count(self, obj: WithAnnotations[Checkpoint, _MeasuredCount]) -> int:
         return obj.n_measured
 
 
@@ -218,7 +236,7 @@ class MeasurementAdmin(admin.ModelAdmin):
 
     @admin.display(description="value", ordering="value")
     def value_or_reason(self, obj: Measurement) -> str:
-        if not obj.measured:
+        if obj.value is None:
             return f"not measured: {obj.reason}"[:80]
         # As measured: ":g" would show 1,116,507,719 bytes as "1.11651e+09".
         return figure(obj.value, decimals="all")

@@ -194,12 +194,14 @@ def checkpoint_take(
     kind: str | None = None,
     artefacts: Artefacts | None = None,
     run_tools: bool = False,
+    python: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> Checkpoint:
     """Measure the repository at `root` and record a checkpoint of it.
 
     `kind` defaults to "start" for a session's first checkpoint and "manual" otherwise; git
-    deltas are measured from the session's start checkpoint (or its start commit).
+    deltas are measured from the session's start checkpoint (or its start commit). `python`
+    runs the tests (default: the repository's own .venv/ or venv/).
     """
     gates.validate(project.gate_config)  # a bad configuration fails before any work is done
     session = None
@@ -215,7 +217,7 @@ def checkpoint_take(
         start_commit = git_collector.head_of(root).head
     result = measure(
         root, artefacts=artefacts, run_tools=run_tools, start_commit=start_commit,
-        progress=progress,
+        python=python, progress=progress,
     )  # fmt: skip
     progress("storing the checkpoint")
     return checkpoint_record(

@@ -6,6 +6,7 @@ add their own selectors beside these rather than queries in templates.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,7 +53,7 @@ def project_for(user, slug: str) -> Project:
     return get_object_or_404(visible_projects(user), slug=slug)
 
 
-def _count_of(model, **filters) -> Subquery:
+def _count_of(model, **filters) -> Coalesce:
     rows = model.objects.filter(**filters).order_by().values(*filters).annotate(n=Count("pk"))
     return Coalesce(Subquery(rows.values("n")[:1]), 0, output_field=IntegerField())
 
@@ -92,7 +93,8 @@ def score_chart_data(points: list[Checkpoint]) -> dict:
     """What the score chart draws: one point per checkpoint, times in ISO 8601."""
     return {
         "labels": [c.created_at.isoformat() for c in points],
-        "scores": [round(c.score_total, 1) for c in points],
+        # score_points gives scored checkpoints only; None would be a gap in the line.
+        "scores": [None if c.score_total is None else round(c.score_total, 1) for c in points],
         "kinds": [c.kind for c in points],
     }
 
@@ -140,10 +142,10 @@ def session_timeline(session: Session, page_number: str | None) -> Page:
     """
     page = paginate(_timeline_rows(session), page_number, TIMELINE_PER_PAGE)
     rows = list(page.object_list)
-    wanted = {"checkpoint": set(), "invocation": set()}
+    wanted: dict[str, set[int]] = {"checkpoint": set(), "invocation": set()}
     for row in rows:
         wanted[row["entry"]].add(row["pk"])
-    loaded = {
+    loaded: dict[str, Mapping[int, Checkpoint | SkillInvocation]] = {
         "checkpoint": Checkpoint.objects.in_bulk(wanted["checkpoint"]),
         "invocation": SkillInvocation.objects.in_bulk(wanted["invocation"]),
     }

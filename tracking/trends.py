@@ -35,7 +35,7 @@ def _series(checkpoints: list[Checkpoint]) -> dict[str, list[Any]]:
         "kinds": [c.kind for c in checkpoints],
         "scores": [None if c.score_total is None else round(c.score_total, 1) for c in checkpoints],
         "coverage": [
-            None if coverage.get(c.pk) is None else round(coverage[c.pk], 1) for c in checkpoints
+            None if (value := coverage.get(c.pk)) is None else round(value, 1) for c in checkpoints
         ],
     }
 

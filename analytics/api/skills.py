@@ -24,7 +24,8 @@ MAX_WINDOW_HOURS = 366 * 24
 class WindowField(serializers.CharField):
     """`<n>h` or `<n>d` (e.g. 1h, 24h, 7d, 30d) as a number of whole hours."""
 
-    def to_internal_value(self, value) -> int:
+    # A CharField on the way in, whole hours out: the stubs tie both to str.
+    def to_internal_value(self, value) -> int:  # type: ignore[override]
         match = WINDOW.match(super().to_internal_value(value))
         hours = int(match[1]) * (24 if match[2] == "d" else 1) if match else 0
         if not 1 <= hours <= MAX_WINDOW_HOURS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,8 +11,11 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +24,36 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# Run in the embedded server's database: a member with a password, and a write key.
+EMBEDDED_SETUP = """
+from django.contrib.auth.models import User
+from tracking.models import Project
+user = User.objects.create_user("alice", "alice@example.org", "password-alice")
+project = Project.objects.create(name="Alpha", slug="alpha")
+project.members.add(user)
+print(project.create_api_key(scope="write")[1])
+"""
+
+
+def embedded(var: Path, **extra: str) -> tuple[dict[str, str], str]:
+    """Environment and write key for a server on the embedded defaults (a SQLite file under
+    `var`, in-memory layer, ticker inside the ASGI process), migrated and with project alpha."""
+    env = server_env(
+        DATABASE_URL=f"sqlite:///{var / 'cairn.sqlite3'}",
+        REDIS_URL="",
+        CAIRN_VAR_DIR=str(var),
+        LIVE_TICK_SECONDS="0.2",
+        **extra,
+    )
+    manage = [sys.executable, "manage.py"]
+    run: dict[str, Any] = {"cwd": ROOT, "env": env, "check": True, "timeout": 60}
+    subprocess.run([*manage, "migrate", "-v0"], **run)  # noqa: S603
+    shell = subprocess.run(  # noqa: S603
+        [*manage, "shell", "-c", EMBEDDED_SETUP], capture_output=True, text=True, **run
+    )
+    return env, shell.stdout.strip().splitlines()[-1]
 
 
 def database_url() -> str | None:
@@ -80,3 +114,25 @@ def wait_until_serving(port: int, process: Process, timeout: float = 30.0) -> No
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"server on {port} did not answer: {process.log.read_text()[-2000:]}")
+
+
+def live(port: int, key: str, compression: str | None = None) -> ClientConnection:
+    """A /ws/live/ client with an API key; `compression="deflate"` offers it as browsers do."""
+    return connect(
+        f"ws://127.0.0.1:{port}/ws/live/",
+        origin=Origin(f"http://127.0.0.1:{port}"),
+        additional_headers={"Authorization": f"Bearer {key}"},
+        compression=compression,
+        open_timeout=10,
+    )
+
+
+def frames(ws: ClientConnection, kind: str, count: int, timeout: float = 10.0) -> list[dict]:
+    """The next `count` frames of a type, skipping others."""
+    found: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(found) < count:
+        frame = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if frame["type"] == kind:
+            found.append(frame)
+    return found

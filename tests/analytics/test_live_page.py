@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import urllib.request
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from tests.analytics import servers
 from tests.browser import CHROMEDRIVER, CHROMIUM
-
-SETUP = """
-from django.contrib.auth.models import User
-from tracking.models import Project
-user = User.objects.create_user("alice", "alice@example.org", "password-alice")
-project = Project.objects.create(name="Alpha", slug="alpha")
-project.members.add(user)
-print(project.create_api_key(scope="write")[1])
-"""
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +20,9 @@ def embedded_server(tmp_path_factory):
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         pytest.skip("chromium and chromedriver are not installed")
     var = tmp_path_factory.mktemp("embedded")
-    env = servers.server_env(
-        DATABASE_URL=f"sqlite:///{var / 'cairn.sqlite3'}",
-        REDIS_URL="",
-        CAIRN_VAR_DIR=str(var),
-        LIVE_TICK_SECONDS="0.2",
-    )
-    manage = [sys.executable, "manage.py"]
-    run = {"cwd": servers.ROOT, "env": env, "check": True, "timeout": 60}
-    subprocess.run([*manage, "migrate", "-v0"], **run)  # noqa: S603
-    shell = subprocess.run([*manage, "shell", "-c", SETUP], capture_output=True, text=True, **run)  # noqa: S603
-    key = shell.stdout.strip().splitlines()[-1]
+    env, key = servers.embedded(var)
     port = servers.free_port()
-    server = {"url": f"http://127.0.0.1:{port}", "key": key}
+    server: dict[str, Any] = {"url": f"http://127.0.0.1:{port}", "key": key}
 
     def start() -> None:
         server["process"] = servers.daphne(port, env, var / "daphne.log")

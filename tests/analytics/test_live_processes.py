@@ -15,14 +15,14 @@ from io import StringIO
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.management import call_command
-from websockets.sync.client import connect
 
 from analytics import broadcast
+from analytics.layer import channel_layer
 from analytics.liveview import events_group
 from tests.analytics import servers
+from tests.analytics.servers import frames, live
 from tracking.models import Checkpoint, Measurement
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,26 +56,6 @@ def cluster(django_db_setup, tmp_path_factory):
     finally:
         for process in processes:
             process.stop()
-
-
-def live(port: int, key: str):
-    return connect(
-        f"ws://127.0.0.1:{port}/ws/live/",
-        origin=f"http://127.0.0.1:{port}",
-        additional_headers={"Authorization": f"Bearer {key}"},
-        compression=None,
-        open_timeout=10,
-    )
-
-
-def frames(ws, kind: str, count: int, timeout: float = 10.0) -> list[dict]:
-    """The next `count` frames of a type, skipping others."""
-    found, deadline = [], time.monotonic() + timeout
-    while len(found) < count:
-        frame = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
-        if frame["type"] == kind:
-            found.append(frame)
-    return found
 
 
 def test_it_sends_the_same_tick_to_clients_of_two_processes(cluster, project, read_key):
@@ -159,7 +139,7 @@ def _stalled_client(port: int, key: str) -> socket.socket:
 
 async def _flood(group: str, count: int, size: int) -> None:
     """Push `count` events of `size` bytes to a project's clients, as the ticker process would."""
-    layer = get_channel_layer()
+    layer = channel_layer()
     text = json.dumps({"type": "session_updated", "padding": "x" * size})
     for _ in range(count):
         await layer.group_send(group, {"type": "live.event", "group": group, "text": text})

@@ -184,5 +184,6 @@ async def test_it_ticks_inside_the_asgi_process_in_embedded_mode(stored, live, r
         assert second["seq"] == first["seq"] + 1
         assert [s["skill"] for s in first["top_skills"]] == ["pytest", "ruff"]
     finally:
-        ticker._in_process.cancel()
+        if ticker._in_process is not None:
+            ticker._in_process.cancel()
         await communicator.disconnect()

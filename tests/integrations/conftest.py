@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
 
+from analytics.layer import channel_layer
 from analytics.liveview import events_group
 from tests.fixtures import DATA
 
@@ -37,7 +37,7 @@ def first_live_frame(project, callbacks: list[Callable]) -> dict:
     page group receives, decoded."""
 
     async def listen() -> dict:
-        layer = get_channel_layer()
+        layer = channel_layer()
         channel = await layer.new_channel()
         await layer.group_add(events_group(project.pk), channel)
         await sync_to_async(lambda: [callback() for callback in callbacks])()

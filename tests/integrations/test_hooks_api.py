@@ -79,6 +79,7 @@ def test_it_makes_subagents_child_sessions(client, write_key, project):
     hook(client, write_key, "PostToolUse", agent_id="a2898e3", **tool("Read", "toolu_S"))
     hook(client, write_key, "SubagentStop", agent_id="a2898e3", agent_type="Explore")
     child = Session.objects.get(external_id=f"{SESSION}:agent-a2898e3")
+    assert child.parent is not None
     assert child.parent.external_id == SESSION and child.status == "ended"
     assert child.parent.status == "active"
     assert SkillInvocation.objects.get().session == child

@@ -52,8 +52,15 @@ def test_it_shows_tokens_cost_context_tools_and_subagents(owner_client, imported
         assert f'href="{child.get_absolute_url()}"' in page
 
 
+def panel_of(session) -> dict:
+    """The session page's Claude Code panel, which every imported session has."""
+    panel = session_panel(session)
+    assert panel is not None
+    return panel
+
+
 def test_it_computes_error_rates_and_durations_per_tool(imported):
-    panel = session_panel(imported)
+    panel = panel_of(imported)
     rows = {row.skill: row for row in panel["tools"]}
     expected = EXPECTED["files"][MAIN]["tool_use_by_name"]
     assert {skill: row.calls for skill, row in rows.items()} == expected
@@ -78,7 +85,7 @@ def test_it_prices_the_work_before_each_checkpoint(imported, project):
         lines, _ = split_lines(data_path(relative).read_bytes())
         ledger.extend(read_chunk(lines, agent_id=agent_id_from_path(relative)).requests)
 
-    def cost_between(start, end) -> Decimal:
+    def cost_between(start, end) -> Decimal | None:
         window = Ledger()
         window.extend(
             r
@@ -88,7 +95,7 @@ def test_it_prices_the_work_before_each_checkpoint(imported, project):
         )
         return cost_of({m: u for m, (_, u) in window.by_model().items()})
 
-    first, second = session_panel(imported)["checkpoints"]
+    first, second = panel_of(imported)["checkpoints"]
     assert first.cost_usd == cost_between(None, times[0]) and first.score_change is None
     assert second.cost_usd == cost_between(times[0], times[1])
     assert first.cost_usd + second.cost_usd == cost_between(None, times[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -90,12 +91,13 @@ def test_it_reads_every_figure_of_each_file(relative):
 
 def _first_and_last_wins(requests, *, by_model: bool = False):
     """What readers that keep the first (or last) line of each request count."""
-    first, last = {}, {}
+    first: dict[str, Any] = {}
+    last: dict[str, Any] = {}
     for request in requests:
         first.setdefault(request.key, request)
         last[request.key] = request
     if by_model:
-        totals = {}
+        totals: dict[str, Usage] = {}
         for request in first.values():
             totals[request.model] = totals.get(request.model, Usage()) + request.usage
         return {model: usage.as_usage_dict() for model, usage in totals.items()}
@@ -155,7 +157,7 @@ def test_it_counts_nested_subagent_messages_once_with_the_subagents_file():
 def test_it_takes_the_largest_value_of_each_field_not_the_first():
     expected = EXPECTED["files"][MAIN]
     chunk, _ = _read(MAIN)
-    first = {}
+    first: dict[str, Usage] = {}
     for request in chunk.requests:
         if not request.nested:
             first.setdefault(request.key, request.usage)
@@ -172,7 +174,8 @@ def test_it_prices_the_session_with_its_subagents():
     for relative in [MAIN, *expected["subagent_files"]]:
         ledger.extend(_read(relative)[0].requests)
     by_model = {m: u for m, (_, u) in ledger.by_model().items()}
-    assert round(cost_of(by_model), 4) == Decimal("10.1137")
+    cost = cost_of(by_model)
+    assert cost is not None and round(cost, 4) == Decimal("10.1137")
 
 
 def test_it_says_cost_not_known_for_a_model_without_a_price():

@@ -98,15 +98,19 @@ def test_it_assigns_ruff_severities_by_longest_prefix():
     assert tools.ruff_severity(None) == "high"
 
 
-def test_it_measures_a_package_end_to_end_with_tests_under_coverage(package):
+def test_it_measures_a_package_end_to_end_with_tests_under_coverage(package_with_venv):
+    package = package_with_venv
     start = package.git("rev-list", "--max-parents=0", "HEAD")
     result = measure(package.root, run_tools=True, start_commit=start)
     got = {r.key: r.value for r in result.readings}
+    tests_source = result.by_key()["tests.total"].source
+    assert tests_source.artefact == ".venv/bin/python -m coverage run -m pytest"
     assert got["tests.total"] == 3
     assert got["tests.failed"] == 1
     assert got["tests.passed"] == 2
-    assert got["coverage.statements"] > 0
-    assert 0 < got["coverage.line_percent"] < 100
+    statements, percent = got["coverage.statements"], got["coverage.line_percent"]
+    assert statements is not None and statements > 0
+    assert percent is not None and 0 < percent < 100
     assert got["git.commits_since_start"] == 1
     assert result.git.branch == "main"
     assert got["services.up"] is None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
@@ -14,7 +17,7 @@ def key_client(key: str) -> Client:
     return Client(headers={"Authorization": f"Bearer {key}"})
 
 
-def chunked_post(url: str, key: str, body: bytes) -> dict:
+def chunked_post(url: str, key: str, body: bytes) -> Mapping[str, Any]:
     """POST through Django's ASGI handler with no Content-Length, like a chunked upload."""
     headers = [
         (b"host", b"testserver"),
@@ -22,7 +25,7 @@ def chunked_post(url: str, key: str, body: bytes) -> dict:
         (b"content-type", b"application/json"),
     ]
 
-    async def send() -> dict:
+    async def send() -> Mapping[str, Any]:
         communicator = HttpCommunicator(get_asgi_application(), "POST", url, body, headers)
         return await communicator.get_response(timeout=10)
 

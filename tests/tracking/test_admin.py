@@ -36,18 +36,18 @@ def test_it_filters_and_searches(admin_client, model, query):
 
 
 def test_it_renders_change_pages_with_their_inlines(admin_client):
-    session = Session.objects.filter(checkpoints__isnull=False).first()
+    session = Session.objects.filter(checkpoints__isnull=False).earliest("pk")
     response = admin_client.get(f"/admin/tracking/session/{session.pk}/change/")
     assert response.status_code == 200
-    assert str(session.checkpoints.first().commit)[:10].encode() in response.content
-    checkpoint = Checkpoint.objects.first()
+    assert str(session.checkpoints.all()[0].commit)[:10].encode() in response.content
+    checkpoint = Checkpoint.objects.earliest("pk")
     response = admin_client.get(f"/admin/tracking/checkpoint/{checkpoint.pk}/change/")
     assert response.status_code == 200
     assert b"coverage.line_percent" in response.content
 
 
 def test_it_shows_api_key_prefixes_but_never_their_hashes(admin_client):
-    project = Project.objects.first()
+    project = Project.objects.earliest("pk")
     key, plain = project.create_api_key(scope="read")
     content = admin_client.get(f"/admin/tracking/project/{project.pk}/change/").content.decode()
     assert key.prefix in content
@@ -75,7 +75,7 @@ def test_it_keeps_the_admin_from_non_staff(owner_client):
 
 
 def test_it_shows_measured_values_in_full(admin_client):
-    checkpoint = Checkpoint.objects.first()
+    checkpoint = Checkpoint.objects.earliest("pk")
     Measurement.objects.create(checkpoint=checkpoint, key="qa.big", value=1_116_507_719.0)
     Measurement.objects.create(checkpoint=checkpoint, key="qa.ratio", value=66.66666666666667)
     content = admin_client.get("/admin/tracking/measurement/?q=qa.").content.decode()

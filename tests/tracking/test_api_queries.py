@@ -36,7 +36,7 @@ def test_it_reads_a_page_in_a_constant_number_of_queries(read_api, project):
         "/api/v1/projects",
         "/api/v1/sessions",
         "/api/v1/checkpoints",
-        f"/api/v1/checkpoints/{Checkpoint.objects.first().pk}",
+        f"/api/v1/checkpoints/{Checkpoint.objects.earliest('pk').pk}",
         "/api/v1/invocations",
         "/api/v1/projects/alpha/skills?since=2026-11-20T00:00:00Z",
     ]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
 
+from analytics.layer import channel_layer
 from analytics.liveview import events_group
 from tracking.models import Session
 
@@ -283,7 +283,7 @@ def test_it_tells_live_pages_when_a_session_starts_or_ends(
     assert callbacks == [], "a repeated end changes nothing and pushes nothing"
 
     async def listen() -> list[dict]:
-        layer = get_channel_layer()
+        layer = channel_layer()
         channel = await layer.new_channel()
         await layer.group_add(events_group(project.pk), channel)
         await sync_to_async(lambda: [push() for push in pushes])()

@@ -27,7 +27,8 @@ def values(checkpoint: Checkpoint) -> dict:
 
 
 @pytest.mark.django_db
-def test_it_measures_a_session_from_start_to_a_later_checkpoint(project, package):
+def test_it_measures_a_session_from_start_to_a_later_checkpoint(project, package_with_venv):
+    package = package_with_venv
     root = str(package.root)
     out, err = run(root, "--project", "alpha", "--session", "s-1", "--run-tools")
     session = Session.objects.get(project=project, external_id="s-1")
@@ -137,6 +138,10 @@ def test_it_exits_2_on_a_failed_gate_when_asked(project, package):
         (
             ["--project", "alpha", "--session", "s" * 201],
             "--session: at most 200 characters",
+        ),
+        (
+            ["--project", "alpha", "--run-tools", "--python", "/nowhere/bin/python"],
+            "--python /nowhere/bin/python: no such file",
         ),
     ],
 )

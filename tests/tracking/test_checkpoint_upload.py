@@ -19,7 +19,10 @@ def key_client(key: str) -> Client:
 
 
 def upload(name: str, path: Path | None = None, content: bytes | None = None) -> io.BytesIO:
-    f = io.BytesIO(content if content is not None else path.read_bytes())
+    if content is None:
+        assert path is not None, "give a path or the content"
+        content = path.read_bytes()
+    f = io.BytesIO(content)
     f.name = name
     return f
 

@@ -78,6 +78,7 @@ def test_it_ingests_a_batch_with_exact_rollups(write_api, project):
     assert response.json() == {"accepted": 6, "duplicates": 0, "errors": []}
     assert rollups(project) == EXPECTED
     e2 = SkillInvocation.objects.get(idempotency_key="e2")
+    assert e2.session is not None
     assert (e2.completed, e2.error_type, e2.source, e2.session.external_id) == (
         False,
         "Timeout",

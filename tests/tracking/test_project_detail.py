@@ -35,7 +35,8 @@ def test_it_embeds_the_chart_data_in_time_order(demo, owner):
     data = response.context["chart"]
     assert len(data["scores"]) == min(scored.count(), CHART_POINTS)
     assert data["labels"] == sorted(data["labels"])
-    oldest = scored.order_by("created_at", "pk").first()
+    oldest = scored.order_by("created_at", "pk")[0]
+    assert oldest.score_total is not None
     assert data["scores"][0] == round(oldest.score_total, 1)
     embedded = response.content.split(b'id="score-data" type="application/json">')[1]
     assert json.loads(embedded.split(b"</script>")[0]) == data

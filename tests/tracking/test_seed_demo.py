@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -46,7 +47,7 @@ def test_it_refuses_to_load_twice_unless_replacing(db):
 
 def test_it_keeps_rollups_equal_to_a_recount_of_the_events(db):
     run("--days", "4")
-    recount = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0.0, set()])
+    recount: defaultdict[tuple, list[Any]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0.0, set()])
     for e in SkillInvocation.objects.all():
         hour = e.invoked_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         row = recount[(e.project_id, e.skill, hour)]

@@ -11,11 +11,13 @@ from rest_framework.views import APIView
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
 from tracking.api.scope import filtered, visible
-from tracking.models import Checkpoint, Measurement
+from tracking.models import Checkpoint, Measurement, Project
 
 
 class CheckpointSerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Checkpoint

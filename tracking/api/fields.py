@@ -16,6 +16,6 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value) -> datetime:
         try:
-            return parse_timestamp(value, self.field_name)
+            return parse_timestamp(value, self.field_name or "value")
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None

@@ -10,11 +10,13 @@ from tracking.api.fields import AwareDateTimeField
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
 from tracking.api.scope import filtered
-from tracking.models import SkillInvocation
+from tracking.models import Project, SkillInvocation
 
 
 class InvocationSerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     session_external_id = serializers.CharField(
         source="session.external_id", read_only=True, allow_null=True
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -27,7 +28,9 @@ class KeysetPagination(BasePagination):
     page_size = 100
     max_page_size = 1000
 
-    def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
+    def paginate_queryset(self, queryset: QuerySet | Sequence, request, view=None) -> list:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("cursor pagination orders a queryset; a list has no cursor field")
         field = view.cursor_field
         size = self._page_size(request)
         rows = queryset.order_by(f"-{field}", "-pk")

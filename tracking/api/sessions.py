@@ -21,7 +21,9 @@ TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache
 
 
 class SessionSerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Session

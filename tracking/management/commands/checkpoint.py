@@ -1,5 +1,6 @@
 """`manage.py checkpoint PATH --project SLUG [--session ID] [--kind ...] [--run-tools]
-[--coverage F] [--junit F] [--ruff F] [--bandit F] [--format markdown|json] [--fail-on-gate]`.
+[--python P] [--coverage F] [--junit F] [--ruff F] [--bandit F] [--format markdown|json]
+[--fail-on-gate]`.
 
 Measures the repository at PATH, stores the checkpoint with its measurements, and prints the
 report (from what was stored). Progress goes to stderr; exit 2 on a failed gate with
@@ -41,6 +42,11 @@ class Command(BaseCommand):
             help="Run pytest under coverage, ruff, bandit, radon, mypy (unless given files).",
         )
         parser.add_argument(
+            "--python",
+            help="The interpreter for the project's tests under --run-tools, with pytest and "
+            "coverage installed (default: PATH/.venv/bin/python or PATH/venv/bin/python).",
+        )
+        parser.add_argument(
             "--coverage", help="coverage.json, Cobertura coverage.xml or .coverage."
         )
         parser.add_argument("--junit", help="A JUnit XML report.")
@@ -59,7 +65,7 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No project with slug '{project}'.")
         limit = Session._meta.get_field("external_id").max_length
-        if options["session"] and len(options["session"]) > limit:
+        if options["session"] and limit is not None and len(options["session"]) > limit:
             raise CommandError(f"--session: at most {limit} characters")
         files = {}
         for name in ARTEFACTS:
@@ -68,6 +74,9 @@ class Command(BaseCommand):
                 if not Path(given).is_file():
                     raise CommandError(f"--{name} {given}: no such file")
                 files[name] = Path(given)
+        python = Path(options["python"]).absolute() if options["python"] else None
+        if python is not None and not python.is_file():
+            raise CommandError(f"--python {options['python']}: no such file")
         started = time.perf_counter()
 
         def progress(step: str) -> None:
@@ -81,6 +90,7 @@ class Command(BaseCommand):
                 kind=options["kind"],
                 artefacts=Artefacts(**files),
                 run_tools=options["run_tools"],
+                python=python,
                 progress=progress,
             )
         except ValueError as exc:  # the project's gate configuration

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Field
 from django.utils.text import slugify
 
 from tracking.models import Project
@@ -31,10 +32,11 @@ class Command(BaseCommand):
         slug = slugify(slug or name)
         if not slug:
             raise CommandError("The project needs a slug of letters, digits or dashes.")
-        for field, text in (("slug", slug), ("name", name)):
-            limit = Project._meta.get_field(field).max_length
-            if len(text) > limit:
-                raise CommandError(f"The project's {field} may have at most {limit} characters.")
+        for label, text in (("slug", slug), ("name", name)):
+            field = Project._meta.get_field(label)
+            limit = field.max_length if isinstance(field, Field) else None
+            if limit is not None and len(text) > limit:
+                raise CommandError(f"The project's {label} may have at most {limit} characters.")
         if Project.objects.filter(slug=slug).exists():
             raise CommandError(f"A project with slug '{slug}' exists already.")
         users = list(get_user_model().objects.filter(username__in=member))
