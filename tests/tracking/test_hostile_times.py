@@ -8,8 +8,10 @@ import math
 from datetime import UTC, datetime
 
 import pytest
+from django.core.management.base import CommandError
 
 from integrations.claude_code.transcript import read_chunk
+from integrations.management.commands.import_transcripts import parse_since
 from lib.ranges import DURATION_MAX_S, check_time
 from tracking.ingest import parse_timestamp
 from tracking.models import Session, SkillHourly, SkillInvocation
@@ -141,3 +143,9 @@ def test_a_transcript_line_outside_the_range_is_a_bad_line():
     assert chunk.bad_lines == 1
     assert "'timestamp' is outside 2000-01-01" in chunk.problems[0][1]
     assert (chunk.timestamp_min, chunk.timestamp_max) == (good["timestamp"], good["timestamp"])
+
+
+def test_import_transcripts_refuses_a_since_outside_the_range():
+    with pytest.raises(CommandError, match="'--since' is outside 2000-01-01"):
+        parse_since(BEFORE_YEAR_1)
+    assert parse_since("2026-02-01") == datetime(2026, 2, 1, tzinfo=UTC)
