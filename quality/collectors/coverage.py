@@ -296,10 +296,14 @@ def _source(name: str, root: Path) -> bytes:
 
 
 def read_any(path: Path, *, sources_root: Path | None = None) -> CoverageTotals:
-    """Pick the reader by content: JSON object, XML, or a coverage.py SQLite data file."""
-    content = read_artefact(path)
+    """Pick the reader by content: JSON object, XML, or a coverage.py SQLite data file (its
+    sources read inside `sources_root`, default the data file's folder)."""
+    return _totals(read_artefact(path), sources_root or path.parent)
+
+
+def _totals(content: bytes, sources_root: Path) -> CoverageTotals:
     if is_data_file(content):
-        return _data_file_totals(content, sources_root or path.parent)
+        return _data_file_totals(content, sources_root)
     if content.lstrip().startswith(b"{"):
         return coverage_json_totals(content)
     return cobertura_totals(content)
@@ -317,16 +321,15 @@ def collect(
     path = Path(path)
     artefact = display_path(path, root)
     try:
-        if not sources:
-            content = read_artefact(path)
-            if is_data_file(content):
-                source = Source(
-                    tool="coverage.py (data file)",
-                    tool_version=package_version("coverage"),
-                    artefact=artefact,
-                )
-                return _without_sources(data_file_contents(content), source)
-        totals = read_any(path, sources_root=Path(root) if root is not None else None)
+        content = read_artefact(path)
+        if not sources and is_data_file(content):
+            source = Source(
+                tool="coverage.py (data file)",
+                tool_version=package_version("coverage"),
+                artefact=artefact,
+            )
+            return _without_sources(data_file_contents(content), source)
+        totals = _totals(content, Path(root) if root is not None else path.parent)
     except ArtefactError as exc:
         return not_measured(KEYS, Source(tool="coverage", artefact=artefact), str(exc))
     return _readings(totals, artefact)
