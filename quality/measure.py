@@ -225,7 +225,7 @@ def _ran_by(reading: Reading, command: str) -> Reading:
 
 ArtefactReader = Callable[..., list[Reading]]
 ARTEFACT_COLLECTORS: dict[str, tuple[ArtefactReader, tuple[str, ...]]] = {
-    "coverage": (coverage.collect, coverage.KEYS),
+    "coverage": (coverage.collect_without_sources, coverage.KEYS),
     "junit": (junit.collect, junit.KEYS),
     "ruff": (lambda path, root: tools.collect_ruff(root, artefact=path), tools.RUFF_KEYS),
     "bandit": (lambda path, root: tools.collect_bandit(root, artefact=path), tools.BANDIT_KEYS),

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from lib.ranges import PERCENT_MAX, is_finite
 from quality import debt as debt_
 from quality import gates, score
 from quality.collectors import git as git_collector
@@ -102,6 +103,8 @@ def checkpoint_record(
         baseline = session_baseline(session)
         is_start = session is not None and baseline.checkpoint is None and kind == "start"
         readings = readings + derived_readings(readings, session, baseline, is_start=is_start)
+        # Before the score: one NaN would make the score, and every answer showing it, NaN.
+        readings = [storable(r) for r in readings]
         observations = from_readings(readings)
         # A session's first checkpoint is its own baseline: coverage is compared with itself.
         base_obs = baseline.observations if baseline.checkpoint else None
@@ -142,6 +145,24 @@ def checkpoint_record(
     return checkpoint
 
 
+def storable(r: Reading) -> Reading:
+    """The reading, or, if its value is not finite or is out of its unit's range, the same
+    key not measured with the reason: a NaN or infinity cannot be served as JSON, and a
+    stored one made every later answer about the checkpoint fail."""
+    value = r.value
+    if value is None:
+        return r
+    if not is_finite(value):
+        problem = f"not a finite number ({value})"
+    elif r.unit == "%" and not 0 <= value <= PERCENT_MAX:
+        problem = f"a percentage outside 0..{PERCENT_MAX:g} ({value:g})"
+    else:
+        return r
+    return Reading(
+        key=r.key, value=None, source=r.source, reason=f"the {r.source.tool} value is {problem}"
+    )
+
+
 def _row(checkpoint: Checkpoint, r: Reading) -> Measurement:
     return Measurement(
         checkpoint=checkpoint,
@@ -158,7 +179,18 @@ def _row(checkpoint: Checkpoint, r: Reading) -> Measurement:
 
 
 def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in detail.items() if v not in (None, [], {})}
+    return {k: _finite_json(v) for k, v in detail.items() if v not in (None, [], {})}
+
+
+def _finite_json(value: Any) -> Any:
+    """`value` with every non-finite float as null: JSON has no NaN, and Postgres refuses it."""
+    if isinstance(value, float) and not is_finite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_json(v) for v in value]
+    return value
 
 
 def _update_session(session: Session, kind: str, head: str, at: datetime) -> None:

@@ -6,7 +6,6 @@ through `record_invocations`, so the rollup and the idempotency rule live in one
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 
 from lib.hours import floor_hour
+from lib.ranges import check_duration, check_time
 from lib.sql import insert_rows
 from tracking import events
 from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
@@ -74,16 +74,16 @@ def _text(event: dict, name: str, *, required: bool, limit: int = MAX_KEY_LENGTH
 
 
 def parse_timestamp(value: object, name: str = "invoked_at") -> datetime:
-    """An ISO 8601 timestamp with a time zone, as an aware datetime."""
+    """An ISO 8601 timestamp with a time zone inside `lib.ranges`' range, as an aware datetime.
+
+    Every API entry point parses its timestamps here (ingest, sessions, `since`/`until`)."""
     if not isinstance(value, str):
         raise ValueError(f"'{name}' must be an ISO 8601 string")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"'{name}' is not an ISO 8601 timestamp: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"'{name}' must include a time zone (e.g. Z or +00:00)")
-    return parsed
+    return check_time(parsed, name)
 
 
 def parse_event(event: object) -> InvocationEvent:
@@ -95,11 +95,7 @@ def parse_event(event: object) -> InvocationEvent:
         raise ValueError("'completed' must be true, false or null")
     duration = event.get("duration_s")
     if duration is not None:
-        if isinstance(duration, bool) or not isinstance(duration, int | float):
-            raise ValueError("'duration_s' must be a number or null")
-        if not math.isfinite(duration) or duration < 0:
-            raise ValueError("'duration_s' must be a finite number >= 0")
-        duration = float(duration)
+        duration = check_duration(duration, "duration_s")
     return InvocationEvent(
         key=_text(event, "id", required=True),
         session=_text(event, "session", required=True),

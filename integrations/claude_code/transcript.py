@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from integrations.claude_code.accounting import MAX_COUNT, Request, Usage
+from lib.ranges import check_time
 
 KNOWN_TYPES = frozenset(
     {"user", "assistant", "system", "progress", "summary"}
@@ -130,10 +131,13 @@ _times: dict[str, datetime] = {}
 
 
 def parse_time(value: str) -> datetime:
-    """An ISO 8601 timestamp as written by Claude Code (`...Z`), as an aware datetime."""
+    """An ISO 8601 timestamp as written by Claude Code (`...Z`), as an aware datetime.
+
+    ValueError for one without a zone or outside `lib.ranges`' range, as at the API: a
+    transcript line cannot store what an ingest request could not."""
     parsed = _times.get(value)
     if parsed is None:
-        parsed = datetime.fromisoformat(value)
+        parsed = check_time(datetime.fromisoformat(value), "timestamp")
         if len(_times) > 100_000:
             _times.clear()
         _times[value] = parsed

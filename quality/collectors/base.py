@@ -7,6 +7,7 @@ the reason; collectors never put 0 or a default in place of a figure they could 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from defusedxml import (
 from quality.vocabulary import unit_of
 
 DEFAULT_TIMEOUT_S = 300.0
+# The largest artefact read (a report, a data file). An upload is already bounded by the
+# server's UPLOAD_MAX_BYTES; this bounds a local artefact and anything a report points at.
+MAX_ARTEFACT_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,38 @@ class ArtefactError(Exception):
     """An artefact that cannot be read; the message is the reason it was not measured."""
 
 
-def read_artefact(path: Path) -> bytes:
-    """An artefact's bytes, or ArtefactError when it cannot be read or is empty."""
+def read_regular(path: Path, limit: int = MAX_ARTEFACT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or ArtefactError.
+
+    A FIFO, a device or a directory is refused before any read: opening without blocking and
+    checking the opened file (not the path, which could be swapped) means a FIFO cannot hang
+    the reader and /dev/zero cannot be read forever.
+    """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise ArtefactError(f"cannot read: {exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ArtefactError(f"cannot read: {path} is not a regular file")
+        if info.st_size > limit:
+            raise ArtefactError(f"cannot read: {path} is larger than {limit} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise ArtefactError(f"cannot read: {exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # grew after the stat
+        raise ArtefactError(f"cannot read: {path} is larger than {limit} bytes")
+    return data
+
+
+def read_artefact(path: Path) -> bytes:
+    """An artefact's bytes (a regular file, bounded), or ArtefactError when it cannot be read
+    or is empty."""
+    data = read_regular(path)
     if not data.strip():
         raise ArtefactError("empty file")
     return data
@@ -100,7 +130,11 @@ def read_artefact(path: Path) -> bytes:
 
 def parse_xml(path: Path) -> Element:
     """The root element of an XML file parsed safely, or ArtefactError with the parse error."""
-    data = read_artefact(path)
+    return parse_xml_bytes(read_artefact(path))
+
+
+def parse_xml_bytes(data: bytes) -> Element:
+    """The root element of XML bytes parsed safely, or ArtefactError with the parse error."""
     try:
         return ElementTree.fromstring(data)
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:

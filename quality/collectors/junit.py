@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib.ranges import check_duration
 from quality.collectors.base import (
     ArtefactError,
     Reading,
@@ -61,10 +62,7 @@ def read_junit(path: Path) -> JunitReport:
             continue
         worst = max((SEVERITY.get(local_name(child.tag), 0) for child in element), default=0)
         report.outcomes[OUTCOME[worst]] += 1
-        try:
-            report.duration_s += float(element.get("time") or 0)
-        except ValueError:
-            raise ArtefactError(f"testcase time is not a number: {element.get('time')!r}") from None
+        report.duration_s += _time(element.get("time"))
         classname, name = element.get("classname", ""), element.get("name", "")
         ids.add(f"{classname}::{name}" if classname else name)
     report.ids = sorted(ids)
@@ -73,6 +71,19 @@ def read_junit(path: Path) -> JunitReport:
     )
     report.duration_s = round(report.duration_s, 6)
     return report
+
+
+def _time(text: str | None) -> float:
+    """A testcase's time in seconds; ArtefactError for one that is not a number in the
+    duration range: `nan`, `1e999` or a negative time would poison the sum."""
+    try:
+        seconds = float(text or 0)
+    except ValueError:
+        raise ArtefactError(f"testcase time is not a number: {text!r}") from None
+    try:
+        return check_duration(seconds, "time")
+    except ValueError as exc:
+        raise ArtefactError(f"testcase {exc}: {text!r:.40}") from None
 
 
 def collect(path: Path | str, *, root: Path | str | None = None) -> list[Reading]:

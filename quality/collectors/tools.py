@@ -22,6 +22,7 @@ from quality.collectors.base import (
     package_version,
     python_tool,
     read_artefact,
+    read_regular,
     run_tool,
 )
 from quality.collectors.files import NOT_PROJECT_CODE_DIRS
@@ -83,10 +84,7 @@ def _obtain(
     """The tool's JSON text and its source: read from the artefact, or from a run."""
     if artefact is not None:
         source = Source(tool=tool, artefact=display_path(artefact, root))
-        try:
-            return artefact.read_text(errors="replace"), source
-        except OSError as exc:
-            raise ArtefactError(f"cannot read: {exc}") from None
+        return read_regular(artefact).decode(errors="replace"), source
     if not run:
         raise ArtefactError(NOT_RUN)
     version = package_version(package)

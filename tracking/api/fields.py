@@ -12,7 +12,8 @@ from tracking.ingest import parse_timestamp
 
 @extend_schema_field({"type": "string", "format": "date-time"})
 class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with a time zone; a naive time is refused rather than guessed, as in ingest."""
+    """ISO 8601 with a time zone, inside `lib.ranges`' range; a naive time is refused rather
+    than guessed, as in ingest (the same `parse_timestamp`)."""
 
     def to_internal_value(self, value) -> datetime:
         try:

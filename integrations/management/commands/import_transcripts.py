@@ -18,6 +18,7 @@ from integrations.claude_code.importer.finding import TranscriptPathError, defau
 from integrations.claude_code.importer.results import ImportResult
 from integrations.claude_code.importer.runner import ImportFailed, import_paths
 from lib.gctune import few_collections
+from lib.ranges import check_time
 from tracking.models import Project
 
 
@@ -27,7 +28,10 @@ def parse_since(value: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise CommandError(f"--since: not a date: {value!r} (use YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        return check_time(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), "--since")
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 class ProgressBar:
