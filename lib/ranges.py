@@ -60,6 +60,15 @@ def check_duration(value: object, name: str) -> float:
     return float(value)
 
 
+def check_count(value: object, name: str) -> int:
+    """`value` if it is an integer 0 <= n <= COUNT_MAX, else ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"'{name}' must be an integer count: {value!r:.40}")
+    if not 0 <= value <= COUNT_MAX:
+        raise ValueError(f"'{name}' must be between 0 and {COUNT_MAX}: {value!r:.40}")
+    return value
+
+
 def is_finite(value: float | int | None) -> bool:
     """Whether a figure can be stored and served as JSON (None is "not measured", also fine)."""
     if value is None:

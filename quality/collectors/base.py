@@ -6,6 +6,7 @@ the reason; collectors never put 0 or a default in place of a figure they could 
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -147,6 +148,17 @@ def parse_xml_bytes(data: bytes) -> Element:
         raise ArtefactError(f"{type(exc).__name__}: the XML holds {refused}, refused") from None
     except Exception as exc:  # ParseError
         raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
+
+
+def parse_json(data: bytes | str) -> Any:
+    """The JSON value of a report, or ArtefactError: invalid JSON, and JSON nested deeper than
+    Python's parser recurses (a thousand-deep `[[[…]]]` raises RecursionError there)."""
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
+    except RecursionError:
+        raise ArtefactError("JSON nested too deep to read") from None
 
 
 def local_name(tag: object) -> str:

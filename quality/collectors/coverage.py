@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import tempfile
@@ -21,6 +20,7 @@ from quality.collectors.base import (
     measured,
     not_measured,
     package_version,
+    parse_json,
     parse_xml_bytes,
     read_artefact,
     read_regular,
@@ -86,10 +86,7 @@ def read_coverage_json(path: Path) -> CoverageTotals:
 
 def coverage_json_totals(content: bytes) -> CoverageTotals:
     """Totals of the bytes of a `coverage json` report; ArtefactError if they are not one."""
-    try:
-        data = json.loads(content or b"null")
-    except ValueError as exc:
-        raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
+    data = parse_json(content or b"null")
     if not isinstance(data, dict) or not isinstance(data.get("totals"), dict):
         raise ArtefactError("not a coverage.py JSON report: no `totals` object")
     totals = data["totals"]

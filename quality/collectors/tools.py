@@ -6,11 +6,11 @@ list, timeout, version recorded). When neither is possible the keys are "not mea
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from lib.ranges import check_count
 from quality.collectors.base import (
     ArtefactError,
     Reading,
@@ -20,8 +20,8 @@ from quality.collectors.base import (
     measured,
     not_measured,
     package_version,
+    parse_json,
     python_tool,
-    read_artefact,
     read_regular,
     run_tool,
 )
@@ -61,14 +61,6 @@ def ruff_severity(code: str | None) -> str:
     code = code or "SYNTAX"
     letters = code.rstrip("0123456789")
     return RUFF_SEVERITY.get(code[: len(letters) + 1]) or RUFF_SEVERITY.get(letters, "medium")
-
-
-def _load_json(path: Path) -> Any:
-    data = read_artefact(path)
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
 
 
 def _obtain(
@@ -144,10 +136,7 @@ def collect_ruff(
 def _parse(text: str) -> Any:
     if not text.strip():
         raise ArtefactError("empty file")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
+    return parse_json(text)
 
 
 def collect_bandit(
@@ -223,7 +212,7 @@ def collect_radon(
                             "file": filename.removeprefix("./"),
                             "name": name,
                             "line": block.get("lineno"),
-                            "complexity": block["complexity"],
+                            "complexity": check_count(block["complexity"], "complexity"),
                         }
                     )
         if not functions:
@@ -271,8 +260,8 @@ def collect_mypy(
             if not line:
                 continue
             try:
-                item = json.loads(line)
-            except ValueError as exc:
+                item = parse_json(line)
+            except ArtefactError as exc:
                 raise ArtefactError(f"not mypy JSON lines: {exc}") from None
             if isinstance(item, dict) and item.get("severity") == "error":
                 errors.append(item)
