@@ -234,6 +234,20 @@ ARTEFACT_COLLECTORS: dict[str, tuple[ArtefactReader, tuple[str, ...]]] = {
 }
 
 
+def unread_artefacts(
+    given: dict[str, Path], not_measured: dict[str, str]
+) -> list[tuple[str, Path, str]]:
+    """(kind, path, reason) of each artefact given whose figures were all not measured: a file
+    the user named that could not be read must not pass silently. `not_measured` maps the keys
+    that were not measured to their reasons."""
+    unread = []
+    for name, path in given.items():
+        keys = ARTEFACT_COLLECTORS[name][1]
+        if all(key in not_measured for key in keys):
+            unread.append((name, path, not_measured[keys[0]]))
+    return unread
+
+
 def measure_artefacts(artefacts: Artefacts, *, root: Path, missing: str) -> list[Reading]:
     """Readings from artefacts alone (a CI upload: no repository to look at). Kinds not given
     are not measured, with `missing` as the reason."""

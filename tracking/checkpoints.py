@@ -206,13 +206,20 @@ def _update_session(session: Session, kind: str, head: str, at: datetime) -> Non
             Session.objects.filter(pk=session.pk).update(end_commit=head)
 
 
+class UnknownSession(LookupError):
+    """A checkpoint named a session that does not exist, and starting one was not asked for."""
+
+
 def session_for_checkpoint(
-    *, project: Project, external_id: str, root: Path
+    *, project: Project, external_id: str, root: Path, start_unknown: bool = True
 ) -> tuple[Session, bool]:
-    """The session with this external id; an unknown id starts it (branch and HEAD of `root`)."""
+    """The session with this external id; an unknown id starts it (branch and HEAD of `root`),
+    or raises UnknownSession when `start_unknown` is false."""
     existing = Session.objects.filter(project=project, external_id=external_id).first()
     if existing is not None:
         return existing, False
+    if not start_unknown:
+        raise UnknownSession(external_id)
     info = git_collector.head_of(root)
     start = SessionStart(external_id=external_id, branch=info.branch, start_commit=info.head)
     return session_start(project=project, start=start)
@@ -227,19 +234,21 @@ def checkpoint_take(
     artefacts: Artefacts | None = None,
     run_tools: bool = False,
     python: Path | None = None,
+    start_unknown: bool = True,
     progress: Callable[[str], None] = lambda message: None,
 ) -> Checkpoint:
     """Measure the repository at `root` and record a checkpoint of it.
 
     `kind` defaults to "start" for a session's first checkpoint and "manual" otherwise; git
     deltas are measured from the session's start checkpoint (or its start commit). `python`
-    runs the tests (default: the repository's own .venv/ or venv/).
+    runs the tests (default: the repository's own .venv/ or venv/). An unknown `session_id`
+    starts that session, or raises UnknownSession when `start_unknown` is false.
     """
     gates.validate(project.gate_config)  # a bad configuration fails before any work is done
     session = None
     if session_id:
         session, created = session_for_checkpoint(
-            project=project, external_id=session_id, root=root
+            project=project, external_id=session_id, root=root, start_unknown=start_unknown
         )
         progress(f"session {session_id}: {'started' if created else 'continued'}")
     if kind is None:

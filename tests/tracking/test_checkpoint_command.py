@@ -30,7 +30,7 @@ def values(checkpoint: Checkpoint) -> dict:
 def test_it_measures_a_session_from_start_to_a_later_checkpoint(project, package_with_venv):
     package = package_with_venv
     root = str(package.root)
-    out, err = run(root, "--project", "alpha", "--session", "s-1", "--run-tools")
+    out, err = run(root, "--project", "alpha", "--session", "s-1", "--kind", "start", "--run-tools")
     session = Session.objects.get(project=project, external_id="s-1")
     start = Checkpoint.objects.get(session=session)
     assert start.kind == "start"
@@ -81,7 +81,7 @@ def test_it_measures_a_session_from_start_to_a_later_checkpoint(project, package
 @pytest.mark.django_db
 def test_it_ends_the_session_at_an_end_checkpoint(project, package):
     root = str(package.root)
-    run(root, "--project", "alpha", "--session", "s-end")
+    run(root, "--project", "alpha", "--session", "s-end", "--kind", "start")
     session = Session.objects.get(project=project, external_id="s-end")
     assert session.status == Session.ACTIVE
     package.commit("feat: more", {"calc/more.py": "X = 1\n"})
@@ -174,3 +174,37 @@ def test_it_applies_the_projects_gate_and_a_broken_artefact_stays_not_measured(
     assert checkpoint.gate_results[0]["status"] == "not measured"
     total = checkpoint.measurements.get(key="tests.total")
     assert total.value is None and total.reason.startswith("ParseError: ")
+
+
+@pytest.mark.django_db
+def test_an_unknown_session_is_refused_unless_started_explicitly(project, package):
+    root = str(package.root)
+    with pytest.raises(CommandError, match="--session 999999: no such session .* --kind start"):
+        run(root, "--project", "alpha", "--session", "999999")
+    assert not Session.objects.exists() and not Checkpoint.objects.exists()
+    _, err = run(root, "--project", "alpha", "--session", "999999", "--kind", "start")
+    assert "session 999999: started" in err
+    assert Checkpoint.objects.get().session.external_id == "999999"
+
+
+@pytest.mark.django_db
+def test_a_folder_outside_git_is_refused_not_scored_zero(project, tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    with pytest.raises(CommandError, match="not inside a git work tree"):
+        run(str(tmp_path), "--project", "alpha")
+    assert not Checkpoint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_unreadable_artefact_is_named_on_stderr(project, package, tmp_path):
+    corrupt = tmp_path / "junit.xml"
+    corrupt.write_bytes(b"this is not xml")
+    not_ruff = tmp_path / "ruff.json"
+    not_ruff.write_text('{"results": []}')
+    args = ["--junit", str(corrupt), "--ruff", str(not_ruff)]
+    _, err = run(str(package.root), "--project", "alpha", *args)
+    assert f"warning: --junit {corrupt}: not read: " in err
+    assert f"warning: --ruff {not_ruff}: not read: not ruff JSON output" in err
+    good = str(DATA / "junit/pytest/junit.fail.xml")
+    _, err = run(str(package.root), "--project", "alpha", "--junit", good)
+    assert "warning" not in err

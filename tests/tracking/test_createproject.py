@@ -58,3 +58,10 @@ def test_it_refuses_a_name_or_slug_too_long_for_the_database(db):
     with pytest.raises(CommandError, match="at most 200 characters"):
         run("n" * 201, "--slug", "short")
     assert not Project.objects.exists()
+
+
+@pytest.mark.parametrize("slug", ["bad slug!", "Payments", "-", "naïve"])
+def test_it_refuses_a_slug_it_would_have_to_change(db, slug):
+    with pytest.raises(CommandError, match="--slug .*lowercase letters, digits, dashes"):
+        run("Payments", "--slug", slug)
+    assert not Project.objects.exists()

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from quality.measure import Artefacts
+from quality.collectors.git import open_repo
+from quality.measure import Artefacts, unread_artefacts
 from quality.report import render_json, render_markdown
-from tracking.checkpoints import checkpoint_take
+from tracking.checkpoints import UnknownSession, checkpoint_take
 from tracking.models import Project, Session
 from tracking.reports import report_data
 
@@ -30,7 +31,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="The repository (or folder) to measure.")
         parser.add_argument("--project", required=True, help="The project's slug.")
-        parser.add_argument("--session", default="", help="Session id; an unknown id starts it.")
+        parser.add_argument(
+            "--session", default="", help="Session id; a new one needs --kind start."
+        )
         parser.add_argument(
             "--kind",
             choices=["manual", "start", "end", "auto"],
@@ -61,6 +64,13 @@ class Command(BaseCommand):
         root = Path(path)
         if not root.is_dir():
             raise CommandError(f"{path}: not a directory")
+        if open_repo(root) is None:
+            # Without git there is no commit, branch or history: most of the score would be
+            # "not measured", and a checkpoint that names no commit cannot be compared later.
+            raise CommandError(
+                f"{path}: not inside a git work tree. A checkpoint measures a repository at a "
+                "commit; run `git init` and commit there first."
+            )
         found = Project.objects.filter(slug=project).first()
         if found is None:
             raise CommandError(f"No project with slug '{project}'.")
@@ -91,11 +101,21 @@ class Command(BaseCommand):
                 artefacts=Artefacts(**files),
                 run_tools=options["run_tools"],
                 python=python,
+                start_unknown=options["kind"] == "start",
                 progress=progress,
             )
+        except UnknownSession:
+            # A mistyped id must not start a phantom session that becomes its own baseline.
+            raise CommandError(
+                f"--session {options['session']}: no such session in project '{project}'. "
+                "To start it with this checkpoint, add --kind start."
+            ) from None
         except ValueError as exc:  # the project's gate configuration
             raise CommandError(f"Project '{project}': {exc}") from None
         progress(f"checkpoint #{checkpoint.pk} stored")
+        missing = {m.key: m.reason for m in checkpoint.measurements.all() if m.value is None}
+        for name, artefact, reason in unread_artefacts(files, missing):
+            self.stderr.write(f"warning: --{name} {artefact}: not read: {reason}")
         data = report_data(checkpoint)
         if options["format"] == "json":
             self.stdout.write(json.dumps(render_json(data), indent=2, ensure_ascii=False))

@@ -29,7 +29,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, name: str, slug: str | None, member: list[str], **options):
-        slug = slugify(slug or name)
+        if slug is not None and slugify(slug) != slug:
+            # A slug given is used as it is or refused: quietly changing it would make the
+            # project's URLs and API filters differ from what the user typed.
+            raise CommandError(
+                f"--slug {slug!r}: use lowercase letters, digits, dashes and underscores only "
+                f"(for example {slugify(slug) or 'my-app'!r})."
+            )
+        slug = slug or slugify(name)
         if not slug:
             raise CommandError("The project needs a slug of letters, digits or dashes.")
         for label, text in (("slug", slug), ("name", name)):
