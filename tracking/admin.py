@@ -53,6 +53,17 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class MeasuredAdminMixin:
+    """View and delete only: a checkpoint's figures come from measurements with their sources,
+    so nobody types one in or edits it; a correction is a new checkpoint that measures again."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     # The hash is never shown; keys are created with `createproject` or the API, not here.
@@ -160,7 +171,7 @@ class MeasurementInline(admin.TabularInline):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(admin.ModelAdmin):
+class CheckpointAdmin(MeasuredAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "project",
@@ -218,7 +229,7 @@ class CheckpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(admin.ModelAdmin):
+class MeasurementAdmin(MeasuredAdminMixin, admin.ModelAdmin):
     list_display = (
         "key",
         "value_or_reason",

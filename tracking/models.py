@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -75,6 +75,26 @@ class ApiKey(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == self.WRITE
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> bool:
+        """Stop the key from working from now on; False if it was revoked already."""
+        changed = ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        self.refresh_from_db(fields=["revoked_at"])
+        return bool(changed)
+
+    def rotate(self) -> tuple[ApiKey, str]:
+        """A new key with this one's project, scope and name, and this one revoked, together;
+        returns the new key and its plain text (shown once)."""
+        with transaction.atomic():
+            if not self.revoke():
+                raise ValueError(f"key {self.prefix}… is revoked already")
+            return self.project.create_api_key(scope=self.scope, name=self.name)
 
 
 class Session(models.Model):

@@ -82,3 +82,17 @@ def test_it_shows_measured_values_in_full(admin_client):
     assert '<td class="field-value_or_reason">1,116,507,719</td>' in content
     assert '<td class="field-value_or_reason">66.66666666666667</td>' in content
     assert "e+09" not in content
+
+
+@pytest.mark.parametrize("model", [Checkpoint, Measurement])
+def test_measured_figures_cannot_be_typed_in_or_edited(admin_client, model):
+    name = model._meta.model_name
+    row = model.objects.earliest("pk")
+    assert admin_client.get(f"/admin/tracking/{name}/add/").status_code == 403
+    page = admin_client.get(f"/admin/tracking/{name}/{row.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    field = "score_total" if model is Checkpoint else "value"
+    before = getattr(row, field)
+    admin_client.post(f"/admin/tracking/{name}/{row.pk}/change/", {field: "100"})
+    row.refresh_from_db()
+    assert getattr(row, field) == before

@@ -184,7 +184,8 @@ def test_an_unknown_session_is_refused_unless_started_explicitly(project, packag
     assert not Session.objects.exists() and not Checkpoint.objects.exists()
     _, err = run(root, "--project", "alpha", "--session", "999999", "--kind", "start")
     assert "session 999999: started" in err
-    assert Checkpoint.objects.get().session.external_id == "999999"
+    session = Checkpoint.objects.get().session
+    assert session is not None and session.external_id == "999999"
 
 
 @pytest.mark.django_db
