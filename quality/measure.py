@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ def measure_tests(
             try:
                 interpreter = _test_interpreter(root, python)
                 ran = f"{_shown(interpreter, root)} -m coverage run -m pytest"
-                coverage_run, junit_run = _run_tests(root, Path(tmp), interpreter)
+                coverage_run, junit_run = _run_tests(root, Path(tmp), interpreter, progress)
                 missing = f"the test run ({ran}) wrote no report"
             except ToolError as exc:
                 coverage_run = junit_run = None
@@ -194,8 +195,11 @@ def _shown(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _run_tests(root: Path, tmp: Path, python: Path) -> tuple[Path | None, Path | None]:
-    """Run the project's pytest suite under coverage.py with the project's interpreter.
+def _run_tests(
+    root: Path, tmp: Path, python: Path, progress: Callable[[str], None] = _quiet
+) -> tuple[Path | None, Path | None]:
+    """Run the project's pytest suite under coverage.py with the project's interpreter, telling
+    `progress` how far it got (pytest's own "[ 42%]" at the end of each line of dots).
 
     Returns the coverage JSON and JUnit paths that were written (None for one that was not).
     """
@@ -204,7 +208,12 @@ def _run_tests(root: Path, tmp: Path, python: Path) -> tuple[Path | None, Path |
     coverage_run = [*coverage_tool, "run", "--branch", f"--data-file={data}"]
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}"]
     try:
-        run_tool([*coverage_run, *pytest_args], cwd=root, timeout=TEST_RUN_TIMEOUT_S)
+        run_tool(
+            [*coverage_run, *pytest_args],
+            cwd=root,
+            timeout=TEST_RUN_TIMEOUT_S,
+            on_line=pytest_progress(progress),
+        )
         if data.exists():
             run_tool(
                 [*coverage_tool, "json", f"--data-file={data}", "-o", str(report)],
@@ -214,6 +223,23 @@ def _run_tests(root: Path, tmp: Path, python: Path) -> tuple[Path | None, Path |
     except ToolError:
         pass  # what was not written is then "not measured" with the reader's reason
     return (report if report.exists() else None, xml if xml.exists() else None)
+
+
+PYTEST_PERCENT = re.compile(r"\[\s*(\d{1,3})%\]\s*$")
+
+
+def pytest_progress(progress: Callable[[str], None]) -> Callable[[str], None]:
+    """A line reader for `pytest -q` output that reports each new percentage of tests run."""
+    last = -1
+
+    def on_line(line: str) -> None:
+        nonlocal last
+        match = PYTEST_PERCENT.search(line)
+        if match and int(match[1]) != last:
+            last = int(match[1])
+            progress(f"pytest: {last} % of the tests run")
+
+    return on_line
 
 
 def _ran_by(reading: Reading, command: str) -> Reading:

@@ -11,6 +11,9 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -177,11 +180,21 @@ class ToolRun:
     stderr: str
 
 
-def run_tool(args: list[str], *, cwd: Path | str, timeout: float = DEFAULT_TIMEOUT_S) -> ToolRun:
+def run_tool(
+    args: list[str],
+    *,
+    cwd: Path | str,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    on_line: Callable[[str], None] | None = None,
+) -> ToolRun:
     """Run a tool with an argument list and a timeout; ToolError if it cannot run at all.
 
-    A non-zero exit is not an error here: linters exit 1 when they find something.
+    A non-zero exit is not an error here: linters exit 1 when they find something. With
+    `on_line`, each line the tool writes to stdout is passed on as it comes (for progress on a
+    long run, such as a test suite), and stdout is still returned whole.
     """
+    if on_line is not None:
+        return _run_streaming(args, cwd=cwd, timeout=timeout, on_line=on_line)
     try:
         done = subprocess.run(
             args,
@@ -198,6 +211,40 @@ def run_tool(args: list[str], *, cwd: Path | str, timeout: float = DEFAULT_TIMEO
     except subprocess.TimeoutExpired:
         raise ToolError(f"{' '.join(args[:3])} timed out after {timeout:g} s") from None
     return ToolRun(done.returncode, done.stdout, done.stderr)
+
+
+def _run_streaming(
+    args: list[str], *, cwd: Path | str, timeout: float, on_line: Callable[[str], None]
+) -> ToolRun:
+    # stderr goes to a file, not a second pipe: reading one pipe line by line while the other
+    # fills up would deadlock a chatty tool.
+    env = {**tool_env(), "PYTHONUNBUFFERED": "1"}  # a Python tool's lines arrive as written
+    with tempfile.TemporaryFile(mode="w+", errors="replace") as err:
+        try:
+            proc = subprocess.Popen(
+                args, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=err,
+                text=True, errors="replace",
+            )  # fmt: skip
+        except FileNotFoundError as exc:
+            raise ToolError(f"{args[0]} is not installed: {exc}") from None
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        lines = []
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+            returncode = proc.wait()
+        finally:
+            timed_out = not timer.is_alive()
+            timer.cancel()
+            proc.kill()
+            proc.wait()
+        if timed_out:
+            raise ToolError(f"{' '.join(args[:3])} timed out after {timeout:g} s")
+        err.seek(0)
+        return ToolRun(returncode, "".join(lines), err.read())
 
 
 def tool_env() -> dict[str, str]:

@@ -37,6 +37,7 @@ def test_it_measures_a_session_from_start_to_a_later_checkpoint(project, package
     assert session.start_commit == start.commit == package.git("rev-parse", "HEAD")
     assert out.startswith(f"# Alpha: Start checkpoint #{start.pk}\n")
     assert "[" in err and "ruff" in err and "storing the checkpoint" in err
+    assert "pytest: 100 % of the tests run" in err
     got = values(start)
     assert (got["tests.total"], got["tests.failed"], got["tests.created"]) == (3, 1, 0)
     assert got["security.findings.high"] == 1 and got["complexity.max"] == 16
