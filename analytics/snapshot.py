@@ -7,14 +7,16 @@ share their queries, so a tick costs a few queries per distinct project set, not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 
 from analytics import anomalies
 from analytics.frames import iso, session_data
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView
 from analytics.skills import SkillStats, last_hours, skill_stats
+from lib.hours import floor_hour
 from tracking.models import Project, Session, SkillHourly, SkillSessionHour
 
 TOP = 10
@@ -71,13 +73,15 @@ def _round(value: float | None) -> float | None:
 
 
 def active_sessions(project_ids: tuple[int, ...], now: datetime) -> dict:
-    """Not-ended sessions with activity in the 24 h window: count and the latest started."""
-    start = last_hours(24, now)
-    invoked = SkillSessionHour.objects.filter(project_id__in=project_ids, hour__gte=start).values(
-        "session_id"
-    )
+    """Not-ended sessions with activity in the last CAIRN_SESSION_IDLE_MINUTES: count and the
+    latest started. Skill activity is read from the hourly rollup (the snapshot never scans the
+    event log), so it counts from the start of the hour the idle window begins in."""
+    since = now - timedelta(minutes=settings.CAIRN_SESSION_IDLE_MINUTES)
+    invoked = SkillSessionHour.objects.filter(
+        project_id__in=project_ids, hour__gte=floor_hour(since)
+    ).values("session_id")
     sessions = Session.objects.filter(project_id__in=project_ids, status=Session.ACTIVE).filter(
-        Q(started_at__gte=start) | Q(updated_at__gte=start) | Q(pk__in=invoked)
+        Q(started_at__gte=since) | Q(updated_at__gte=since) | Q(pk__in=invoked)
     )
     recent = sessions.select_related("project").order_by("-started_at", "-pk")[:RECENT_SESSIONS]
     return {"count": sessions.count(), "sessions": [session_data(s) for s in recent]}

@@ -218,6 +218,8 @@ INGEST_MAX_BYTES = envint("INGEST_MAX_BYTES", str(8 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES
 # Uploaded artefacts (coverage, JUnit, linter JSON) for CI checkpoints.
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))
+# A session quiet this long is no longer live: the import ends it, the live view leaves it out.
+CAIRN_SESSION_IDLE_MINUTES = envint("CAIRN_SESSION_IDLE_MINUTES", "60")
 
 LOGGING = {
     "version": 1,

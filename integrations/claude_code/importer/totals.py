@@ -80,7 +80,7 @@ def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -
     if not ids:
         return
     sums, last_context = _request_totals(ids)
-    idle = timedelta(minutes=getattr(settings, "CAIRN_SESSION_IDLE_MINUTES", 60))
+    idle = timedelta(minutes=settings.CAIRN_SESSION_IDLE_MINUTES)
     now = timezone.now()
     changed = []
     for session in _sessions_to_refresh(ids, loaded):
