@@ -132,12 +132,23 @@ class ProjectRule(models.Model):
 
 
 class HookToolCall(models.Model):
-    """A tool call announced by a PreToolUse hook, waiting for its PostToolUse."""
+    """A tool call announced by a PreToolUse hook, waiting for its PostToolUse.
 
-    tool_use_id = models.CharField(max_length=200, unique=True)
+    Keyed by tool_use id within the project of the key that sent it: another project's key
+    sending the same id has a call of its own, never this one.
+    """
+
+    # No index of its own: the (project, tool_use_id) key serves look-ups by project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    tool_use_id = models.CharField(max_length=200)
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
     skill = models.CharField(max_length=200)
     started_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "tool_use_id"], name="hook_tool_call_key")
+        ]
 
     def __str__(self) -> str:
         return self.tool_use_id

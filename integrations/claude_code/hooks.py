@@ -3,6 +3,11 @@
 Tool calls use the tool_use id as idempotency key, as the transcript import does, so a later
 import of the same session adds nothing twice. Hook payloads carry no timestamps: times are
 the server's at arrival.
+
+Everything a hook stores is keyed within its key's project (sessions, pending and recorded
+tool calls), and a transcript is read for a hook only if it is that project's
+(`importer.claims`): one project's key cannot reach another project's data by naming its ids
+or its files.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from prometheus_client import Counter
 
 from integrations.claude_code.importer.finding import default_paths
-from integrations.claude_code.importer.storing import import_file
+from integrations.claude_code.importer.storing import ForeignTranscript, import_own_file
 from integrations.claude_code.importer.totals import announce
 from integrations.claude_code.transcript import external_id, tool_skill
 from integrations.models import ClaudeSession, HookToolCall
@@ -46,6 +52,11 @@ MAX_ID = 150
 # After these the transcript holds a finished turn worth reading.
 READ_AFTER = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 
+transcripts_refused = Counter(
+    "cairn_hook_transcripts_refused_total",
+    "Transcripts a hook pointed at that are not its key's project's, left unread.",
+)
+
 
 class HookError(ValueError):
     """A payload Cairn cannot use; the message says why."""
@@ -55,6 +66,9 @@ class HookError(ValueError):
 class HookOutcome:
     session: Session
     recorded: int = 0
+    # Why the transcript the hook pointed at was not read for its project ("" if it was not
+    # refused).
+    transcript_refused: str = ""
 
 
 def _text(payload: dict, name: str, *, required: bool = False, limit: int = MAX_ID) -> str:
@@ -67,7 +81,19 @@ def _text(payload: dict, name: str, *, required: bool = False, limit: int = MAX_
         raise HookError(f"'{name}' must be a string")
     if len(value) > limit:
         raise HookError(f"'{name}' is longer than {limit} characters")
+    _storable(value, name)
     return value
+
+
+def _storable(value: str, name: str) -> None:
+    """Refuse text a database cannot store: Postgres refuses NUL characters, and a lone
+    surrogate (valid in JSON's escapes) is no UTF-8 at all."""
+    if "\x00" in value:
+        raise HookError(f"'{name}' must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise HookError(f"'{name}' is not valid Unicode text (a lone surrogate)") from None
 
 
 def handle_hook(project: Project, payload: object, *, now: datetime | None = None) -> HookOutcome:
@@ -88,6 +114,8 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
     ):
         raise HookError(f"{event} needs 'tool_use_id' and 'tool_name'")
     cwd = _text(payload, "cwd", limit=1000)
+    skill = tool_skill(tool_name, payload.get("tool_input"))[:200] if tool_name else ""
+    _storable(skill, "tool_input")
     now = now or timezone.now()
     with transaction.atomic():
         session = _session(project, session_id, agent_id, now)
@@ -104,20 +132,20 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
                 status=Session.ACTIVE, ended_at=None, updated_at=now
             )
         elif event == "PreToolUse":
-            skill = tool_skill(tool_name, payload.get("tool_input"))[:200]
             HookToolCall.objects.get_or_create(
+                project=project,
                 tool_use_id=tool_use_id,
                 defaults={"session": session, "skill": skill, "started_at": now},
             )
         elif event in {"PostToolUse", "PostToolUseFailure"}:
-            outcome.recorded = _record_tool_call(project, session, payload, event, now)
+            outcome.recorded = _record_tool_call(project, session, payload, event, skill, now)
         elif event == "SessionEnd" or (event == "SubagentStop" and agent_id):
             session_end(session=session, ended_at=max(now, session.started_at))
         session.refresh_from_db()
         events.send_sessions_updated([session])
     path = transcript_to_read(payload, event)
     if path is not None:
-        _read_transcript(project, path)
+        outcome.transcript_refused = _read_transcript(project, path)
     return outcome
 
 
@@ -134,21 +162,33 @@ def transcript_to_read(payload: dict, event: str) -> Path | None:
     raw = raw or payload.get("transcript_path")
     if not isinstance(raw, str) or not raw.endswith(".jsonl"):
         return None
-    path = Path(raw).expanduser().resolve()
-    roots = [root.expanduser().resolve() for root in default_paths()]
-    if not any(path.is_relative_to(root) for root in roots) or not path.is_file():
+    try:
+        path = Path(raw).expanduser().resolve()
+        roots = [root.expanduser().resolve() for root in default_paths()]
+        if not any(path.is_relative_to(root) for root in roots) or not path.is_file():
+            return None
+    except (OSError, ValueError, RuntimeError):
+        # A name no file can have (a NUL, too long, an unknown `~user`): nothing to read.
         return None
     return path
 
 
-def _read_transcript(project: Project, path: Path) -> None:
+def _read_transcript(project: Project, path: Path) -> str:
+    """Read what is new in the transcript into `project`; returns why it was refused ("" if
+    it was not), as it is another project's. The hook is answered either way: Claude Code must
+    never wait on Cairn, and the next import reads the file for its own project."""
     try:
-        result = import_file(path, project=project)
+        result = import_own_file(path, project)
+    except ForeignTranscript as refused:
+        transcripts_refused.inc()
+        log.warning("a hook of project %s named a transcript not read: %s", project.slug, refused)
+        return str(refused)
     except (OSError, DatabaseError):
         # The hook itself is stored; the next import reads the file.
         log.exception("reading %s after a hook failed", path)
-        return
+        return ""
     announce(result.sessions)
+    return ""
 
 
 def _session(project: Project, session_id: str, agent_id: str, now: datetime) -> Session:
@@ -166,10 +206,12 @@ def _session(project: Project, session_id: str, agent_id: str, now: datetime) ->
 
 
 def _record_tool_call(
-    project: Project, session: Session, payload: dict, event: str, now: datetime
+    project: Project, session: Session, payload: dict, event: str, skill: str, now: datetime
 ) -> int:
+    """Record the call a PostToolUse(Failure) ended, with its PreToolUse's start if this
+    project's key sent one; `skill` is what the ending payload names."""
     tool_use_id = payload["tool_use_id"]
-    started = HookToolCall.objects.filter(tool_use_id=tool_use_id).first()
+    started = HookToolCall.objects.filter(project=project, tool_use_id=tool_use_id).first()
     failed = event == "PostToolUseFailure"
     if started is not None:
         invoked_at, skill = started.started_at, started.skill
@@ -178,7 +220,6 @@ def _record_tool_call(
     else:
         # No PreToolUse seen (not configured): the call is known only from its end.
         invoked_at, duration = now, None
-        skill = tool_skill(payload["tool_name"], payload.get("tool_input"))[:200]
     error_type = ""
     if failed:
         error_type = "interrupted" if payload.get("is_interrupt") is True else "tool_error"

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from integrations.claude_code.hooks import EVENTS
-from integrations.models import HookToolCall
+from integrations.models import HookToolCall, ProjectRule
 from tests.tracking.conftest import chunked_post
 from tracking.models import Session, SkillInvocation
 
@@ -190,6 +190,8 @@ def test_it_reads_the_transcript_after_a_turn_when_allowed(
     outside = tmp_path / "elsewhere.jsonl"
     shutil.copy(TRANSCRIPTS / "spotter" / "tool_heavy.jsonl", outside)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    # The transcript's folder is the key's project's: only then may a hook read it.
+    ProjectRule.objects.create(path_prefix="/home/marco/projects/spotter", project=project)
 
     hook(client, write_key, "Stop", session_id=session_id, transcript_path=str(transcript))
     session = Session.objects.get(external_id=session_id)

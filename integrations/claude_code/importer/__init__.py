@@ -8,5 +8,6 @@ twice.
 Files are found (`finding`), read and parsed (`reading`: no database; by worker processes when
 there is much to read), then stored a batch at a time (`storing`: one transaction per
 `tuning.BATCH_BYTES` of new lines, with their read positions), so that a file is stored whole
-or not at all. `runner` drives a whole import; `totals` keeps each session's figures exact.
+or not at all. `runner` drives a whole import; `totals` keeps each session's figures exact;
+`claims` tells whether a transcript a hook names is its key's project's.
 """

@@ -55,16 +55,38 @@ def repository_name(cwd: str) -> str:
     return path.name
 
 
-def project_for_cwd(cwd: str, fallback: str) -> Project:
-    """The project of a session working in `cwd`: the longest matching ProjectRule, else the
-    project named like the repository's top folder, created when missing."""
+def _slug_and_name(cwd: str, fallback: str) -> tuple[str, str]:
+    """The slug and name of the project named after a session's folder (see project_for_cwd)."""
+    name = repository_name(cwd) if cwd else fallback
+    slug = slugify(name)[:100] or "claude-code"
+    return slug, (name or slug)[:200]
+
+
+def _ruled_project(cwd: str) -> Project | None:
+    """The project of the longest ProjectRule matching `cwd`, if any."""
     if cwd:
         rules = ProjectRule.objects.select_related("project").order_by("-path_prefix")
         for rule in rules:
             prefix = rule.path_prefix.rstrip("/")
             if cwd == prefix or cwd.startswith(prefix + "/"):
                 return rule.project
-    name = repository_name(cwd) if cwd else fallback
-    slug = slugify(name)[:100] or "claude-code"
-    project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": (name or slug)[:200]})
+    return None
+
+
+def project_for_cwd(cwd: str, fallback: str) -> Project:
+    """The project of a session working in `cwd`: the longest matching ProjectRule, else the
+    project named like the repository's top folder, created when missing."""
+    ruled = _ruled_project(cwd)
+    if ruled is not None:
+        return ruled
+    slug, name = _slug_and_name(cwd, fallback)
+    project, _ = Project.objects.get_or_create(slug=slug, defaults={"name": name})
     return project
+
+
+def existing_project_for_cwd(cwd: str, fallback: str) -> Project | None:
+    """`project_for_cwd` without creating anything: None when `cwd` maps to no project yet."""
+    ruled = _ruled_project(cwd)
+    if ruled is not None:
+        return ruled
+    return Project.objects.filter(slug=_slug_and_name(cwd, fallback)[0]).first()

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.claude_code.accounting import Request
-from integrations.claude_code.importer.finding import project_for_cwd
+from integrations.claude_code.importer.finding import existing_project_for_cwd, project_for_cwd
 from integrations.claude_code.importer.reading import NewLines
 from integrations.claude_code.transcript import (
     Compaction,
@@ -45,15 +45,21 @@ def store_sessions(reads: list[NewLines], project: Project | None) -> dict[Sessi
     """The Session of every (sessionId, agentId) the files mention, created when new; a
     subagent's session is a child of its parent's. In `project` when given, else in the
     project of the session's folder."""
-    seen, folders = _sessions_seen(reads)
+    seen, folders = sessions_seen(reads)
     # Known under their Claude Code ids in any project (hooks may have started them under
-    # their key's project): one query for the batch, the first session of each id.
-    found = _known_facts([external_id(*key) for key in seen], project)
+    # their key's project): one query for the batch; `_Owners.known` picks the one to use.
+    candidates = _known_facts([external_id(*key) for key in seen], project)
+    found: dict[str, ClaudeSession] = {}
     owners = _Owners(project, folders)
     sessions: dict[SessionKey, Session] = {}
     # Parents first, so children can point at them and share their project.
     for children in (False, True):
         keys = sorted(key for key in seen if bool(key[1]) == children)
+        for key in keys:
+            known = candidates.get(external_id(*key), [])
+            chosen = owners.known(key, seen[key], known, _parent(key, sessions))
+            if chosen is not None:
+                found[external_id(*key)] = chosen
         made = _get_or_create_sessions(_sessions_to_make(keys, seen, found, sessions, owners))
         for key in keys:
             facts = found.get(external_id(*key))
@@ -63,7 +69,7 @@ def store_sessions(reads: list[NewLines], project: Project | None) -> dict[Sessi
     return sessions
 
 
-def _sessions_seen(
+def sessions_seen(
     reads: list[NewLines],
 ) -> tuple[dict[SessionKey, SessionSeen], dict[SessionKey, str]]:
     """What the files' lines say about each session, and the folder of the file where each
@@ -116,6 +122,34 @@ class _Owners:
         self.project = project
         self.folders = folders
         self.by_folder: dict[tuple[str, str], Project] = {}
+        self.existing: dict[tuple[str, str], Project | None] = {}
+
+    def known(
+        self,
+        key: SessionKey,
+        seen: SessionSeen,
+        candidates: list[ClaudeSession],
+        parent: Session | None,
+    ) -> ClaudeSession | None:
+        """Which stored session of a Claude Code id (`candidates`, oldest first) the lines of
+        `key` go to; None: a new one.
+
+        In the import's project when given; a subagent's in its parent's project. Otherwise the
+        one in the project its folder maps to: a hook's key may have started a session under
+        any project's id, and only where the folder maps to no project yet is the hook's
+        project taken (the oldest such session), as the best guess there is.
+        """
+        if not candidates:
+            return None
+        owner = self.project or (parent.project if parent else None)
+        if owner is None:
+            where = (seen.cwd, self.folders[key])
+            if where not in self.existing:
+                self.existing[where] = existing_project_for_cwd(*where)
+            owner = self.existing[where]
+            if owner is None:
+                return candidates[0]
+        return next((c for c in candidates if c.session.project_id == owner.pk), None)
 
     def of(self, key: SessionKey, seen: SessionSeen, parent: Session | None) -> Project:
         """The project a new session `key` goes to."""
@@ -244,9 +278,9 @@ def _update_facts(
     update_rows(ClaudeSession, changed, FACT_FIELDS)
 
 
-def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, ClaudeSession]:
-    """The stored facts (with session and project) of each Claude Code id, the first session
-    of each; in `project` only when given. The look-up is plain SQL: on a first import it
+def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, list[ClaudeSession]]:
+    """The stored facts (with session and project) of each Claude Code id, oldest session
+    first; in `project` only when given. The look-up is plain SQL: on a first import it
     finds nothing, and building it through the ORM cost more than Postgres took to answer."""
     if not claude_ids:
         return {}
@@ -262,13 +296,13 @@ def _known_facts(claude_ids: list[str], project: Project | None) -> dict[str, Cl
                 params,
             )
             pks += [row[0] for row in cursor.fetchall()]
-    found: dict[str, ClaudeSession] = {}
+    found: dict[str, list[ClaudeSession]] = defaultdict(list)
     if pks:
         rows = ClaudeSession.objects.filter(pk__in=pks).select_related("session__project")
         if project is not None:
             rows = rows.filter(session__project=project)
-        for facts in rows.order_by("-session_id"):
-            found[facts.claude_id] = facts
+        for facts in rows.order_by("session_id"):
+            found[facts.claude_id].append(facts)
     return found
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.claude_code.importer.claims import foreign_claim
 from integrations.claude_code.importer.reading import (
     HEAD,
     NewLines,
@@ -45,11 +46,23 @@ POSITION_FIELDS = (
 )
 
 
-def import_file(path: Path, *, project: Project | None = None) -> Stored:
-    """Import what is new in one transcript, in one transaction (the hooks endpoint's way)."""
-    known = TranscriptFile.objects.filter(path=str(path)).first()
+class ForeignTranscript(Exception):
+    """A transcript that is not the project's to read (the message says why): nothing of it
+    was stored, not even a read position, so a later import still reads it whole."""
+
+
+def import_own_file(path: Path, project: Project) -> Stored:
+    """Import what is new in one transcript into `project`, in one transaction (the hooks
+    endpoint's way), only if the transcript is the project's (`claims.foreign_claim`); else
+    ForeignTranscript."""
+    known = TranscriptFile.objects.filter(path=str(path)).select_related("session").first()
     new = read_file(path, known).new
-    return store_files([new] if new is not None else [], project)
+    if new is None:
+        return Stored()
+    reason = foreign_claim(new, project)
+    if reason:
+        raise ForeignTranscript(f"{path}: {reason}")
+    return store_files([new], project)
 
 
 def store_files(reads: list[NewLines], project: Project | None) -> Stored:
