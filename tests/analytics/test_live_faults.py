@@ -138,6 +138,30 @@ async def test_a_crashing_message_gets_an_error_and_the_consumer_stays(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
+@pytest.mark.parametrize("ending", ["exception", "cancelled"])
+async def test_a_consumer_that_ends_without_a_disconnect_leaves_the_fanout(
+    live, project, read_key, ending
+):
+    connections = live_metrics.connections._value.get()
+    communicator = await subscribed(bearer(read_key))
+    fanout = local_fanout()
+    assert (fanout.member_count(), live_metrics.connections._value.get()) == (1, connections + 1)
+    if ending == "exception":
+        # A receive event with neither text nor bytes: Channels itself raises (KeyError).
+        await communicator.send_input({"type": "websocket.receive"})
+        with pytest.raises(KeyError):
+            await communicator.wait(timeout=5)
+    else:
+        communicator.future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await communicator.future
+    assert fanout.member_count() == 0
+    assert live_metrics.connections._value.get() == connections
+    assert await Ticker().tick() == 0  # no view left to build for
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
 async def test_error_replies_count_toward_the_rate_limit(live, project, read_key):
     communicator = await subscribed(bearer(read_key))
     for _ in range(20):
