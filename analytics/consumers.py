@@ -10,6 +10,8 @@ through `database_sync_to_async`, which cleans connections itself.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from collections import deque
 
@@ -19,16 +21,21 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from analytics import live_metrics, ticker, wire
-from analytics.fanout import Frame, local_fanout
-from analytics.frames import encode, error_frame, server_time
+from analytics.fanout import UNAVAILABLE_REASON, Frame, LocalFanout, local_fanout
+from analytics.frames import encode, error_frame, server_time, status_frame
+from analytics.layer import UNAVAILABLE
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
 from analytics.registry import registry
 from analytics.snapshot import skill_known, skill_metrics
 from lib import gctune
 from tracking.auth import ApiKeyUser, visible_projects
 
+log = logging.getLogger(__name__)
+
 MAX_FRAME_BYTES = 4096
 MAX_MESSAGES_PER_SECOND = 20
+# No message needs more than two levels; the bound keeps json.loads far from the recursion limit.
+MAX_NESTING = 32
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_SLOW_READER = 4008
@@ -50,6 +57,87 @@ class ClientError(Exception):
         self.code = code
 
 
+class _NotFinite(ValueError):
+    """NaN or ±Infinity in a client message: Python's json accepts them, JSON does not."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _refuse_constant(text: str) -> float:
+    raise _NotFinite(text)
+
+
+def _nesting(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _shown(name: str) -> str:
+    """A client-chosen name, quoted and cut short for an error message."""
+    return repr(name if len(name) <= 40 else name[:40] + "…")
+
+
+def parse_message(text: str) -> tuple[str, dict]:
+    """The type and fields of one client text message, or a ClientError naming what is wrong.
+
+    Total over any text: every JSON value, and every type of every field, ends here in a
+    result or a ClientError (the property test in tests/analytics/test_live_faults.py)."""
+    # Counting brackets first keeps the exact scan off ordinary messages.
+    if text.count("[") + text.count("{") > MAX_NESTING and _nesting(text) > MAX_NESTING:
+        raise ClientError("bad_json", f"The message nests deeper than {MAX_NESTING} levels.")
+    try:
+        data = json.loads(text, parse_float=_finite, parse_constant=_refuse_constant)
+    except _NotFinite:
+        raise ClientError("bad_json", "NaN and Infinity are not JSON numbers.") from None
+    except ValueError:
+        raise ClientError("bad_json", "The message is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ClientError("bad_json", "The message must be a JSON object.")
+    kind = data.get("type")
+    known = ", ".join(sorted(FIELDS))
+    if not isinstance(kind, str):
+        raise ClientError("unknown_type", f"'type' must be a string, one of: {known}.")
+    if kind not in FIELDS:
+        raise ClientError("unknown_type", f"Unknown message type; use one of: {known}.")
+    # A misspelt field (`skill_name`) must not silently mean "all skills".
+    unknown = sorted(set(data) - FIELDS[kind])
+    if unknown:
+        raise ClientError("bad_request", f"Unknown field {_shown(unknown[0])} in {kind}.")
+    return kind, data
+
+
+def ping_id(data: dict) -> str | int | float | None:
+    """The `id` a pong echoes: a string or a number, or None when the ping had none."""
+    value = data.get("id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ClientError("bad_request", "'id' must be a string or a number.")
+    return value
+
+
 def visible(user) -> dict[int, str]:
     """The projects a user may see, by id. A key's own project needs no query: at a connect
     storm every handshake's query waits its turn in the one database thread."""
@@ -63,10 +151,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # Channels treats an alias with no layer as "none"; the stubs allow only a str.
     channel_layer_alias = None  # type: ignore[assignment]
     view: LiveView | None = None
+    # The fan-out groups held: the view's and the events' of its projects.
+    joined: frozenset[str] = frozenset()
+    fanout: LocalFanout | None = None
     closing = False
     counted = False
+    released = False
     protocol: WebSocketProtocol | None = None
     projects: dict[int, str]
+
+    async def __call__(self, scope, receive, send):
+        # Whatever ends the consumer (a disconnect, an exception, a cancellation by the
+        # server), it leaves the fan-out: Daphne sends no disconnect to an application that
+        # raised, and the fan-out would keep pushing to it.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.release()
 
     async def dispatch(self, message):
         fast = self.FAST.get(message["type"])
@@ -77,7 +178,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        self.event_groups: set[str] = set()
         self.recent: deque[float] = deque(maxlen=MAX_MESSAGES_PER_SECOND + 1)
         self.over_since: float | None = None
         self.buffer_limit = settings.LIVE_CLIENT_BUFFER_BYTES
@@ -94,6 +194,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.refuse("forbidden", "This identity may see no project.", CLOSE_FORBIDDEN)
             return
         await self.accept()
+        self.fanout = local_fanout()
         self.counted = True
         live_metrics.connections.inc()
         self.raw_send = wire.unwrap(self.base_send)
@@ -114,6 +215,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 }
             )
         )
+        if not self.fanout.live:
+            await self.send_text(status_frame(False, UNAVAILABLE_REASON))
         await self.follow(LiveView.make(ALL, self.projects), {"kind": ALL})
 
     async def refuse(self, code: str, message: str, close_code: int) -> None:
@@ -124,28 +227,50 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=close_code)
 
     async def disconnect(self, code):
+        await self.release()
+
+    async def release(self) -> None:
+        """Leave the registry and the fan-out and uncount the connection, once."""
+        if self.released:
+            return
+        # All bookkeeping before the first await: a cancelled consumer is released too.
+        self.released = self.closing = True
+        if self.view is not None:
+            registry.remove(self.view)
+            self.view = None
+        self.joined = frozenset()
         if self.counted:
+            self.counted = False
             live_metrics.connections.dec()
-        await self.follow(None, None, confirm=False)
+        if self.fanout is not None:
+            await self.fanout.drop(self)
 
     async def send_text(self, text: str) -> None:
         await self.send(text_data=text)
 
     async def follow(self, view: LiveView | None, scope: dict | None, confirm=True) -> None:
         """Replace the subscription: leave the old groups, join the new ones."""
-        fanout = local_fanout()
-        groups = {events_group(pk) for pk in (view.project_ids if view else ())}
-        if self.view is not None and self.view != view:
-            registry.remove(self.view)
-            await fanout.leave(self.view.group, self)
-        for group in self.event_groups - groups:
+        fanout = self.fanout
+        assert fanout is not None  # set before the first subscription
+        groups = frozenset(
+            [view.group, *(events_group(pk) for pk in view.project_ids)] if view else ()
+        )
+        if self.view != view:
+            # The registry count changes with self.view, before any await (see release).
+            if self.view is not None:
+                registry.remove(self.view)
+            self.view = view
+            if view is not None:
+                try:
+                    await registry.add(view)
+                except UNAVAILABLE as error:
+                    # Registered again with the others when the fan-out sees the layer back.
+                    await fanout.lost(error)
+        held, self.joined = self.joined, groups
+        for group in held - groups:
             await fanout.leave(group, self)
-        if view is not None and self.view != view:
-            await fanout.join(view.group, self)
-            await registry.add(view)
-        for group in groups - self.event_groups:
+        for group in groups - held:
             await fanout.join(group, self)
-        self.view, self.event_groups = view, groups
         if confirm:
             await self.send_text(encode({"type": "subscription_confirmed", "scope": scope}))
 
@@ -184,6 +309,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.handle(text_data, bytes_data)
         except ClientError as error:
             await self.send_text(error_frame(error.code, str(error)))
+        except Exception:
+            # A failure of ours, not a bad message: the client hears of it and stays connected.
+            log.exception("live: a client message failed")
+            message = "The server failed to handle this message; the failure is logged."
+            await self.send_text(error_frame("server_error", message))
 
     async def handle(self, text_data, bytes_data) -> None:
         now = time.monotonic()
@@ -197,22 +327,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return await self.fail("message_too_large", message, CLOSE_TOO_LARGE)
         if bytes_data is not None:
             raise ClientError("binary_not_supported", "Send JSON as text frames.")
-        try:
-            data = json.loads(text_data)
-        except ValueError:
-            raise ClientError("bad_json", "The message is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise ClientError("bad_json", "The message must be a JSON object.")
-        kind = data.get("type")
-        if not isinstance(kind, str) or kind not in self.MESSAGES:
-            known = ", ".join(sorted(self.MESSAGES))
-            raise ClientError("unknown_type", f"Unknown message type; use one of: {known}.")
-        handler = self.MESSAGES[kind]
-        # A misspelt field (`skill_name`) must not silently mean "all skills".
-        unknown = sorted(set(data) - FIELDS[kind])
-        if unknown:
-            raise ClientError("bad_request", f"Unknown field {unknown[0]!r} in {kind}.")
-        await handler(self, data)
+        kind, data = parse_message(text_data)
+        await self.MESSAGES[kind](self, data)
 
     async def fail(self, code: str, message: str, close_code: int) -> None:
         self.closing = True
@@ -220,9 +336,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=close_code)
 
     async def on_ping(self, data: dict) -> None:
-        frame = {"type": "pong", "server_time": server_time()}
-        if isinstance(data.get("id"), str | int | float) and not isinstance(data["id"], bool):
-            frame["id"] = data["id"]
+        frame: dict[str, object] = {"type": "pong", "server_time": server_time()}
+        ident = ping_id(data)
+        if ident is not None:
+            frame["id"] = ident
         await self.send_text(encode(frame))
 
     async def on_subscribe(self, data: dict) -> None:

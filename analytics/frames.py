@@ -26,6 +26,14 @@ def error_frame(code: str, message: str) -> str:
     return encode({"type": "error", "code": code, "message": message})
 
 
+def status_frame(live: bool, reason: str | None = None) -> str:
+    """Whether live frames can flow: false while the channel layer is unreachable."""
+    frame: dict = {"type": "status", "live": live, "server_time": server_time()}
+    if reason:
+        frame["reason"] = reason
+    return encode(frame)
+
+
 def checkpoint_data(checkpoint: Checkpoint) -> dict:
     return {
         "id": checkpoint.pk,

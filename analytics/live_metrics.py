@@ -13,6 +13,11 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 connections = Gauge("cairn_live_connections", "Open /ws/live/ connections in this process.")
+# Set by analytics.fanout to a function counting its members when scraped; equals
+# `connections` unless a consumer that ended was left behind.
+fanout_members = Gauge(
+    "cairn_live_fanout_members", "Clients in this process's fan-out, each counted once."
+)
 frames_sent = Counter(
     "cairn_live_frames_sent_total", "Frames handed to live clients (metrics_update and events)."
 )

@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from analytics import live_metrics
 from analytics.frames import encode, server_time
-from analytics.layer import channel_layer
+from analytics.layer import UNAVAILABLE, channel_layer
 from analytics.registry import registry
 from analytics.snapshot import build_payloads
 
@@ -34,6 +34,7 @@ class Ticker:
         self.seq = 0
         self.last_build_s = 0.0
         self.last_send_s = 0.0
+        self.unavailable = False
 
     async def tick(self, now: datetime | None = None) -> int:
         """One tick: build, encode once per view, send to each view's group. Frames sent."""
@@ -65,8 +66,17 @@ class Ticker:
         while not stop.is_set() and (ticks == 0 or k < ticks):
             try:
                 await self.tick()
+            except UNAVAILABLE as error:
+                # Redis is down: once in the log, not a traceback every tick until it is back.
+                if not self.unavailable:
+                    log.warning("live ticks paused: channel layer unavailable (%r)", error)
+                self.unavailable = True
             except Exception:
                 log.exception("live tick %s failed", self.seq)
+            else:
+                if self.unavailable:
+                    log.warning("live ticks resumed")
+                self.unavailable = False
             # A late tick is skipped rather than sent in a burst.
             k = max(k + 1, math.floor((time.monotonic() - t0) / self.interval) + 1)
             delay = t0 + k * self.interval - time.monotonic()

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.conf import settings
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
@@ -84,6 +85,12 @@ class Process:
     def pid(self) -> int:
         return self.popen.pid
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies as in a crash, with no shutdown of its own."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=5)
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
@@ -101,6 +108,49 @@ def daphne(port: int, env: dict[str, str], log: Path) -> Process:
 
 def live_broadcast(env: dict[str, str], log: Path) -> Process:
     return Process([sys.executable, "manage.py", "live_broadcast"], env, log)
+
+
+class RedisServer:
+    """A throwaway redis-server on its own port, started and stopped (or killed) by the test;
+    nothing is saved, so a restart comes back empty as after a crash."""
+
+    def __init__(self, port: int, var: Path) -> None:
+        self.port, self.var = port, var
+        self.process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--save", "", "--appendonly", "no", "--dir", str(self.var)]
+        self.process = Process(args, dict(os.environ), self.var / f"redis-{time.time_ns()}.log")
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+
+
+def metrics(port: int) -> dict[str, float]:
+    """A server's unlabelled Prometheus samples (name → value) from its /metrics."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the local server
+        text = response.read().decode()
+    samples = (line.split(" ") for line in text.splitlines() if line and line[0] != "#")
+    return {sample[0]: float(sample[1]) for sample in samples if len(sample) == 2}
 
 
 def wait_until_serving(port: int, process: Process, timeout: float = 30.0) -> None:

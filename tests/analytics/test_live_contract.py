@@ -19,9 +19,9 @@ def section(title: str) -> str:
 
 def test_it_documents_exactly_the_error_codes_the_consumer_sends():
     documented = set(re.findall(r"^\| `(\w+)` \|", section("Errors"), re.M))
-    raised = set(re.findall(r'(?:ClientError|refuse|fail)\(\s*"(\w+)"', CODE))
+    raised = set(re.findall(r'(?:ClientError|refuse|fail|error_frame)\(\s*"(\w+)"', CODE))
     assert documented == raised
-    assert len(raised) == 10
+    assert len(raised) == 11
 
 
 def test_it_documents_exactly_the_close_codes_the_consumer_uses():
