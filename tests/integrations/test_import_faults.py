@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -260,11 +261,47 @@ def test_a_run_waiting_on_a_row_lock_names_the_table_and_gives_up(
         )
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        "CommandError: another import or a hook holds a lock on table "
+        "CommandError: another import or a hook holds the lock on table "
         f"integrations_transcriptfile that {path} needs, for longer than the lock timeout "
         "(--lock-timeout); nothing of this batch stored, retry later"
     )
     assert TranscriptFile.objects.get().offset == record.offset
+
+
+def test_a_run_waiting_on_another_writer_gives_up_on_sqlite_too(tmp_path, transcripts_copy):
+    # Its own SQLite file, shared with a second connection that holds the write lock.
+    database = tmp_path / "cairn.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    migrate = [sys.executable, "manage.py", "migrate", "-v0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
+    # All 12 files in one batch; the error names the first.
+    first = min(str(path.resolve()) for path in transcripts_copy.rglob("*.jsonl"))
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        done = subprocess.run(
+            manage(str(transcripts_copy), "--lock-timeout", "1"),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        waited = time.monotonic() - started
+        holder.execute("ROLLBACK")
+        assert done.returncode == 1
+        assert done.stderr.strip() == (
+            "CommandError: another import or a hook holds the lock on the database that "
+            f"{first} needs, for longer than the lock timeout (--lock-timeout); nothing of "
+            "this batch stored, retry later"
+        )
+        # One wait of about a second, not SQLite's 20 s (settings), nor one per file.
+        assert 1 <= waited < 15
+        assert holder.execute("SELECT count(*) FROM integrations_transcriptfile").fetchone() == (0,)
+    finally:
+        holder.close()
 
 
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -77,8 +78,17 @@ def _one_run_at_a_time(timeout: float, waiting: Callable[[str], None] | None) ->
     run bounded by `timeout` seconds (`lock_timeout`, for this connection, reset after).
 
     The lock is the session's: it is released when the run ends, or when its connection
-    does (a killed run's server process rolls back and lets go).
+    does (a killed run's server process rolls back and lets go). On SQLite, which has no
+    such lock, a batch's wait for another writer is bounded alike (`busy_timeout`).
     """
+    if connection.vendor == "sqlite":
+        before = _execute("PRAGMA busy_timeout")
+        _execute(f"PRAGMA busy_timeout = {timeout * 1000:.0f}")
+        try:
+            yield
+        finally:
+            _execute(f"PRAGMA busy_timeout = {before}")
+        return
     if connection.vendor != "postgresql":
         yield
         return
@@ -119,13 +129,19 @@ def _execute(sql: str, *params: int | str) -> object:
 
 
 def _lock_timed_out(exc: DatabaseError) -> bool:
-    """Whether a database error is a lock wait cut short by lock_timeout."""
-    return getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
+    """Whether a database error is a lock wait cut short: Postgres's lock_timeout, or
+    SQLite's busy timeout waiting for another writer."""
+    cause = exc.__cause__
+    if isinstance(cause, sqlite3.OperationalError):
+        return str(cause) == "database is locked"
+    return getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 def _locked_relation(exc: DatabaseError) -> str:
-    """The table whose row or lock a timed-out wait was for, as Postgres names it in the
-    error's context ('while locking tuple (0,1) in relation "…"'), else "a table"."""
+    """What a timed-out wait was for: the table, as Postgres names it in the error's context
+    ('while locking tuple (0,1) in relation "…"'); SQLite locks the whole database."""
+    if isinstance(exc.__cause__, sqlite3.OperationalError):
+        return "the database"
     context = getattr(getattr(exc.__cause__, "diag", None), "context", None) or ""
     match = re.search(r'relation "([^"]+)"', context)
     return f"table {match.group(1)}" if match else "a table"
@@ -216,7 +232,7 @@ def _store_batch(reads: list[NewLines], project: Project | None) -> Stored:
         # Waiting again file by file would only wait as long again, for each file.
         if _lock_timed_out(exc):
             raise ImportLocked(
-                f"another import or a hook holds a lock on {_locked_relation(exc)} that "
+                f"another import or a hook holds the lock on {_locked_relation(exc)} that "
                 f"{reads[0].path} needs, for longer than the lock timeout (--lock-timeout); "
                 "nothing of this batch stored, retry later"
             ) from exc

@@ -46,10 +46,13 @@ POSITION_FIELDS = (
 
 
 def import_file(path: Path, *, project: Project | None = None) -> Stored:
-    """Import what is new in one transcript, in one transaction (the hooks endpoint's way)."""
+    """Import what is new in one transcript, in one transaction (the hooks endpoint's way).
+    OSError if the file cannot be read: the caller decides what that means for it."""
     known = TranscriptFile.objects.filter(path=str(path)).first()
-    new = read_file(path, known).new
-    return store_files([new] if new is not None else [], project)
+    read = read_file(path, known)
+    if read.result.unreadable is not None:
+        raise OSError(f"{path}: not read, {read.result.unreadable}")
+    return store_files([read.new] if read.new is not None else [], project)
 
 
 def store_files(reads: list[NewLines], project: Project | None) -> Stored:
