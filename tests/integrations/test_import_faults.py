@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from integrations.claude_code.importer import tuning
@@ -401,3 +401,18 @@ def test_it_skips_an_unreadable_file_and_folder_names_them_and_imports_the_rest(
     assert "skipped" not in json.loads(again.getvalue())
     assert session_tokens() == expected_tokens(1)
     assert ApiRequest.objects.count() == 227 and SkillInvocation.objects.count() == 252
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("soon", "--lock-timeout: not a number of seconds: 'soon'"),
+        ("0", "--lock-timeout: must be more than 0 and at most 86400 s: '0'"),
+        ("nan", "--lock-timeout: must be more than 0 and at most 86400 s: 'nan'"),
+        ("86401", "--lock-timeout: must be more than 0 and at most 86400 s: '86401'"),
+    ],
+)
+def test_it_refuses_a_lock_timeout_that_is_not_a_wait(transcripts_copy, value, message):
+    with pytest.raises(CommandError) as refused:
+        call_command("import_transcripts", str(transcripts_copy), "--lock-timeout", value)
+    assert str(refused.value) == message
