@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Skipped:
     """A file or folder an import could not read, and why: left for a later run."""
 
     path: str
-    kind: str  # "file" or "folder"
+    kind: Literal["file", "folder"]
     reason: str
 
 
@@ -80,6 +80,6 @@ class ImportResult(Stored):
         self.skipped += folders
         self.warnings += [f"{f.path}: folder not read, {f.reason}" for f in folders]
 
-    def unreadable(self, kind: str) -> int:
+    def unreadable(self, kind: Literal["file", "folder"]) -> int:
         """How many files (or folders) could not be read."""
         return sum(1 for s in self.skipped if s.kind == kind)
