@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 from django.utils.text import slugify
 
+from integrations.claude_code.importer.results import Skipped
 from integrations.models import ProjectRule
 from tracking.models import Project
 
@@ -28,21 +30,64 @@ def default_paths() -> list[Path]:
     return [root / "projects" for root in roots]
 
 
-def find_transcripts(paths: Iterable[Path], *, since: datetime | None = None) -> list[Path]:
+def find_transcripts(
+    paths: Iterable[Path], *, since: datetime | None = None
+) -> tuple[list[Path], list[Skipped]]:
     """Every `.jsonl` under `paths` (files are taken as given), sorted so that a session's main
-    transcript comes before its subagents'. `since` skips files not modified since then."""
+    transcript comes before its subagents'; and the folders that could not be listed (no
+    permission, an I/O error), which the import skips with a warning instead of silently.
+    `since` skips files not modified since then."""
     found: list[Path] = []
+    skipped: list[Skipped] = []
     for path in paths:
-        if path.is_file():
+        if os.path.isdir(path):
+            found += _transcripts_under(path, skipped)
+        elif _is_file_or_unknown(path):
             found.append(path)
-        elif path.is_dir():
-            found += [p for p in path.rglob("*.jsonl") if p.is_file()]
         else:
             raise TranscriptPathError(f"No such file or folder: {path}")
     found = sorted({p.resolve() for p in found}, key=lambda p: str(p))
     if since is not None:
-        found = [p for p in found if p.stat().st_mtime >= since.timestamp()]
+        found = [p for p in found if _modified_since(p, since)]
+    return found, skipped
+
+
+def _transcripts_under(root: Path, skipped: list[Skipped]) -> list[Path]:
+    """The `.jsonl` files under `root`; each folder that cannot be listed is added to
+    `skipped` (`Path.rglob` would leave it out without a word)."""
+
+    def unreadable(error: OSError) -> None:
+        reason = error.strerror or str(error)
+        skipped.append(Skipped(str(error.filename or root), "folder", reason))
+
+    found: list[Path] = []
+    for folder, _, names in os.walk(root, onerror=unreadable, followlinks=True):
+        for name in names:
+            path = Path(folder, name)
+            # A folder that can be listed but not searched: its files cannot even be
+            # stat'ed. They are taken, and reading them says why they were not read.
+            if name.endswith(".jsonl") and _is_file_or_unknown(path):
+                found.append(path)
     return found
+
+
+def _is_file_or_unknown(path: Path) -> bool:
+    """Whether `path` is a regular file, or cannot be looked at (not silently dropped)."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):  # a dangling link, or gone since listed
+        return False
+    except OSError:
+        return True
+
+
+def _modified_since(path: Path, since: datetime) -> bool:
+    """Whether `path` was modified since then; a file that cannot be looked at is kept, so
+    that reading it reports why."""
+    try:
+        return path.stat().st_mtime >= since.timestamp()
+    except OSError:
+        return True
 
 
 def repository_name(cwd: str) -> str:

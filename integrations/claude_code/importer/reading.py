@@ -3,9 +3,12 @@ access here, so that worker processes can do it."""
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import multiprocessing as mp
 import os
+import signal
+import stat as stat_mode
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -73,7 +76,22 @@ def _untouched(known: TranscriptFile | None, stat: os.stat_result) -> bool:
 
 def read_file(path: Path, known: TranscriptFile | None) -> FileRead:
     """Read and parse what is new in one transcript; `known` is its TranscriptFile (None:
-    never read). No database access: storing is `storing.store_files`."""
+    never read). No database access: storing is `storing.store_files`.
+
+    A file that cannot be read (no permission, gone since it was found, an I/O error) is
+    returned with `result.unreadable` set and nothing to store: its read position stays, so
+    a later run reads it once it can."""
+    try:
+        return _read_file(path, known)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        result = FileResult(path=str(path), unreadable=reason)
+        result.warnings.append(f"{path}: not read, {reason}")
+        return FileRead(path=path, result=result)
+
+
+def _read_file(path: Path, known: TranscriptFile | None) -> FileRead:
+    """`read_file`, raising OSError when the file cannot be read."""
     result = FileResult(path=str(path))
     read = FileRead(path=path, result=result)
     stat = path.stat()
@@ -123,7 +141,10 @@ def read_files(files: list[Path], known: dict[str, TranscriptFile]) -> Iterator[
     Python work and one core would leave the others idle."""
     todo = 0
     for path in files:
-        record, stat = known.get(str(path)), path.stat()
+        try:
+            record, stat = known.get(str(path)), path.stat()
+        except OSError:  # gone since it was found: `read_file` says so
+            continue
         if not _untouched(record, stat):
             todo += stat.st_size - (record.offset if record else 0)
     workers = min(os.cpu_count() or 1, tuning.MAX_WORKERS)
@@ -134,7 +155,13 @@ def read_files(files: list[Path], known: dict[str, TranscriptFile]) -> Iterator[
         for path in files:
             yield read_file(path, known.get(str(path)))
         return
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=mp.get_context("fork"),
+        initializer=start_worker,
+        initargs=(os.getpid(),),
+    )
+    with pool:
         waiting: deque[Future[FileRead]] = deque()
         for path in files:
             waiting.append(pool.submit(read_file, path, known.get(str(path))))
@@ -143,3 +170,53 @@ def read_files(files: list[Path], known: dict[str, TranscriptFile]) -> Iterator[
                 yield waiting.popleft().result()
         while waiting:
             yield waiting.popleft().result()
+
+
+# prctl(2) option: the signal a process gets when the thread that forked it dies.
+PR_SET_PDEATHSIG = 1
+
+
+def start_worker(parent: int) -> None:
+    """Set up a forked reading worker (Linux only, as workers are): it dies with its parent
+    and holds none of its parent's connections.
+
+    A worker blocks waiting for work on a pipe whose writing end it inherited itself, so it
+    would never see its parent go: killed (SIGKILL, the OOM killer), the parent would leave
+    its workers behind, re-parented to init. Worse, they would hold the parent's Postgres
+    socket open, so the server would not see the parent go either: its transaction would
+    stay "idle in transaction" with its locks, and the next import would wait on them.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    # The parent may have died between the fork and the prctl: then no signal would come.
+    if os.getppid() != parent:
+        os._exit(1)
+    drop_inherited_sockets()
+
+
+def drop_inherited_sockets() -> None:
+    """Point every socket this process inherited at /dev/null, in place (dup2).
+
+    A reading worker needs no connection, and a database connection must not be closed
+    here: libpq's close (PQfinish, also on garbage collection) would send "terminate" over
+    the parent's socket and end the parent's session, and Django's `connections.close_all()`
+    would do just that. Pointing the descriptor elsewhere drops this process's hold on the
+    socket without a byte sent; the inherited connection objects stay as they are, and any
+    use of them (a bug: workers do not touch the database) fails at once instead of talking
+    on the parent's session.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd == devnull:
+                continue
+            try:
+                is_socket = stat_mode.S_ISSOCK(os.fstat(fd).st_mode)
+            except OSError:  # the listing's own descriptor, closed by now
+                continue
+            if is_socket:
+                os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -15,7 +15,18 @@ class FileResult:
     lines: int = 0
     bad_lines: int = 0
     rewritten: bool = False
+    # Why the file could not be read (e.g. "Permission denied"); None: it was read.
+    unreadable: str | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Skipped:
+    """A file or folder an import could not read, and why: left for a later run."""
+
+    path: str
+    kind: Literal["file", "folder"]
+    reason: str
 
 
 @dataclass
@@ -46,15 +57,29 @@ class ImportResult(Stored):
     bad_lines: int = 0
     rewritten: int = 0
     warnings: list[str] = field(default_factory=list)
+    # The files and folders that could not be read (not counted in `files`).
+    skipped: list[Skipped] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
     # Each touched session's own figures after the run (see `totals.session_figures`).
     figures: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, result: FileResult) -> None:
-        """Count a file read."""
+        """Count a file read (or skipped as unreadable)."""
+        self.warnings += result.warnings
+        if result.unreadable is not None:
+            self.skipped.append(Skipped(result.path, "file", result.unreadable))
+            return
         self.files += 1
         self.files_changed += 1 if result.bytes or result.rewritten else 0
         for name in ("bytes", "lines", "bad_lines"):
             setattr(self, name, getattr(self, name) + getattr(result, name))
         self.rewritten += int(result.rewritten)
-        self.warnings += result.warnings
+
+    def skip_folders(self, folders: list[Skipped]) -> None:
+        """Count folders that could not be read, each with a warning."""
+        self.skipped += folders
+        self.warnings += [f"{f.path}: folder not read, {f.reason}" for f in folders]
+
+    def unreadable(self, kind: Literal["file", "folder"]) -> int:
+        """How many files (or folders) could not be read."""
+        return sum(1 for s in self.skipped if s.kind == kind)

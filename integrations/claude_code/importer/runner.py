@@ -4,6 +4,8 @@ with the database set up for a long run of writes."""
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,6 +32,18 @@ class ImportFailed(Exception):
     """The database refused a file's rows; the message names the file."""
 
 
+class ImportLocked(ImportFailed):
+    """Another import (or a hook storing a transcript) held a lock longer than the run's
+    lock timeout; nothing of the batch waiting for it was stored."""
+
+
+# The Postgres advisory lock an import holds for its whole run, so that two runs never
+# interleave (the second waits, at most its lock timeout). Any fixed 64-bit key: "cairn-im".
+RUN_LOCK = 0x636169726E2D696D
+# The SQLSTATE of a lock wait cut short by lock_timeout (lock_not_available).
+LOCK_NOT_AVAILABLE = "55P03"
+
+
 def import_paths(
     paths: Iterable[Path],
     *,
@@ -37,15 +51,100 @@ def import_paths(
     since: datetime | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    lock_timeout: float | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> ImportResult:
-    """Import every transcript under `paths`. With `dry_run` everything is rolled back."""
-    files = find_transcripts(paths, since=since)
-    if not dry_run:
-        return _import_all(files, project, progress)
-    with transaction.atomic():
-        total = _import_all(files, project, progress)
-        transaction.set_rollback(True)
+    """Import every transcript under `paths`. With `dry_run` everything is rolled back.
+
+    One run at a time (Postgres): a run that finds another one at work tells `waiting`, then
+    waits for it at most `lock_timeout` seconds (default `tuning.LOCK_TIMEOUT_S`), as for any
+    row lock its batches wait on, and then raises ImportLocked."""
+    files, unreadable_folders = find_transcripts(paths, since=since)
+    timeout = tuning.LOCK_TIMEOUT_S if lock_timeout is None else lock_timeout
+    with _one_run_at_a_time(timeout, waiting):
+        if not dry_run:
+            total = _import_all(files, project, progress)
+        else:
+            with transaction.atomic():
+                total = _import_all(files, project, progress)
+                transaction.set_rollback(True)
+    total.skip_folders(unreadable_folders)
     return total
+
+
+@contextmanager
+def _one_run_at_a_time(timeout: float, waiting: Callable[[str], None] | None) -> Iterator[None]:
+    """On Postgres, hold the import's advisory lock for the run, with every lock wait of the
+    run bounded by `timeout` seconds (`lock_timeout`, for this connection, reset after).
+
+    The lock is the session's: it is released when the run ends, or when its connection
+    does (a killed run's server process rolls back and lets go). On SQLite, which has no
+    such lock, a batch's wait for another writer is bounded alike (`busy_timeout`).
+    """
+    if connection.vendor == "sqlite":
+        before = _execute("PRAGMA busy_timeout")
+        _execute(f"PRAGMA busy_timeout = {timeout * 1000:.0f}")
+        try:
+            yield
+        finally:
+            _execute(f"PRAGMA busy_timeout = {before}")
+        return
+    if connection.vendor != "postgresql":
+        yield
+        return
+    _execute("SELECT set_config('lock_timeout', %s, false)", f"{timeout * 1000:.0f}")
+    try:
+        if not _execute("SELECT pg_try_advisory_lock(%s)", RUN_LOCK):
+            if waiting:
+                waiting(
+                    "another import is running (it holds the lock on transcript imports): "
+                    f"waiting for it, at most {timeout:g} s"
+                )
+            try:
+                # A savepoint when already in a transaction: a timed-out wait would
+                # otherwise leave it unusable, even for the RESET below.
+                with transaction.atomic():
+                    _execute("SELECT pg_advisory_lock(%s)", RUN_LOCK)
+            except DatabaseError as exc:
+                if not _lock_timed_out(exc):
+                    raise
+                raise ImportLocked(
+                    "another import holds the lock on transcript imports and did not finish "
+                    f"within {timeout:g} s (--lock-timeout); retry later"
+                ) from exc
+        try:
+            yield
+        finally:
+            _execute("SELECT pg_advisory_unlock(%s)", RUN_LOCK)
+    finally:
+        _execute("RESET lock_timeout")
+
+
+def _execute(sql: str, *params: int | str) -> object:
+    """Run one statement; the first column of its first row (None if it returns none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        row = cursor.fetchone() if cursor.description else None
+    return row[0] if row else None
+
+
+def _lock_timed_out(exc: DatabaseError) -> bool:
+    """Whether a database error is a lock wait cut short: Postgres's lock_timeout, or
+    SQLite's busy timeout waiting for another writer."""
+    cause = exc.__cause__
+    if isinstance(cause, sqlite3.OperationalError):
+        return str(cause) == "database is locked"
+    return getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+def _locked_relation(exc: DatabaseError) -> str:
+    """What a timed-out wait was for: the table, as Postgres names it in the error's context
+    ('while locking tuple (0,1) in relation "…"'); SQLite locks the whole database."""
+    if isinstance(exc.__cause__, sqlite3.OperationalError):
+        return "the database"
+    context = getattr(getattr(exc.__cause__, "diag", None), "context", None) or ""
+    match = re.search(r'relation "([^"]+)"', context)
+    return f"table {match.group(1)}" if match else "a table"
 
 
 def _analyze() -> None:
@@ -130,6 +229,13 @@ def _store_batch(reads: list[NewLines], project: Project | None) -> Stored:
     try:
         return store_files(reads, project)
     except DatabaseError as exc:
+        # Waiting again file by file would only wait as long again, for each file.
+        if _lock_timed_out(exc):
+            raise ImportLocked(
+                f"another import or a hook holds the lock on {_locked_relation(exc)} that "
+                f"{reads[0].path} needs, for longer than the lock timeout (--lock-timeout); "
+                "nothing of this batch stored, retry later"
+            ) from exc
         if len(reads) == 1:
             message = f"{reads[0].path}: not imported, nothing of it stored ({exc})"
             raise ImportFailed(message) from exc

@@ -54,9 +54,13 @@ class ForeignTranscript(Exception):
 def import_own_file(path: Path, project: Project) -> Stored:
     """Import what is new in one transcript into `project`, in one transaction (the hooks
     endpoint's way), only if the transcript is the project's (`claims.foreign_claim`); else
-    ForeignTranscript."""
+    ForeignTranscript. OSError if the file cannot be read: the caller decides what that means
+    for it."""
     known = TranscriptFile.objects.filter(path=str(path)).select_related("session").first()
-    new = read_file(path, known).new
+    read = read_file(path, known)
+    if read.result.unreadable is not None:
+        raise OSError(f"{path}: not read, {read.result.unreadable}")
+    new = read.new
     if new is None:
         return Stored()
     reason = foreign_claim(new, project)

@@ -11,3 +11,6 @@ MAX_WORKERS = 4
 IN_FLIGHT = 64
 # New requests after which the tables are analyzed (then again at each doubling).
 ANALYZE_AFTER = 2_000
+# Seconds a run waits for a lock another import (or a hook) holds, the run's own lock
+# included, before it gives up (`import_transcripts --lock-timeout`).
+LOCK_TIMEOUT_S = 30.0

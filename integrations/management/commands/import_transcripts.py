@@ -1,4 +1,5 @@
-"""`manage.py import_transcripts [PATH ...] [--project SLUG] [--since DATE] [--dry-run] [--json]`.
+"""`manage.py import_transcripts [PATH ...] [--project SLUG] [--since DATE] [--dry-run] [--json]
+[--lock-timeout SECONDS]`.
 
 Imports Claude Code's JSONL transcripts (default: `$CLAUDE_CONFIG_DIR/projects`, or
 `~/.claude/projects` and `~/.config/claude/projects`). Running it again reads only what is new.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from integrations.claude_code.importer import tuning
 from integrations.claude_code.importer.finding import TranscriptPathError, default_paths
 from integrations.claude_code.importer.results import ImportResult
 from integrations.claude_code.importer.runner import ImportFailed, import_paths
@@ -32,6 +34,23 @@ def parse_since(value: str) -> datetime:
         return check_time(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), "--since")
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+
+
+# The longest --lock-timeout: a day (a run waiting longer is stuck, not waiting).
+LOCK_TIMEOUT_MAX_S = 24 * 3600
+
+
+def parse_lock_timeout(value: str) -> float:
+    """Seconds, 0 < s <= a day."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise CommandError(f"--lock-timeout: not a number of seconds: {value!r}") from None
+    if not 0 < seconds <= LOCK_TIMEOUT_MAX_S:  # false for NaN as well
+        raise CommandError(
+            f"--lock-timeout: must be more than 0 and at most {LOCK_TIMEOUT_MAX_S} s: {value!r}"
+        )
+    return seconds
 
 
 class ProgressBar:
@@ -66,8 +85,18 @@ class Command(BaseCommand):
         parser.add_argument("--since", metavar="DATE", help="Only files modified since DATE.")
         parser.add_argument("--dry-run", action="store_true", help="Read, report, store nothing.")
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        parser.add_argument(
+            "--lock-timeout",
+            metavar="SECONDS",
+            default=str(tuning.LOCK_TIMEOUT_S),
+            help="How long to wait for another import's lock before giving up "
+            f"(default {tuning.LOCK_TIMEOUT_S:g}).",
+        )
 
-    def handle(self, *args, paths, project, since, dry_run, json: bool, **options):
+    def handle(
+        self, *args, paths, project, since, dry_run, json: bool, lock_timeout: str, **options
+    ):
+        timeout = parse_lock_timeout(lock_timeout)
         target = None
         if project:
             target = Project.objects.filter(slug=project).first()
@@ -88,6 +117,8 @@ class Command(BaseCommand):
                     since=parse_since(since) if since else None,
                     dry_run=dry_run,
                     progress=ProgressBar(sys.stderr),
+                    lock_timeout=timeout,
+                    waiting=lambda message: self.stderr.write(message),
                 )
         except (TranscriptPathError, ImportFailed) as exc:
             raise CommandError(str(exc)) from None
@@ -106,6 +137,10 @@ def as_json(result: ImportResult) -> str:
         "bad_lines": result.bad_lines,
         "sessions": result.figures,
     }
+    if result.skipped:  # only then: a run that read everything has the issue's exact shape
+        data["skipped"] = [
+            {"path": s.path, "kind": s.kind, "reason": s.reason} for s in result.skipped
+        ]
     return json.dumps(data, indent=2)
 
 
@@ -133,6 +168,13 @@ def summary(result: ImportResult, *, dry_run: bool) -> str:
         f"Tool calls: {result.tool_calls:,} new, {result.tool_errors:,} of them errors",
         f"Sessions touched: {len(result.figures)}",
     ]
+    if result.skipped:
+        files, folders = result.unreadable("file"), result.unreadable("folder")
+        lines.insert(
+            1,
+            f"Unreadable, skipped: {files} file{'s' * (files != 1)}, "
+            f"{folders} folder{'s' * (folders != 1)} (see the warnings; a later run reads them)",
+        )
     if result.figures:
         lines += [
             "  tokens: "
