@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Near the top so it sees every answer under /api/, including the other middleware's.
+    "tracking.api.errors.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -103,10 +105,16 @@ def _databases() -> dict:
     if config["ENGINE"] == "django.db.backends.postgresql":
         # psycopg 3's pool; Django requires CONN_MAX_AGE = 0 alongside it.
         config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["pool"] = {
+        options = config.setdefault("OPTIONS", {})
+        # A server that drops packets (rather than refusing) holds a new connection this long.
+        options.setdefault("connect_timeout", envint("DATABASE_CONNECT_TIMEOUT", "5"))
+        options["pool"] = {
             "min_size": envint("DATABASE_POOL_MIN", "2"),
             "max_size": envint("DATABASE_POOL_MAX", "20"),
-            "timeout": envint("DATABASE_POOL_TIMEOUT", "10"),
+            # How long a request waits for a connection. During an outage every request waits
+            # this long before its 503, so it is short; the pool is rarely exhausted because
+            # each Daphne process runs its sync views on one thread.
+            "timeout": envfloat("DATABASE_POOL_TIMEOUT", "2"),
         }
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the pages read while an import writes; the wait avoids "database is locked".
