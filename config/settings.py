@@ -7,6 +7,7 @@ REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and HTTPS (see the README for every variabl
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -37,6 +38,31 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _metrics_token() -> str:
+    token = envsecret("METRICS_TOKEN")
+    if token:
+        return token
+    # Embedded mode: /metrics is never public; the token is generated once, beside the secret
+    # key, for a local Prometheus to read (README: "Metrics").
+    path = VAR_DIR / "metrics_token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+METRICS_TOKEN = _metrics_token()
+# Addresses or CIDR networks that may ask for /metrics (with the token); empty: any address.
+METRICS_ALLOWED_ADDRESSES = envlist("METRICS_ALLOWED_ADDRESSES", "")
+for _entry in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_entry!r} is not an address or network"
+        ) from None
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 

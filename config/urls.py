@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from tracking import metrics
 from tracking.api import errors
 
 urlpatterns = [
@@ -17,7 +18,7 @@ urlpatterns = [
     path("api/v1/", include("integrations.urls")),
     # Log in / out links of DRF's browsable API pages.
     path("api/auth/", include("rest_framework.urls")),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics.metrics, name="prometheus-django-metrics"),
     path("", include("tracking.urls")),
     path("", include("analytics.urls")),
 ]

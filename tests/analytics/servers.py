@@ -20,6 +20,10 @@ from websockets.typing import Origin
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What a test server's /metrics wants in `Authorization: Bearer …`.
+METRICS_TOKEN = "test-metrics-token-0123456789"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
