@@ -177,6 +177,24 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds the failed-API-key counts (tracking/auth.py): shared through Redis when there
+# is one (several processes must count together), process-local otherwise (embedded mode).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cairn",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Failed API keys per client address: this many within the window locks the address out for
+# one window (429 with Retry-After).
+API_KEY_FAILURE_LIMIT = envint("API_KEY_FAILURE_LIMIT", "20")
+API_KEY_FAILURE_WINDOW = envint("API_KEY_FAILURE_WINDOW", "300")
+
 # Live WebSocket API (docs/websocket-api.md).
 LIVE_TICK_SECONDS = envfloat("LIVE_TICK_SECONDS", "1.0")
 # Embedded mode runs the ticker inside the ASGI process; with Redis, `manage.py live_broadcast`.
