@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -147,3 +148,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class LoginLockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check for logins from a client (settings: LOGIN_FAILURE_LIMIT).
+
+    A login with no request (a management command, `Client.login` in tests) comes from no
+    client address, so there is nothing to lock out: it is left to the next backend, where
+    django-axes would refuse it outright.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

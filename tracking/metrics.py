@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django_prometheus.exports import ExportToDjangoView  # type: ignore[import-untyped]
+from django_prometheus.exports import ExportToDjangoView
 
 from tracking.auth import bearer_token
 
