@@ -152,3 +152,13 @@ def test_healthz_names_the_database_without_the_exception(server_without_databas
     # The operator still finds the cause in the server's log.
     log = server_without_database["process"].log.read_text()
     assert "healthz: database failed" in log
+
+
+def test_a_page_during_the_outage_is_an_html_503(server_without_database):
+    port = server_without_database["port"]
+    # A session cookie makes the page look its session up in the database.
+    status, headers, body = get(f"http://127.0.0.1:{port}/", {"Cookie": "sessionid=" + "a" * 32})
+    assert status == 503
+    assert headers["Content-Type"].startswith("text/html")
+    assert headers["Retry-After"] == "5"
+    assert b"Database unavailable" in body
