@@ -7,8 +7,10 @@ REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and HTTPS (see the README for every variabl
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,6 +39,31 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _metrics_token() -> str:
+    token = envsecret("METRICS_TOKEN")
+    if token:
+        return token
+    # Embedded mode: /metrics is never public; the token is generated once, beside the secret
+    # key, for a local Prometheus to read (README: "Metrics").
+    path = VAR_DIR / "metrics_token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+METRICS_TOKEN = _metrics_token()
+# Addresses or CIDR networks that may ask for /metrics (with the token); empty: any address.
+METRICS_ALLOWED_ADDRESSES = envlist("METRICS_ALLOWED_ADDRESSES", "")
+for _entry in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_entry!r} is not an address or network"
+        ) from None
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
@@ -59,6 +86,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "tracking",
     "analytics",
     "integrations",
@@ -67,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Near the top so it sees every answer under /api/, including the other middleware's.
+    "tracking.api.errors.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -103,10 +135,16 @@ def _databases() -> dict:
     if config["ENGINE"] == "django.db.backends.postgresql":
         # psycopg 3's pool; Django requires CONN_MAX_AGE = 0 alongside it.
         config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["pool"] = {
+        options = config.setdefault("OPTIONS", {})
+        # A server that drops packets (rather than refusing) holds a new connection this long.
+        options.setdefault("connect_timeout", envint("DATABASE_CONNECT_TIMEOUT", "5"))
+        options["pool"] = {
             "min_size": envint("DATABASE_POOL_MIN", "2"),
             "max_size": envint("DATABASE_POOL_MAX", "20"),
-            "timeout": envint("DATABASE_POOL_TIMEOUT", "10"),
+            # How long a request waits for a connection. During an outage every request waits
+            # this long before its 503, so it is short; the pool is rarely exhausted because
+            # each Daphne process runs its sync views on one thread.
+            "timeout": envfloat("DATABASE_POOL_TIMEOUT", "2"),
         }
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the pages read while an import writes; the wait avoids "database is locked".
@@ -143,6 +181,24 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds the failed-API-key counts (tracking/auth.py): shared through Redis when there
+# is one (several processes must count together), process-local otherwise (embedded mode).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cairn",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Failed API keys per client address: this many within the window locks the address out for
+# one window (429 with Retry-After).
+API_KEY_FAILURE_LIMIT = envint("API_KEY_FAILURE_LIMIT", "20")
+API_KEY_FAILURE_WINDOW = envint("API_KEY_FAILURE_WINDOW", "300")
+
 # Live WebSocket API (docs/websocket-api.md).
 LIVE_TICK_SECONDS = envfloat("LIVE_TICK_SECONDS", "1.0")
 # Embedded mode runs the ticker inside the ASGI process; with Redis, `manage.py live_broadcast`.
@@ -156,6 +212,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (the login page, the admin, the browsable API's login), counted by django-axes
+# per client address and user name together: LOGIN_FAILURE_LIMIT failures lock that pair out
+# for LOGIN_LOCKOUT_MINUTES (429; a right password is refused too), a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "tracking.auth.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "10")
+AXES_COOLOFF_TIME = timedelta(minutes=envfloat("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+# The client address is REMOTE_ADDR (Daphne's --proxy-headers sets it behind a proxy), as for
+# failed API keys; never a header a client could send itself.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -227,5 +297,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-axes announces itself at every start, management commands included.
+        "axes.apps": {"level": "WARNING"},
+    },
 }

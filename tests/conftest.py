@@ -65,6 +65,18 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(settings, request):
+    """A fresh process-local cache per test: failed-key counts (tracking/auth.py) of one test
+    must not lock out the next, nor linger in a shared Redis between runs."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": request.node.nodeid,
+        }
+    }
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_connection_pools(django_db_setup, django_db_blocker):
     """Close psycopg's pools before the test database is dropped, so nothing holds it open."""

@@ -1,8 +1,13 @@
-"""`/healthz`: a real query against each backing service."""
+"""`/healthz`: a real query against each backing service.
+
+The body names what failed with a fixed message; the exception itself (which may carry host
+names, ports, user names or driver internals) goes to the log only.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -10,9 +15,17 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+logger = logging.getLogger(__name__)
+
+# What the body says about a failed check: the service, never the exception's text.
+MESSAGES = {
+    "database": "The database did not answer a query.",
+    "redis": "The channel layer (Redis) did not answer PING.",
+}
+
 
 def check_database() -> str | None:
-    """None when the database answers a query, else the error."""
+    """None when the database answers a query, else the error (for the log)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -33,7 +46,7 @@ async def _ping_redis(url: str) -> None:
 
 
 def check_redis() -> str | None:
-    """None when Redis answers PING (or is not configured), else the error."""
+    """None when Redis answers PING (or is not configured), else the error (for the log)."""
     if not settings.REDIS_URL:
         return None
     try:
@@ -49,10 +62,12 @@ def healthz(request):
     if settings.REDIS_URL:
         checks["redis"] = check_redis()
     failed = {name: error for name, error in checks.items() if error}
+    for name, error in failed.items():
+        logger.warning("healthz: %s failed: %s", name, error)
     body = {
         "status": "fail" if failed else "ok",
         "checks": {name: ("fail" if error else "ok") for name, error in checks.items()},
     }
     if failed:
-        body["errors"] = failed
+        body["errors"] = {name: MESSAGES[name] for name in failed}
     return JsonResponse(body, status=503 if failed else 200)

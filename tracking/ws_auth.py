@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 
-from tracking.auth import authenticate_key, bearer_token
+from tracking.auth import TooManyKeyFailures, authenticate_key_from, bearer_token
 
 
 def _token_from_scope(scope) -> str | None:
@@ -30,7 +30,11 @@ class _ApiKeyMiddleware:
     async def __call__(self, scope, receive, send):
         token = _token_from_scope(scope)
         if token:
-            user = await database_sync_to_async(authenticate_key)(token)
+            address = (scope.get("client") or ["unknown"])[0]
+            try:
+                user = await database_sync_to_async(authenticate_key_from)(token, address)
+            except TooManyKeyFailures:
+                user = None  # locked out: refused like an unknown key, and not looked up
             scope = dict(scope, api_key_rejected=user is None)
             if user is not None:
                 scope["user"] = user

@@ -21,6 +21,10 @@ from websockets.typing import Origin
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What a test server's /metrics wants in `Authorization: Bearer …`.
+METRICS_TOKEN = "test-metrics-token-0123456789"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -67,7 +71,13 @@ def database_url() -> str | None:
 
 
 def server_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1")
+    """The environment of a server process a test starts: its /metrics wants METRICS_TOKEN."""
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONUNBUFFERED="1",
+        METRICS_TOKEN=METRICS_TOKEN,
+    )
     env.update(extra)
     return env
 
@@ -146,8 +156,10 @@ class RedisServer:
 
 def metrics(port: int) -> dict[str, float]:
     """A server's unlabelled Prometheus samples (name → value) from its /metrics."""
-    url = f"http://127.0.0.1:{port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the local server
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local server
         text = response.read().decode()
     samples = (line.split(" ") for line in text.splitlines() if line and line[0] != "#")
     return {sample[0]: float(sample[1]) for sample in samples if len(sample) == 2}

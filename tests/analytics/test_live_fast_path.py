@@ -21,7 +21,7 @@ WRITTEN = re.compile(r'^cairn_live_frames_written_total\{path="(\w+)"\} (\S+)$',
 def daphne_server(tmp_path_factory):
     """Daphne on the embedded defaults (its own SQLite file, in-memory layer, ticker inside)."""
     var = tmp_path_factory.mktemp("fast-path")
-    env, key = servers.embedded(var)
+    env, key = servers.embedded(var, METRICS_TOKEN=servers.METRICS_TOKEN)
     port = servers.free_port()
     process = servers.daphne(port, env, var / "daphne.log")
     try:
@@ -33,8 +33,11 @@ def daphne_server(tmp_path_factory):
 
 def written(port: int) -> dict[str, float]:
     """The server's count of fan-out frames by write path."""
-    url = f"http://127.0.0.1:{port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the local server
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics",
+        headers={"Authorization": f"Bearer {servers.METRICS_TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the local server
         text = response.read().decode()
     return {path: float(count) for path, count in WRITTEN.findall(text)}
 

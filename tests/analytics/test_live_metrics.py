@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.test import Client
 from prometheus_client import REGISTRY
 
@@ -37,7 +38,9 @@ async def test_it_counts_connections_frames_and_build_times(live, project, read_
     assert value("cairn_live_fanout_seconds_count") == before["cairn_live_fanout_seconds_count"] + 1
     built = value("cairn_live_snapshot_build_seconds_count")
     assert built == before["cairn_live_snapshot_build_seconds_count"] + 1
-    text = (await sync_to_async(Client().get)("/metrics")).content.decode()
+    get = sync_to_async(Client().get)
+    response = await get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+    text = response.content.decode()
     assert "# TYPE cairn_live_frames_sent_total counter" in text
     assert "# HELP cairn_live_connections Open /ws/live/ connections in this process." in text
     for communicator in clients:
