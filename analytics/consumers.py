@@ -9,7 +9,6 @@ through `database_sync_to_async`, which cleans connections itself.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 
@@ -25,6 +24,7 @@ from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
 from analytics.registry import registry
 from analytics.snapshot import skill_known, skill_metrics
 from lib import gctune
+from lib.text import JSONDepthError, check_text, loads_bounded
 from tracking.auth import ApiKeyUser, visible_projects
 
 MAX_FRAME_BYTES = 4096
@@ -198,7 +198,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if bytes_data is not None:
             raise ClientError("binary_not_supported", "Send JSON as text frames.")
         try:
-            data = json.loads(text_data)
+            data = loads_bounded(text_data, name="message")
+        except JSONDepthError as exc:
+            raise ClientError("bad_json", f"{exc}.") from None
         except ValueError:
             raise ClientError("bad_json", "The message is not valid JSON.") from None
         if not isinstance(data, dict):
@@ -274,4 +276,7 @@ def _text_field(data: dict, name: str) -> str:
         return ""
     if not isinstance(value, str) or not value or len(value) > 200:
         raise ClientError("bad_request", f"'{name}' must be a non-empty string.")
-    return value
+    try:
+        return check_text(value, name)
+    except ValueError as exc:
+        raise ClientError("bad_request", f"{exc}.") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import tempfile
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.ranges import COUNT_MAX
+from lib.text import loads_bounded
 from quality.collectors.base import (
     ArtefactError,
     Reading,
@@ -87,7 +87,7 @@ def read_coverage_json(path: Path) -> CoverageTotals:
 def coverage_json_totals(content: bytes) -> CoverageTotals:
     """Totals of the bytes of a `coverage json` report; ArtefactError if they are not one."""
     try:
-        data = json.loads(content or b"null")
+        data = loads_bounded(content or b"null", name="coverage JSON", allow_constants=True)
     except ValueError as exc:
         raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("totals"), dict):

@@ -6,11 +6,11 @@ list, timeout, version recorded). When neither is possible the keys are "not mea
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from lib.text import loads_bounded
 from quality.collectors.base import (
     ArtefactError,
     Reading,
@@ -66,7 +66,7 @@ def ruff_severity(code: str | None) -> str:
 def _load_json(path: Path) -> Any:
     data = read_artefact(path)
     try:
-        return json.loads(data)
+        return loads_bounded(data, name=path.name, allow_constants=True)
     except ValueError as exc:
         raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
 
@@ -145,7 +145,7 @@ def _parse(text: str) -> Any:
     if not text.strip():
         raise ArtefactError("empty file")
     try:
-        return json.loads(text)
+        return loads_bounded(text, name="artefact", allow_constants=True)
     except ValueError as exc:
         raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
 
@@ -271,7 +271,7 @@ def collect_mypy(
             if not line:
                 continue
             try:
-                item = json.loads(line)
+                item = loads_bounded(line, name="line", allow_constants=True)
             except ValueError as exc:
                 raise ArtefactError(f"not mypy JSON lines: {exc}") from None
             if isinstance(item, dict) and item.get("severity") == "error":
