@@ -360,9 +360,9 @@ def _tool_uses(
         if isinstance(block, dict) and block.get("type") == "tool_use":
             tool_id, name = block.get("id"), block.get("name")
             if isinstance(tool_id, str) and isinstance(name, str) and tool_id and name:
-                skill = check_text(tool_skill(name, block.get("input")), "tool_use.input")
                 check_text(tool_id, "tool_use.id")
                 check_text(name, "tool_use.name")
+                skill = check_text(tool_skill(name, block.get("input")), "tool_use.input")
                 uses.append(ToolUse(tool_id, name, skill, timestamp, session_id, agent, nested))
     return uses
 
