@@ -9,9 +9,7 @@ through `database_sync_to_async`, which cleans connections itself.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
 from collections import deque
 
@@ -28,6 +26,7 @@ from analytics.liveview import ALL, PROJECT, SKILL, LiveView, events_group
 from analytics.registry import registry
 from analytics.snapshot import skill_known, skill_metrics
 from lib import gctune
+from lib.text import JSONDepthError, NonFiniteNumber, check_text, loads_bounded
 from tracking.auth import ApiKeyUser, visible_projects
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 4096
 MAX_MESSAGES_PER_SECOND = 20
 # No message needs more than two levels; the bound keeps json.loads far from the recursion limit.
-MAX_NESTING = 32
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_SLOW_READER = 4008
@@ -57,43 +55,6 @@ class ClientError(Exception):
         self.code = code
 
 
-class _NotFinite(ValueError):
-    """NaN or ±Infinity in a client message: Python's json accepts them, JSON does not."""
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _NotFinite(text)
-    return value
-
-
-def _refuse_constant(text: str) -> float:
-    raise _NotFinite(text)
-
-
-def _nesting(text: str) -> int:
-    """How deep arrays and objects nest in a JSON text (brackets inside strings do not count)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def _shown(name: str) -> str:
     """A client-chosen name, quoted and cut short for an error message."""
     return repr(name if len(name) <= 40 else name[:40] + "…")
@@ -104,12 +65,11 @@ def parse_message(text: str) -> tuple[str, dict]:
 
     Total over any text: every JSON value, and every type of every field, ends here in a
     result or a ClientError (the property test in tests/analytics/test_live_faults.py)."""
-    # Counting brackets first keeps the exact scan off ordinary messages.
-    if text.count("[") + text.count("{") > MAX_NESTING and _nesting(text) > MAX_NESTING:
-        raise ClientError("bad_json", f"The message nests deeper than {MAX_NESTING} levels.")
     try:
-        data = json.loads(text, parse_float=_finite, parse_constant=_refuse_constant)
-    except _NotFinite:
+        data = loads_bounded(text, name="message", refuse_overflow=True)
+    except JSONDepthError as exc:
+        raise ClientError("bad_json", f"{exc}.") from None
+    except NonFiniteNumber:
         raise ClientError("bad_json", "NaN and Infinity are not JSON numbers.") from None
     except ValueError:
         raise ClientError("bad_json", "The message is not valid JSON.") from None
@@ -391,4 +351,7 @@ def _text_field(data: dict, name: str) -> str:
         return ""
     if not isinstance(value, str) or not value or len(value) > 200:
         raise ClientError("bad_request", f"'{name}' must be a non-empty string.")
-    return value
+    try:
+        return check_text(value, name)
+    except ValueError as exc:
+        raise ClientError("bad_request", f"{exc}.") from None

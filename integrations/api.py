@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -11,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations.claude_code.hooks import HookError, handle_hook
-from tracking.api.ingest import RawJSONParser
+from tracking.api.ingest import RawJSONParser, parse_json_body
 from tracking.api.limits import read_body
 from tracking.api.permissions import HasWriteKey
 
@@ -47,10 +45,7 @@ class ClaudeCodeHookApi(APIView):
     )
     def post(self, request):
         body = read_body(request, settings.INGEST_MAX_BYTES)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+        payload = parse_json_body(body)
         try:
             handle_hook(request.user.project, payload)
         except HookError as exc:

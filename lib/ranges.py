@@ -7,6 +7,12 @@ them all, and every later computation on it stays finite and inside `datetime`'s
 - Timestamps: 2000-01-01T00:00:00Z <= t < 9999-01-01T00:00:00Z (in UTC, after applying the
   offset). The upper bound leaves a year of headroom below `datetime.max`, so windows, hour
   rounding and offsets added later cannot overflow; nothing Cairn records predates 2000.
+  The UTC offset is at most ±15:59, the most Postgres' `timestamptz` takes (Python's own
+  limit is ±23:59, so a larger one would pass Python and fail in the database).
+- Clock skew: a time something happened (an ingest event, a session's start or end) may lie
+  at most `MAX_FUTURE_SKEW` (5 minutes) after the server's clock, to allow for clients whose
+  clocks run a little fast; one further ahead did not happen yet and is refused. Filters
+  (`since`/`until`) may name any time in the range.
 - Counts read from reports: integers 0 <= n <= 2**53, exact as the floats figures are
   stored as, and small enough that percentages of them cannot overflow.
 - Measurements stored: finite numbers; a percentage 0 <= p <= 100.
@@ -25,6 +31,9 @@ DURATION_MAX_S = 7 * 24 * 3600.0
 COUNT_MAX = 2**53
 PERCENT_MAX = 100.0
 
+MAX_OFFSET = timedelta(hours=15, minutes=59)
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+
 TIME_RANGE = f"{TIME_MIN:%Y-%m-%d} to {TIME_MAX:%Y-%m-%d} (UTC, end excluded)"
 
 
@@ -37,12 +46,27 @@ def check_time(value: datetime, name: str) -> datetime:
     offset = value.utcoffset()
     if offset is None:
         raise ValueError(f"'{name}' must include a time zone (e.g. Z or +00:00)")
+    if abs(offset) > MAX_OFFSET:
+        raise ValueError(f"'{name}' has a UTC offset beyond ±15:59: {value.isoformat()[:40]}")
     local = value.replace(tzinfo=None)
     low, high = TIME_MIN.replace(tzinfo=None), TIME_MAX.replace(tzinfo=None)
     # |offset| < 1 day: a local time within a day of the bounds converts without overflow.
     near = low - timedelta(days=1) <= local < high + timedelta(days=1)
     if not near or not low <= local - offset < high:
         raise ValueError(f"'{name}' is outside {TIME_RANGE}: {value.isoformat()[:40]}")
+    return value
+
+
+def check_not_future(value: datetime, name: str, now: datetime | None = None) -> datetime:
+    """`value` unless it lies more than `MAX_FUTURE_SKEW` after `now` (default: the clock's
+    now), else ValueError naming `name`. For times something happened, not for filters."""
+    now = now or datetime.now(UTC)
+    if value > now + MAX_FUTURE_SKEW:
+        raise ValueError(
+            f"'{name}' is in the future: {value.isoformat()[:40]} is more than "
+            f"{MAX_FUTURE_SKEW.total_seconds() / 60:.0f} minutes after the server's time "
+            f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        )
     return value
 
 

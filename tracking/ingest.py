@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from lib.hours import floor_hour
-from lib.ranges import check_duration, check_time
+from lib.ranges import check_duration, check_not_future, check_time
 from lib.sql import insert_rows
+from lib.text import check_text
 from tracking import events
 from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
 
@@ -60,30 +62,30 @@ class IngestResult:
 
 
 def _text(event: dict, name: str, *, required: bool, limit: int = MAX_KEY_LENGTH) -> str:
+    """A text field of an event: a storable string (`lib.text.check_text`), or null/absent
+    when not `required`. Any other type is refused, never converted (1 is not "1")."""
     value = event.get(name)
     if value is None or value == "":
         if required:
             raise ValueError(f"'{name}' is required")
         return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"'{name}' must be a string")
-    value = str(value)
-    if len(value) > limit:
-        raise ValueError(f"'{name}' is longer than {limit} characters")
-    return value
+    return check_text(value, name, limit)
 
 
-def parse_timestamp(value: object, name: str = "invoked_at") -> datetime:
+def parse_timestamp(value: object, name: str = "invoked_at", *, happened: bool = False) -> datetime:
     """An ISO 8601 timestamp with a time zone inside `lib.ranges`' range, as an aware datetime.
 
-    Every API entry point parses its timestamps here (ingest, sessions, `since`/`until`)."""
+    Every API entry point parses its timestamps here (ingest, sessions, `since`/`until`).
+    `happened`: the time of something that happened, which may not lie further in the future
+    than `lib.ranges.MAX_FUTURE_SKEW` (a filter may name any time)."""
     if not isinstance(value, str):
         raise ValueError(f"'{name}' must be an ISO 8601 string")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"'{name}' is not an ISO 8601 timestamp: {value[:40]!r}") from None
-    return check_time(parsed, name)
+    parsed = check_time(parsed, name)
+    return check_not_future(parsed, name) if happened else parsed
 
 
 def parse_event(event: object) -> InvocationEvent:
@@ -100,7 +102,7 @@ def parse_event(event: object) -> InvocationEvent:
         key=_text(event, "id", required=True),
         session=_text(event, "session", required=True),
         skill=_text(event, "skill", required=True),
-        invoked_at=parse_timestamp(event.get("invoked_at")),
+        invoked_at=parse_timestamp(event.get("invoked_at"), happened=True),
         completed=completed,
         duration_s=duration,
         phase=_text(event, "phase", required=False, limit=100),
@@ -169,7 +171,13 @@ def _session_ids(
     if not first_seen:
         return ids
     existing = Session.objects.filter(project=project, external_id__in=first_seen)
-    ids.update(existing.values_list("external_id", "pk"))
+    moved: list[tuple[int, datetime]] = []
+    for name, pk, started_at in existing.values_list("external_id", "pk", "started_at"):
+        ids[name] = pk
+        if first_seen[name] < started_at:
+            moved.append((pk, first_seen[name]))
+    if moved:
+        _move_starts_back(moved)
     # Sorted: concurrent batches must insert new sessions in one order, or they deadlock.
     missing = sorted(name for name in first_seen if name not in ids)
     if missing:
@@ -186,6 +194,21 @@ def _session_ids(
             session.project = project
         events.send_sessions_updated(created)  # pushed once the transaction commits
     return ids
+
+
+def _move_starts_back(moved: list[tuple[int, datetime]]) -> None:
+    """Start sessions at their earliest event: an event before its session's recorded start
+    (delivered late, or the session was started by a client whose clock lags) moves the start
+    back to it. The event happened, so refusing it would lose a fact; leaving the start would
+    list the event above its session's start. Conditional, so concurrent batches keep the
+    earliest; sorted by id, the lock order of every batch."""
+    now = timezone.now()
+    for pk, started_at in sorted(moved):
+        Session.objects.filter(pk=pk, started_at__gt=started_at).update(
+            started_at=started_at, updated_at=now
+        )
+    sessions = Session.objects.select_related("project").filter(pk__in=[pk for pk, _ in moved])
+    events.send_sessions_updated(list(sessions))
 
 
 def _quote(name: str) -> str:

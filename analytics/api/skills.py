@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from analytics.skills import last_hours, skill_stats
 from lib.hours import floor_hour
+from tracking.api.fields import TextField
 from tracking.api.invocations import TimeRangeSerializer
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
@@ -74,7 +75,7 @@ class SkillStatsOutputSerializer(serializers.Serializer):
 
 class WindowSerializer(TimeRangeSerializer):
     window = WindowField(required=False, help_text="1h, 24h, 7d, 30d… (default 24h).")
-    skill = serializers.CharField(required=False, max_length=200, help_text="Only this skill.")
+    skill = TextField(required=False, max_length=200, help_text="Only this skill.")
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)

@@ -27,6 +27,7 @@ from integrations.claude_code.importer.storing import ForeignTranscript, import_
 from integrations.claude_code.importer.totals import announce
 from integrations.claude_code.transcript import external_id, tool_skill
 from integrations.models import ClaudeSession, HookToolCall
+from lib.text import check_text, is_storable
 from tracking import events
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Project, Session
@@ -77,23 +78,10 @@ def _text(payload: dict, name: str, *, required: bool = False, limit: int = MAX_
         if required:
             raise HookError(f"'{name}' is required")
         return ""
-    if not isinstance(value, str):
-        raise HookError(f"'{name}' must be a string")
-    if len(value) > limit:
-        raise HookError(f"'{name}' is longer than {limit} characters")
-    _storable(value, name)
-    return value
-
-
-def _storable(value: str, name: str) -> None:
-    """Refuse text a database cannot store: Postgres refuses NUL characters, and a lone
-    surrogate (valid in JSON's escapes) is no UTF-8 at all."""
-    if "\x00" in value:
-        raise HookError(f"'{name}' must not contain NUL characters")
     try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise HookError(f"'{name}' is not valid Unicode text (a lone surrogate)") from None
+        return check_text(value, name, limit)
+    except ValueError as exc:
+        raise HookError(str(exc)) from None
 
 
 def handle_hook(project: Project, payload: object, *, now: datetime | None = None) -> HookOutcome:
@@ -113,9 +101,13 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
         tool_use_id and tool_name
     ):
         raise HookError(f"{event} needs 'tool_use_id' and 'tool_name'")
+    if tool_name:
+        try:  # the Skill tool's skill name, which is stored, comes from inside tool_input
+            check_text(tool_skill(tool_name, payload.get("tool_input")), "tool_input")
+        except ValueError as exc:
+            raise HookError(str(exc)) from None
     cwd = _text(payload, "cwd", limit=1000)
     skill = tool_skill(tool_name, payload.get("tool_input"))[:200] if tool_name else ""
-    _storable(skill, "tool_input")
     now = now or timezone.now()
     with transaction.atomic():
         session = _session(project, session_id, agent_id, now)
@@ -160,15 +152,15 @@ def transcript_to_read(payload: dict, event: str) -> Path | None:
         return None
     raw = payload.get("agent_transcript_path") if event == "SubagentStop" else None
     raw = raw or payload.get("transcript_path")
-    if not isinstance(raw, str) or not raw.endswith(".jsonl"):
-        return None
+    if not isinstance(raw, str) or not raw.endswith(".jsonl") or not is_storable(raw):
+        return None  # a path with NUL or a lone surrogate cannot name a file
     try:
         path = Path(raw).expanduser().resolve()
         roots = [root.expanduser().resolve() for root in default_paths()]
         if not any(path.is_relative_to(root) for root in roots) or not path.is_file():
             return None
     except (OSError, ValueError, RuntimeError):
-        # A name no file can have (a NUL, too long, an unknown `~user`): nothing to read.
+        # A name no file can have (too long, an unknown `~user`): nothing to read.
         return None
     return path
 

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 
 from integrations.claude_code.accounting import MAX_COUNT, Request, Usage
-from lib.ranges import check_time
+from lib.ranges import check_not_future, check_time
+from lib.text import check_text
 
 KNOWN_TYPES = frozenset(
     {"user", "assistant", "system", "progress", "summary"}
@@ -225,12 +226,25 @@ def read_chunk(lines: list[bytes], *, first_line: int = 1, agent_id: str = "") -
 def _read_record(chunk: Chunk, record: dict[str, Any], kind: str, file_agent: str) -> None:
     timestamp = _text(record, "timestamp")
     if timestamp:
-        parse_time(timestamp)  # a bad timestamp makes the line bad, before anything is kept
-        chunk.see_time(timestamp)
+        # A bad timestamp makes the line bad, before anything is kept; so does one further
+        # ahead of the clock than the skew every entry point allows.
+        check_not_future(parse_time(timestamp), "timestamp")
     session_id = _text(record, "sessionId")
     agent_id = _text(record, "agentId") or file_agent
     if len(session_id) > MAX_SESSION_ID or len(agent_id) > MAX_AGENT_ID:
         raise ValueError("sessionId or agentId too long to be Claude Code's")
+    # Everything below is kept only once every stored text of the line has been checked.
+    check_text(session_id, "sessionId")
+    check_text(agent_id, "agentId")
+    for key in ("gitBranch", "cwd", "version"):
+        if isinstance(record.get(key), str):
+            check_text(record[key], key)
+    request = tool_uses = None
+    if kind == "assistant":
+        request = _request(record, session_id, agent_id, nested=False)
+        tool_uses = _tool_uses(record, timestamp, session_id, agent_id)
+    if timestamp:
+        chunk.see_time(timestamp)
     for target, key in (
         (chunk.session_ids, "sessionId"),
         (chunk.branches, "gitBranch"),
@@ -245,14 +259,13 @@ def _read_record(chunk: Chunk, record: dict[str, Any], kind: str, file_agent: st
         seen.see(record, timestamp)
 
     if kind == "assistant":
-        request = _request(record, session_id, agent_id, nested=False)
         if request is None:
             chunk.assistant_without_key += 1
         else:
             chunk.requests.append(request)
             if request.model:
                 chunk.models.add(request.model)
-        _tool_uses(chunk, record, timestamp, session_id, agent_id)
+        chunk.tool_uses.extend(tool_uses or ())
     elif kind == "user":
         _tool_results(chunk, record, timestamp)
     elif kind == "system" and record.get("subtype") == "compact_boundary":
@@ -262,9 +275,9 @@ def _read_record(chunk: Chunk, record: dict[str, Any], kind: str, file_agent: st
             pre = None
         chunk.compactions.append(
             Compaction(
-                uuid=str(record.get("uuid") or f"{session_id}@{timestamp}"),
+                uuid=check_text(str(record.get("uuid") or f"{session_id}@{timestamp}"), "uuid"),
                 timestamp=timestamp,
-                trigger=str(meta.get("trigger") or ""),
+                trigger=check_text(str(meta.get("trigger") or ""), "trigger"),
                 pre_tokens=pre,
                 session_id=session_id,
                 agent_id=agent_id,
@@ -282,15 +295,16 @@ def _nested(chunk: Chunk, record: dict[str, Any], session_id: str) -> None:
     inner = data.get("message")
     if not isinstance(inner, dict) or not session_id:
         return
-    agent_id = _text(data, "agentId")
+    agent_id = check_text(_text(data, "agentId"), "agentId")
     timestamp = _text(inner, "timestamp")
     if timestamp:
         parse_time(timestamp)
     if inner.get("type") == "assistant":
         request = _request(inner, session_id, agent_id, nested=True, timestamp=timestamp)
+        tool_uses = _tool_uses(inner, timestamp, session_id, agent_id, nested=True)
         if request is not None:
             chunk.requests.append(request)
-        _tool_uses(chunk, inner, timestamp, session_id, agent_id, nested=True)
+        chunk.tool_uses.extend(tool_uses)
     elif inner.get("type") == "user":
         _tool_results(chunk, inner, timestamp, nested=True)
 
@@ -313,7 +327,9 @@ def _request(
     if len(message_id) > MAX_KEY or len(request_id) > MAX_KEY:
         # Cut short, two different keys could become one: the line is bad instead.
         raise ValueError("message.id or requestId longer than 100 characters")
-    model = _text(message, "model")
+    check_text(message_id, "message.id")
+    check_text(request_id, "requestId")
+    model = check_text(_text(message, "model"), "model")
     return Request(
         message_id=message_id,
         request_id=request_id,
@@ -333,32 +349,36 @@ def _content(record: dict[str, Any]) -> list[Any]:
 
 
 def _tool_uses(
-    chunk: Chunk,
     record: dict[str, Any],
     timestamp: str,
     session_id: str,
     agent: str,
     nested: bool = False,
-) -> None:
+) -> list[ToolUse]:
+    uses = []
     for block in _content(record):
         if isinstance(block, dict) and block.get("type") == "tool_use":
             tool_id, name = block.get("id"), block.get("name")
             if isinstance(tool_id, str) and isinstance(name, str) and tool_id and name:
-                skill = tool_skill(name, block.get("input"))
-                chunk.tool_uses.append(
-                    ToolUse(tool_id, name, skill, timestamp, session_id, agent, nested)
-                )
+                check_text(tool_id, "tool_use.id")
+                check_text(name, "tool_use.name")
+                skill = check_text(tool_skill(name, block.get("input")), "tool_use.input")
+                uses.append(ToolUse(tool_id, name, skill, timestamp, session_id, agent, nested))
+    return uses
 
 
 def _tool_results(
     chunk: Chunk, record: dict[str, Any], timestamp: str, nested: bool = False
 ) -> None:
+    results = []
     for block in _content(record):
         if isinstance(block, dict) and block.get("type") == "tool_result":
             tool_id = block.get("tool_use_id")
             if isinstance(tool_id, str) and tool_id:
                 is_error = block.get("is_error") is True
-                chunk.tool_results.append(ToolResult(tool_id, is_error, timestamp, nested))
+                check_text(tool_id, "tool_result.tool_use_id")
+                results.append(ToolResult(tool_id, is_error, timestamp, nested))
+    chunk.tool_results.extend(results)
 
 
 def agent_id_from_path(path: str) -> str:

@@ -6,7 +6,6 @@ the reason; collectors never put 0 or a default in place of a figure they could 
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess
@@ -28,6 +27,7 @@ from defusedxml import (
     ExternalReferenceForbidden,
 )
 
+from lib.text import loads_bounded
 from quality.vocabulary import unit_of
 
 DEFAULT_TIMEOUT_S = 300.0
@@ -153,15 +153,14 @@ def parse_xml_bytes(data: bytes) -> Element:
         raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
 
 
-def parse_json(data: bytes | str) -> Any:
-    """The JSON value of a report, or ArtefactError: invalid JSON, and JSON nested deeper than
-    Python's parser recurses (a thousand-deep `[[[…]]]` raises RecursionError there)."""
+def parse_json(data: bytes | str, name: str = "report") -> Any:
+    """The JSON value of a report, or ArtefactError: invalid JSON, or nested deeper than
+    `lib.text.MAX_JSON_DEPTH` (Python's parser would raise RecursionError on `[[[…]]]`).
+    NaN and Infinity are read: the readers' own range checks refuse them with a reason."""
     try:
-        return json.loads(data)
+        return loads_bounded(data, name=name, allow_constants=True)
     except ValueError as exc:
         raise ArtefactError(f"{type(exc).__name__}: {exc}") from None
-    except RecursionError:
-        raise ArtefactError("JSON nested too deep to read") from None
 
 
 def local_name(tag: object) -> str:

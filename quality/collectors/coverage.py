@@ -86,7 +86,7 @@ def read_coverage_json(path: Path) -> CoverageTotals:
 
 def coverage_json_totals(content: bytes) -> CoverageTotals:
     """Totals of the bytes of a `coverage json` report; ArtefactError if they are not one."""
-    data = parse_json(content or b"null")
+    data = parse_json(content or b"null", "coverage JSON")
     if not isinstance(data, dict) or not isinstance(data.get("totals"), dict):
         raise ArtefactError("not a coverage.py JSON report: no `totals` object")
     totals = data["totals"]

@@ -20,9 +20,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from analytics import live_metrics
-from analytics.consumers import MAX_NESTING, ClientError, parse_message, ping_id
+from analytics.consumers import ClientError, parse_message, ping_id
 from analytics.fanout import local_fanout
 from analytics.ticker import Ticker
+from lib.text import MAX_JSON_DEPTH
 from tests.analytics import servers
 from tests.analytics.conftest import bearer, subscribed
 from tests.analytics.test_live_contract import section
@@ -92,8 +93,8 @@ def test_the_parser_answers_any_text_with_a_message_or_a_documented_error(text):
         ('{"type": 1}', "unknown_type", "'type'"),
         ('{"type": "ping", "id": NaN}', "bad_json", "NaN"),
         ('{"type": "ping", "id": 1e400}', "bad_json", "NaN"),
-        ("[" * 1000 + "]" * 1000, "bad_json", f"{MAX_NESTING} levels"),
-        ('{"type": "ping", "id": ' + "[" * 33 + "]" * 33 + "}", "bad_json", "32 levels"),
+        ("[" * 1000 + "]" * 1000, "bad_json", f"{MAX_JSON_DEPTH} levels"),
+        ('{"type": "ping", "id": ' + "[" * 64 + "]" * 64 + "}", "bad_json", "64 levels"),
         ('{"type": "ping", "id": "' + "[" * 40 + '"}', None, None),  # brackets in a string
         ('{"type": "ping", "x' + "y" * 100 + '": 1}', "bad_request", "'xyyy"),
     ],

@@ -1,6 +1,6 @@
 """Properties of the ingest event parser through `POST /api/v1/ingest/invocations`: any JSON
-value in any field is accepted or refused by index naming the field, never a 500, and what is
-stored is finite and inside the ranges."""
+value in any field (text with NUL or lone surrogates too) is accepted or refused by index
+naming the field, never a 500, and what is stored is finite, inside the ranges and storable."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lib.ranges import DURATION_MAX_S, TIME_MAX, TIME_MIN
+from lib.ranges import DURATION_MAX_S, MAX_FUTURE_SKEW, TIME_MAX, TIME_MIN
+from lib.text import is_storable
 from tests.properties import PROPERTY
 from tracking.models import Session, SkillHourly, SkillInvocation
 
@@ -30,7 +31,9 @@ JSON_VALUES = st.recursive(
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)  # not JSON: a 400 for the whole body
-    | st.text(max_size=210)
+    # Any code point, NUL and lone surrogates (which Postgres cannot store) included.
+    | st.text(st.characters(codec=None, exclude_categories=()), max_size=210)
+    | st.sampled_from(["\x00", "py\x00test", "\ud800", "a\udfffb"])
     | TIMESTAMPS,
     lambda children: (
         st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
@@ -74,3 +77,7 @@ def assert_stored_rows_are_in_range() -> None:
         assert TIME_MIN <= row.hour < TIME_MAX
     for started in Session.objects.values_list("started_at", flat=True):
         assert TIME_MIN <= started < TIME_MAX
+        assert started <= datetime.now(UTC) + MAX_FUTURE_SKEW
+    text = SkillInvocation.objects.values_list("idempotency_key", "skill", "phase", "error_type")
+    for value in itertools.chain.from_iterable(text):
+        assert is_storable(value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -11,6 +9,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.text import JSONDepthError, loads_bounded
 from tracking.api.limits import PayloadTooLarge, read_body
 from tracking.api.permissions import HasWriteKey
 from tracking.api.schema import errors
@@ -29,10 +28,7 @@ class RawJSONParser(BaseParser):
 def read_events(request) -> list:
     """The `events` list of a request body, or an API error saying what is wrong with it."""
     body = read_body(request, settings.INGEST_MAX_BYTES)
-    try:
-        payload = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+    payload = parse_json_body(body)
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         raise exceptions.ParseError('Body must be a JSON object {"events": [...]}.')
     events = payload["events"]
@@ -43,8 +39,15 @@ def read_events(request) -> list:
     return events
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+def parse_json_body(body: bytes):
+    """A request body as strict JSON nested at most `lib.text.MAX_JSON_DEPTH` deep, or a 400
+    (ParseError) saying what is wrong: the one JSON parse of ingest and hooks."""
+    try:
+        return loads_bounded(body, name="body")
+    except JSONDepthError as exc:
+        raise exceptions.ParseError(str(exc)) from None
+    except ValueError as exc:  # UnicodeDecodeError is one
+        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
 
 
 class IngestInvocationsApi(APIView):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from tracking.api.fields import AwareDateTimeField
+from tracking.api.fields import AwareDateTimeField, TextField
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
 from tracking.api.scope import filtered
@@ -60,7 +60,7 @@ class InvocationListApi(APIView):
     class FilterSerializer(TimeRangeSerializer):
         project = serializers.SlugField(required=False, help_text="A project's slug.")
         session = serializers.IntegerField(required=False, min_value=1, help_text="A session id.")
-        skill = serializers.CharField(required=False, max_length=200)
+        skill = TextField(required=False, max_length=200)
 
     @extend_schema(
         summary="Skill invocations, newest first",

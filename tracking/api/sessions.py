@@ -8,7 +8,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracking.api.fields import AwareDateTimeField
+from tracking.api.fields import AwareDateTimeField, TextField
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.permissions import ReadOnlyKeyForSafeMethods
 from tracking.api.schema import errors
@@ -69,7 +69,7 @@ class SessionListApi(APIView):
         project = serializers.SlugField(required=False, help_text="A project's slug.")
         status = serializers.ChoiceField(choices=Session.STATUSES, required=False)
         since = AwareDateTimeField(required=False, help_text="Started at or after (ISO 8601).")
-        external_id = serializers.CharField(required=False, max_length=200)
+        external_id = TextField(required=False, max_length=200)
 
     @extend_schema(
         summary="Sessions, newest first",
@@ -104,13 +104,13 @@ class SessionStartApi(APIView):
         project = serializers.SlugField(
             required=False, help_text="Required when logged in; a key writes to its own project."
         )
-        external_id = serializers.CharField(max_length=200)
-        agent = serializers.CharField(max_length=100, required=False, allow_blank=True)
-        user_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        host = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        branch = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        start_commit = serializers.CharField(max_length=64, required=False, allow_blank=True)
-        started_at = AwareDateTimeField(required=False, help_text="Default: now.")
+        external_id = TextField(max_length=200)
+        agent = TextField(max_length=100, required=False, allow_blank=True)
+        user_name = TextField(max_length=200, required=False, allow_blank=True)
+        host = TextField(max_length=200, required=False, allow_blank=True)
+        branch = TextField(max_length=200, required=False, allow_blank=True)
+        start_commit = TextField(max_length=64, required=False, allow_blank=True)
+        started_at = AwareDateTimeField(happened=True, required=False, help_text="Default: now.")
 
     @extend_schema(
         summary="Start a session",
@@ -138,8 +138,8 @@ class SessionEndApi(APIView):
 
     @extend_schema_serializer(component_name="SessionEnd")
     class InputSerializer(serializers.Serializer):
-        end_commit = serializers.CharField(max_length=64, required=False, allow_blank=True)
-        ended_at = AwareDateTimeField(required=False, help_text="Default: now.")
+        end_commit = TextField(max_length=64, required=False, allow_blank=True)
+        ended_at = AwareDateTimeField(happened=True, required=False, help_text="Default: now.")
 
     @extend_schema(
         summary="End a session",
