@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations.claude_code.hooks import EVENTS, MAX_ID, HookError, handle_hook
+from integrations.claude_code.hooks import EVENTS, MAX_AGENT_ID, MAX_ID, HookError, handle_hook
 from tracking.api.ingest import RawJSONParser
 from tracking.api.limits import read_body
 from tracking.api.permissions import HasWriteKey
@@ -31,7 +31,7 @@ def hook_input_schema() -> dict:
     common = {
         "hook_event_name": {"type": "string", "enum": sorted(EVENTS)},
         "session_id": _text(MAX_ID, required=True),
-        "agent_id": _text(MAX_ID),
+        "agent_id": _text(MAX_AGENT_ID),
         "cwd": _text(1000),
     }
     tool = {"tool_use_id": _text(200, required=True), "tool_name": _text(200, required=True)}
