@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -45,7 +46,9 @@ EVENTS = frozenset(
 MAX_ID = 150
 # A subagent's session is external_id(session_id, agent_id), "<session_id>:agent-<agent_id>",
 # which must fit Session.external_id with the longest session_id.
-MAX_AGENT_ID = Session._meta.get_field("external_id").max_length - MAX_ID - len(":agent-")
+MAX_AGENT_ID = (
+    cast(int, Session._meta.get_field("external_id").max_length) - MAX_ID - len(":agent-")
+)
 # After these the transcript holds a finished turn worth reading.
 READ_AFTER = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 

@@ -170,6 +170,14 @@ def test_a_chunked_upload_under_the_limit_is_recorded(project, write_key):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_chunked_json_body_starts_a_session(project, write_key):
+    body = json.dumps({"external_id": "chunked", "branch": "main"}).encode()
+    response = chunked_post("/api/v1/sessions/start", write_key, body)
+    assert response["status"] == 201, response["body"]
+    assert Session.objects.get().branch == "main"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_over_limit_chunked_upload_is_a_413_naming_the_limit(project, write_key, settings):
     settings.UPLOAD_MAX_BYTES = 1000
     boundary = "xx"

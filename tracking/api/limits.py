@@ -46,10 +46,11 @@ def length_chunked_body(request: Request, limit: int, what: str = "Body") -> Non
         spool.write(chunk)
     spool.seek(0)
     request.META["CONTENT_LENGTH"] = str(size)
-    if size:
-        # DRF reads the body from its request's stream, not opened yet (with a length of 0 it
-        # reads none).
-        request._stream = cast("BinaryIO", spool)
+    # The Django request reads on from the copy as if nothing had been read: DRF's parsers take
+    # its stream (multipart) or its `body` (JSON).
+    django_request = request._request
+    django_request._stream = cast("BinaryIO", spool)
+    django_request._read_started = False  # type: ignore[attr-defined]  # not in the stubs
 
 
 def read_body(request: Request, limit: int) -> bytes:
