@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,22 +18,27 @@ from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
 from tracking.auth import visible_projects
 
-WINDOW = re.compile(r"^(\d{1,4})([hd])$")
 MAX_WINDOW_HOURS = 366 * 24
+# 1h to 8784h, or 1d to 366d, with no leading zero: the schema's pattern is this one regex.
+WINDOW_PATTERN = (
+    r"^(?:([1-9]\d{0,2}|[1-7]\d{3}|8[0-6]\d{2}|87[0-7]\d|878[0-4])h"
+    r"|([1-9]\d?|[12]\d{2}|3[0-5]\d|36[0-6])d)$"
+)
+WINDOW = re.compile(WINDOW_PATTERN)
 
 
+@extend_schema_field({"type": "string", "pattern": WINDOW_PATTERN})
 class WindowField(serializers.CharField):
     """`<n>h` or `<n>d` (e.g. 1h, 24h, 7d, 30d) as a number of whole hours."""
 
     # A CharField on the way in, whole hours out: the stubs tie both to str.
     def to_internal_value(self, value) -> int:  # type: ignore[override]
-        match = WINDOW.match(super().to_internal_value(value))
-        hours = int(match[1]) * (24 if match[2] == "d" else 1) if match else 0
-        if not 1 <= hours <= MAX_WINDOW_HOURS:
+        match = WINDOW.fullmatch(super().to_internal_value(value))
+        if match is None:
             raise serializers.ValidationError(
                 f"Use <n>h or <n>d (e.g. 24h, 7d), from 1h up to {MAX_WINDOW_HOURS // 24}d."
             )
-        return hours
+        return int(match[1]) if match[1] else int(match[2]) * 24
 
 
 class RateSerializer(serializers.Serializer):
@@ -74,7 +79,9 @@ class SkillStatsOutputSerializer(serializers.Serializer):
 
 
 class WindowSerializer(TimeRangeSerializer):
-    window = WindowField(required=False, help_text="1h, 24h, 7d, 30d… (default 24h).")
+    window = WindowField(
+        required=False, trim_whitespace=False, help_text="1h, 24h, 7d, 30d… (default 24h)."
+    )
     skill = TextField(required=False, max_length=200, help_text="Only this skill.")
 
     def validate(self, attrs: dict) -> dict:

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -50,6 +51,11 @@ EVENTS = frozenset(
     }
 )
 MAX_ID = 150
+# A subagent's session is external_id(session_id, agent_id), "<session_id>:agent-<agent_id>",
+# which must fit Session.external_id with the longest session_id.
+MAX_AGENT_ID = (
+    cast(int, Session._meta.get_field("external_id").max_length) - MAX_ID - len(":agent-")
+)
 # After these the transcript holds a finished turn worth reading.
 READ_AFTER = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 
@@ -94,7 +100,7 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
             f"unsupported hook_event_name {event!r}; one of {', '.join(sorted(EVENTS))}"
         )
     session_id = _text(payload, "session_id", required=True)
-    agent_id = _text(payload, "agent_id")
+    agent_id = _text(payload, "agent_id", limit=MAX_AGENT_ID)
     tool_use_id = _text(payload, "tool_use_id", limit=200)
     tool_name = _text(payload, "tool_name", limit=200)
     if event in {"PreToolUse", "PostToolUse", "PostToolUseFailure"} and not (

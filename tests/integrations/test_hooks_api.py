@@ -99,6 +99,19 @@ def test_it_refuses_bad_payloads_clearly(client, write_key):
     assert not Session.objects.exists()
 
 
+def test_it_refuses_an_agent_id_too_long_to_store(client, write_key):
+    # Found by schemathesis on Postgres: a 151-character agent_id passed the check and failed
+    # the insert (varchar(100)) with a 500.
+    response = hook(client, write_key, "PreCompact", session_id="s" * 150, agent_id="0" * 151)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "'agent_id' is longer than 43 characters"
+    assert not Session.objects.exists()
+    response = hook(client, write_key, "PreCompact", session_id="s" * 150, agent_id="0" * 43)
+    assert response.status_code == 204
+    child = Session.objects.get(parent__isnull=False)
+    assert child.external_id == "s" * 150 + ":agent-" + "0" * 43
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("upload_limit", [None, 1000])
 def test_it_refuses_a_chunked_body_over_the_byte_limit(write_key, upload_limit):

@@ -17,12 +17,14 @@ def key_client(key: str) -> Client:
     return Client(headers={"Authorization": f"Bearer {key}"})
 
 
-def chunked_post(url: str, key: str, body: bytes) -> Mapping[str, Any]:
+def chunked_post(
+    url: str, key: str, body: bytes, content_type: str = "application/json"
+) -> Mapping[str, Any]:
     """POST through Django's ASGI handler with no Content-Length, like a chunked upload."""
     headers = [
         (b"host", b"testserver"),
         (b"authorization", f"Bearer {key}".encode()),
-        (b"content-type", b"application/json"),
+        (b"content-type", content_type.encode()),
     ]
 
     async def send() -> Mapping[str, Any]:

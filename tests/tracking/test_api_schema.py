@@ -39,7 +39,8 @@ def test_it_serves_a_valid_openapi_schema_with_the_v1_paths(client, db):
     params = {p["name"] for p in invocations["parameters"]}
     assert {"cursor", "page_size", "session", "skill", "since", "until"} <= params
     start = schema["paths"]["/api/v1/sessions/start"]["post"]["responses"]
-    assert set(start) == {"200", "201", "400", "401", "403", "404"}
+    # 413 over the body limit, 415 for a body that is not JSON: both are sent, so described.
+    assert set(start) == {"200", "201", "400", "401", "403", "404", "413", "415", "429", "503"}
     error = start["404"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/Error"}
     paginated = schema["components"]["schemas"]["PaginatedInvocationList"]

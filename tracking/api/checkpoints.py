@@ -8,16 +8,31 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tracking.api.filters import QueryFilterSerializer
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
 from tracking.api.scope import filtered, visible
 from tracking.models import Checkpoint, Measurement, Project
 
 
+class GateVerdictField(serializers.ChoiceField):
+    """`passed`, `failed`, or null when no gate was evaluated (stored as "")."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=Checkpoint.VERDICTS, allow_null=True, read_only=True, **kwargs)
+
+    # Null out, a choice in: the stubs tie both to str.
+    def to_representation(self, value: str) -> str | None:  # type: ignore[override]
+        # "Not evaluated" is null, as in the checkpoint report's `gates.verdict` and the live
+        # feed, never an empty string outside the enum.
+        return value or None
+
+
 class CheckpointSerializer(serializers.ModelSerializer):
     project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
+    gate_verdict = GateVerdictField(help_text="null: no gate was evaluated.")
 
     class Meta:
         model = Checkpoint
@@ -82,7 +97,7 @@ class CheckpointListApi(APIView):
     pagination_class = KeysetPagination
     cursor_field = "created_at"
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QueryFilterSerializer):
         project = serializers.SlugField(required=False, help_text="A project's slug.")
         session = serializers.IntegerField(required=False, min_value=1, help_text="A session id.")
         kind = serializers.ChoiceField(choices=Checkpoint.KINDS, required=False)

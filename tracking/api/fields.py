@@ -11,7 +11,14 @@ from lib.text import check_text
 from tracking.ingest import parse_timestamp
 
 
-@extend_schema_field({"type": "string", "format": "date-time"})
+# The pattern says what it can of lib.ranges: a zone, and a year from 2000 to 9998.
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": r"^(?:[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-.*(?:Z|z|[+-]\d{2}:\d{2})$",
+    }
+)
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with a time zone, inside `lib.ranges`' range; a naive time is refused rather
     than guessed, as in ingest (the same `parse_timestamp`). `happened=True` for the time of

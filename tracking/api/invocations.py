@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from tracking.api.fields import AwareDateTimeField, TextField
+from tracking.api.filters import QueryFilterSerializer
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.schema import errors
 from tracking.api.scope import filtered
@@ -41,7 +42,7 @@ class InvocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TimeRangeSerializer(serializers.Serializer):
+class TimeRangeSerializer(QueryFilterSerializer):
     since = AwareDateTimeField(required=False, help_text="At or after (ISO 8601 with zone).")
     until = AwareDateTimeField(required=False, help_text="Before (ISO 8601 with zone).")
 

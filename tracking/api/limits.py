@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+from typing import BinaryIO, cast
+
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -19,6 +23,34 @@ def check_length(request: Request, limit: int, what: str = "Body") -> None:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"{what} is larger than {limit} bytes.")
+
+
+def length_chunked_body(request: Request, limit: int, what: str = "Body") -> None:
+    """Give a body sent without Content-Length (chunked) its length, or `PayloadTooLarge`.
+
+    DRF, and Django's multipart parser, take a body without Content-Length for an empty one: a
+    chunked upload would be parsed as no fields and no files. The body is copied to a spooled
+    file (memory up to FILE_UPLOAD_MAX_MEMORY_SIZE, then disk), reading at most `limit` + 1
+    bytes, and handed to the parsers with the length it turned out to have.
+    """
+    if request.META.get("CONTENT_LENGTH"):
+        return
+    # Not a `with`: the file outlives this call as the request's stream.
+    spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+    size = 0
+    while chunk := request._request.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            spool.close()
+            raise PayloadTooLarge(f"{what} is larger than {limit} bytes.")
+        spool.write(chunk)
+    spool.seek(0)
+    request.META["CONTENT_LENGTH"] = str(size)
+    # The Django request reads on from the copy as if nothing had been read: DRF's parsers take
+    # its stream (multipart) or its `body` (JSON).
+    django_request = request._request
+    django_request._stream = cast("BinaryIO", spool)
+    django_request._read_started = False  # type: ignore[attr-defined]  # not in the stubs
 
 
 def read_body(request: Request, limit: int) -> bytes:

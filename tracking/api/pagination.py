@@ -101,8 +101,9 @@ class KeysetPagination(BasePagination):
                 "name": self.cursor_query_param,
                 "required": False,
                 "in": "query",
-                "description": "Where the page starts: the `next` link of the previous page.",
-                "schema": {"type": "string"},
+                "description": "Where the page starts: the `next` link of the previous page. "
+                "It is opaque: any other value is a 400.",
+                "schema": {"type": "string", "minLength": 1},
             },
             {
                 "name": self.page_size_query_param,

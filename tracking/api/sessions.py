@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracking.api.fields import AwareDateTimeField, TextField
+from tracking.api.filters import QueryFilterSerializer
+from tracking.api.limits import check_length, length_chunked_body
 from tracking.api.pagination import KeysetPagination, paginated_response
+from tracking.api.parsers import StrictMultiPartParser
 from tracking.api.permissions import ReadOnlyKeyForSafeMethods
 from tracking.api.schema import errors
 from tracking.api.scope import filtered, project_or_404, session_or_404
@@ -65,7 +70,7 @@ class SessionListApi(APIView):
     pagination_class = KeysetPagination
     cursor_field = "started_at"
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QueryFilterSerializer):
         project = serializers.SlugField(required=False, help_text="A project's slug.")
         status = serializers.ChoiceField(choices=Session.STATUSES, required=False)
         since = AwareDateTimeField(required=False, help_text="Started at or after (ISO 8601).")
@@ -98,13 +103,14 @@ class SessionStartApi(APIView):
     """Idempotent on `external_id`: 201 with a new session, 200 with the one that exists."""
 
     permission_classes = [ReadOnlyKeyForSafeMethods]
+    parser_classes = [JSONParser]
 
     @extend_schema_serializer(component_name="SessionStart")
     class InputSerializer(serializers.Serializer):
         project = serializers.SlugField(
             required=False, help_text="Required when logged in; a key writes to its own project."
         )
-        external_id = TextField(max_length=200)
+        external_id = TextField(max_length=200, min_length=1)
         agent = TextField(max_length=100, required=False, allow_blank=True)
         user_name = TextField(max_length=200, required=False, allow_blank=True)
         host = TextField(max_length=200, required=False, allow_blank=True)
@@ -120,7 +126,7 @@ class SessionStartApi(APIView):
         responses={
             201: SessionSerializer,
             200: SessionSerializer,
-            **errors(400, 401, 403, 404),
+            **errors(400, 401, 403, 404, 413, 415),
         },
     )
     def post(self, request):
@@ -135,6 +141,9 @@ class SessionEndApi(APIView):
     """Idempotent: ending an ended session returns it unchanged with 200 (the first end wins)."""
 
     permission_classes = [ReadOnlyKeyForSafeMethods]
+    # JSON or multipart, strictly: neither urlencoded (any text parses as some form) nor a
+    # multipart body of nothing readable may become an empty body taken as "end now".
+    parser_classes = [JSONParser, StrictMultiPartParser]
 
     @extend_schema_serializer(component_name="SessionEnd")
     class InputSerializer(serializers.Serializer):
@@ -144,9 +153,9 @@ class SessionEndApi(APIView):
     @extend_schema(
         summary="End a session",
         description="Idempotent: ending a session that has already ended returns it unchanged "
-        "with 200; the first end's time and commit are kept.",
+        "with 200; the first end's time and commit are kept. An empty body ends it now.",
         request=InputSerializer,
-        responses={200: SessionSerializer, **errors(400, 401, 403, 404)},
+        responses={200: SessionSerializer, **errors(400, 401, 403, 404, 413, 415)},
     )
     def post(self, request, pk: int):
         session = session_or_404(request.user, pk)
@@ -159,6 +168,12 @@ class SessionEndApi(APIView):
 
 
 def _validated(serializer_class, request) -> dict:
+    """The body's validated fields: a JSON object, or nothing at all (every field's default)."""
+    check_length(request, settings.INGEST_MAX_BYTES)
+    length_chunked_body(request, settings.INGEST_MAX_BYTES)
+    # DRF hands a body without a Content-Type through as empty data: refuse it instead.
+    if not request.content_type and request.META["CONTENT_LENGTH"] != "0":
+        raise UnsupportedMediaType("", detail="Send the body as application/json.")
     if not isinstance(request.data, dict):
         raise ParseError("Body must be a JSON object.")
     serializer = serializer_class(data=request.data)

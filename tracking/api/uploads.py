@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from quality import gates
@@ -21,8 +22,10 @@ from quality.collectors.git import GitInfo
 from quality.measure import ARTEFACT_COLLECTORS, Artefacts, measure_artefacts
 from quality.report import render_json
 from tracking.api.checkpoints import CheckpointListApi
-from tracking.api.limits import PayloadTooLarge, check_length
+from tracking.api.limits import PayloadTooLarge, check_length, length_chunked_body
+from tracking.api.parsers import StrictMultiPartParser
 from tracking.api.permissions import HasWriteKey
+from tracking.api.schema import RequiredBodySchema, errors
 from tracking.checkpoints import checkpoint_record
 from tracking.models import Checkpoint
 from tracking.reports import report_data
@@ -31,17 +34,22 @@ from tracking.sessions import SessionStart, session_start
 FILE_FIELDS = tuple(ARTEFACT_COLLECTORS)
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class ArtefactField(serializers.FileField):
+    """An uploaded artefact: a file part of the form (the schema's `format: binary`)."""
+
+
 class CheckpointUploadSerializer(serializers.Serializer):
     commit = serializers.RegexField(r"^[0-9a-fA-F]{4,64}$", required=False, allow_blank=True)
     branch = serializers.CharField(required=False, allow_blank=True, max_length=200)
     kind = serializers.ChoiceField(choices=Checkpoint.KINDS, default="ci")
     session = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    coverage = serializers.FileField(required=False, help_text="coverage.json or Cobertura XML")
-    junit = serializers.FileField(required=False, help_text="JUnit XML")
-    ruff = serializers.FileField(required=False, help_text="ruff check --output-format json")
-    bandit = serializers.FileField(required=False, help_text="bandit -f json")
-    radon = serializers.FileField(required=False, help_text="radon cc -j")
-    mypy = serializers.FileField(required=False, help_text="mypy -O json")
+    coverage = ArtefactField(required=False, help_text="coverage.json or Cobertura XML")
+    junit = ArtefactField(required=False, help_text="JUnit XML")
+    ruff = ArtefactField(required=False, help_text="ruff check --output-format json")
+    bandit = ArtefactField(required=False, help_text="bandit -f json")
+    radon = ArtefactField(required=False, help_text="radon cc -j")
+    mypy = ArtefactField(required=False, help_text="mypy -O json")
 
     def validate(self, attrs):
         if not any(name in attrs for name in FILE_FIELDS):
@@ -49,10 +57,22 @@ class CheckpointUploadSerializer(serializers.Serializer):
         return attrs
 
 
+class CheckpointUploadScheme(OpenApiSerializerExtension):
+    """The form's schema says what `validate` checks: at least one artefact file."""
+
+    target_class = CheckpointUploadSerializer
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["anyOf"] = [{"required": [name]} for name in FILE_FIELDS]
+        return schema
+
+
 class CheckpointListCreateApi(CheckpointListApi):
     """The checkpoint collection: GET lists (read keys and users), POST records (write key)."""
 
-    parser_classes = [MultiPartParser]
+    parser_classes = [StrictMultiPartParser]
+    schema = RequiredBodySchema()
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -61,6 +81,9 @@ class CheckpointListCreateApi(CheckpointListApi):
 
     @extend_schema(
         summary="Record a CI checkpoint from uploaded artefacts",
+        description="400: bad metadata, no artefact, a bad gate config or malformed multipart. "
+        f"413: a body or file over UPLOAD_MAX_BYTES ({settings.UPLOAD_MAX_BYTES} bytes), chunked "
+        "or not.",
         request={"multipart/form-data": CheckpointUploadSerializer},
         responses={
             201: inline_serializer(
@@ -75,13 +98,13 @@ class CheckpointListCreateApi(CheckpointListApi):
                     "recommendations": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            400: OpenApiResponse(description="Bad metadata, no artefact, or a bad gate config."),
-            413: OpenApiResponse(description="Larger than UPLOAD_MAX_BYTES."),
+            **errors(400, 401, 403, 413),
         },
     )
     def post(self, request):
-        # Multipart files are streamed to disk: a chunked upload is limited per file in _save.
+        # Multipart files are streamed to disk; a chunked upload is measured first (bounded).
         check_length(request, settings.UPLOAD_MAX_BYTES, "Upload")
+        length_chunked_body(request, settings.UPLOAD_MAX_BYTES, "Upload")
         form = CheckpointUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
