@@ -11,6 +11,7 @@ session panel shows a dash.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -87,13 +88,10 @@ def figure(
         return f"{int(x):,}"
     if decimals == "all":
         return repr(x)
-    text = f"{x:,.2f}"
+    # A small fraction keeps two significant digits rather than reading as 0.00.
+    places = 2 if abs(x) >= 0.01 else 1 - math.floor(math.log10(abs(float(x))))
+    text = f"{x:,.{places}f}"
     return text.rstrip("0").rstrip(".") if decimals == "trimmed" else text
-
-
-def significant(x: Number | None, digits: int = 4, *, missing: str = NOT_MEASURED) -> str:
-    """`x` to `digits` significant digits, thousands grouped: 1234.5678 → "1,235"."""
-    return missing if x is None else f"{x:,.{digits}g}"
 
 
 def size(n: Number | None, *, missing: str = NOT_MEASURED) -> str:
