@@ -89,7 +89,8 @@ def figure(
     if decimals == "all":
         return repr(x)
     # A small fraction keeps two significant digits rather than reading as 0.00.
-    places = 2 if abs(x) >= 0.01 else 1 - math.floor(math.log10(abs(float(x))))
+    size = abs(float(x))
+    places = 2 if size >= 0.01 else 1 - math.floor(math.log10(size))
     text = f"{x:,.{places}f}"
     return text.rstrip("0").rstrip(".") if decimals == "trimmed" else text
 
@@ -147,6 +148,18 @@ def duration(value: timedelta | float | None, *, missing: str = DASH) -> str:
 def stars_text(stars: int | None) -> str:
     """A rating of 0-5 as "★★★☆☆"; None → "" (no rating without a score)."""
     return "" if stars is None else "★" * stars + "☆" * (5 - stars)
+
+
+# The one way the pages, the live page (static/cairn_time.js) and the admin write a moment: in
+# the display zone (`CAIRN_DISPLAY_TZ`, named in every page's footer), 24-hour, to the second.
+DATETIME_STRFTIME = "%Y-%m-%d %H:%M:%S"
+DATETIME_DJANGO = "Y-m-d H:i:s"  # the same, as Django's `date` filter and DATETIME_FORMAT say it
+
+
+def moment_text(moment: datetime | None, *, missing: str = DASH) -> str:
+    """A moment as the pages write it: "2026-12-01 16:37:05" (the caller converts it to the
+    display zone first)."""
+    return missing if moment is None else moment.strftime(DATETIME_STRFTIME)
 
 
 def timestamp(moment: datetime) -> str:
