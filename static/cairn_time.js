@@ -49,11 +49,15 @@
     if (!known.length) { min = 0; max = 1; }
     if (min === max) { min -= 60000; max += 60000; }
     var span = max - min;
-    var pad = span * 0.02;
+    // Ticks on whole seconds, minutes, hours or days (multiples from the epoch), at most ~8.
+    var steps = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 10800, 21600, 43200, 86400, 604800];
+    var step = steps.map(function (s) { return s * 1000; })
+      .filter(function (s) { return span / s <= 8; })[0] || 2592000000;
     return {
-      type: "linear", min: min - pad, max: max + pad,
+      // No fixed min/max: the axis ends on the ticks around the data, so ticks stay aligned.
+      type: "linear", suggestedMin: min, suggestedMax: max,
       ticks: {
-        maxTicksLimit: 8, maxRotation: 0,
+        stepSize: step, maxTicksLimit: 10, maxRotation: 0,
         callback: function (value, index, ticks) {
           var text = tick(value, span);
           // Ticks closer together than the format shows would repeat a label: show it once.
@@ -64,13 +68,12 @@
     };
   }
 
-  // Clicking a point opens its page (each point's `url`); the pointer says it can be clicked.
-  function linkPoints(options) {
-    options.onClick = function (event, elements, chart) {
+  // Clicking a point opens its page (`urls[i]` for the i-th point); the pointer says so.
+  function linkPoints(options, urls) {
+    options.onClick = function (event, elements) {
       if (!elements.length) return;
-      var hit = elements[0];
-      var point = chart.data.datasets[hit.datasetIndex].data[hit.index];
-      if (point && point.url) window.location.assign(point.url);
+      var url = urls[elements[0].index];
+      if (url) window.location.assign(url);
     };
     options.onHover = function (event, elements) {
       event.native.target.style.cursor = elements.length ? "pointer" : "default";

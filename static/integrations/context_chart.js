@@ -8,15 +8,14 @@
   if (!canvas || !source || typeof Chart === "undefined" || !window.cairnTime) return;
   var data = JSON.parse(source.textContent);
   var times = data.labels.map(function (iso) { return Date.parse(iso); });
-  function points(values) {
-    return times.map(function (t, i) { return { x: t, y: values[i], turn: data.turns[i] }; });
-  }
   new Chart(canvas, {
     type: "line",
+    // The labels are epoch milliseconds: a linear x axis places each turn at its time.
     data: {
+      labels: times,
       datasets: [{
         label: "Context tokens",
-        data: points(data.context),
+        data: data.context,
         borderColor: "#2f5fa7",
         backgroundColor: "rgba(47, 95, 167, 0.12)",
         fill: true,
@@ -24,7 +23,7 @@
         pointRadius: 0,
       }, {
         label: "Compaction (tokens before)",
-        data: points(data.compactions),
+        data: data.compactions,
         showLine: false,
         borderColor: "#b3261e",
         backgroundColor: "#b3261e",
@@ -42,7 +41,8 @@
       },
       plugins: {
         tooltip: { callbacks: { title: function (items) {
-          return "turn " + items[0].raw.turn + " · " + cairnTime.format(items[0].raw.x);
+          var i = items[0].dataIndex;
+          return "turn " + data.turns[i] + " · " + cairnTime.format(times[i]);
         } } },
       },
     },

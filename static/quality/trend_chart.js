@@ -12,20 +12,17 @@
     var canvas = document.getElementById(canvasId);
     if (!canvas || !series) return;
     var times = series.labels.map(function (iso) { return Date.parse(iso); });
-    function points(values) {
-      return times.map(function (t, i) {
-        return { x: t, y: values[i], url: series.urls[i], id: series.ids[i], kind: series.kinds[i] };
-      });
-    }
     var current = series.ids.indexOf(data.current);
     var radius = series.ids.map(function (id, i) { return i === current ? 6 : 3; });
     new Chart(canvas, {
       type: "line",
+      // The labels are epoch milliseconds: a linear x axis places each point at its time.
       data: {
+        labels: times,
         datasets: [
-          { label: "Quality score", data: points(series.scores), borderColor: "#1a7f64",
+          { label: "Quality score", data: series.scores, borderColor: "#1a7f64",
             backgroundColor: "#1a7f64", tension: 0, pointRadius: radius, spanGaps: false },
-          { label: "Line coverage %", data: points(series.coverage), borderColor: "#3b6ea8",
+          { label: "Line coverage %", data: series.coverage, borderColor: "#3b6ea8",
             backgroundColor: "#3b6ea8", borderDash: [4, 3], tension: 0, pointRadius: radius,
             spanGaps: false },
         ],
@@ -36,13 +33,14 @@
         scales: { y: { min: 0, max: 100 }, x: cairnTime.axis(times) },
         plugins: {
           tooltip: { callbacks: {
-            title: function (items) { return cairnTime.format(items[0].raw.x); },
+            title: function (items) { return cairnTime.format(times[items[0].dataIndex]); },
             afterLabel: function (ctx) {
-              return ctx.raw.kind + " checkpoint #" + ctx.raw.id + " (click to open)";
+              return series.kinds[ctx.dataIndex] + " checkpoint #" + series.ids[ctx.dataIndex] +
+                " (click to open)";
             },
           } },
         },
-      }),
+      }, series.urls),
     });
   }
 

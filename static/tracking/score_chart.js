@@ -9,15 +9,14 @@
   if (!canvas || !source || typeof Chart === "undefined" || !window.cairnTime) return;
   var data = JSON.parse(source.textContent);
   var times = data.labels.map(function (iso) { return Date.parse(iso); });
-  var points = times.map(function (t, i) {
-    return { x: t, y: data.scores[i], url: data.urls[i], id: data.ids[i], kind: data.kinds[i] };
-  });
   new Chart(canvas, {
     type: "line",
+    // The labels are epoch milliseconds: a linear x axis places each score at its time.
     data: {
+      labels: times,
       datasets: [{
         label: "Quality score",
-        data: points,
+        data: data.scores,
         borderColor: "#1a7f64",
         backgroundColor: "rgba(26, 127, 100, 0.12)",
         fill: true,
@@ -36,10 +35,12 @@
       plugins: {
         legend: { display: false },
         tooltip: { callbacks: {
-          title: function (items) { return cairnTime.format(items[0].raw.x); },
-          afterLabel: function (ctx) { return ctx.raw.kind + " checkpoint #" + ctx.raw.id + " (click to open)"; },
+          title: function (items) { return cairnTime.format(times[items[0].dataIndex]); },
+          afterLabel: function (ctx) {
+            return data.kinds[ctx.dataIndex] + " checkpoint #" + data.ids[ctx.dataIndex] + " (click to open)";
+          },
         } },
       },
-    }),
+    }, data.urls),
   });
 })();
