@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -231,7 +232,13 @@ LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The one zone pages, the live page and the admin show times in (named in every page's footer);
+# stored times are UTC whatever it is. An unknown zone name stops the start-up here.
+CAIRN_DISPLAY_TZ = os.environ.get("CAIRN_DISPLAY_TZ", "UTC")
+ZoneInfo(CAIRN_DISPLAY_TZ)
+TIME_ZONE = CAIRN_DISPLAY_TZ
+# The admin's dates in the pages' format (lib.formatting.DATETIME_DJANGO), see tracking/formats.
+FORMAT_MODULE_PATH = ["tracking.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -11,6 +11,7 @@ session panel shows a dash.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -87,13 +88,11 @@ def figure(
         return f"{int(x):,}"
     if decimals == "all":
         return repr(x)
-    text = f"{x:,.2f}"
+    # A small fraction keeps two significant digits rather than reading as 0.00.
+    size = abs(float(x))
+    places = 2 if size >= 0.01 else 1 - math.floor(math.log10(size))
+    text = f"{x:,.{places}f}"
     return text.rstrip("0").rstrip(".") if decimals == "trimmed" else text
-
-
-def significant(x: Number | None, digits: int = 4, *, missing: str = NOT_MEASURED) -> str:
-    """`x` to `digits` significant digits, thousands grouped: 1234.5678 → "1,235"."""
-    return missing if x is None else f"{x:,.{digits}g}"
 
 
 def size(n: Number | None, *, missing: str = NOT_MEASURED) -> str:
@@ -149,6 +148,18 @@ def duration(value: timedelta | float | None, *, missing: str = DASH) -> str:
 def stars_text(stars: int | None) -> str:
     """A rating of 0-5 as "★★★☆☆"; None → "" (no rating without a score)."""
     return "" if stars is None else "★" * stars + "☆" * (5 - stars)
+
+
+# The one way the pages, the live page (static/cairn_time.js) and the admin write a moment: in
+# the display zone (`CAIRN_DISPLAY_TZ`, named in every page's footer), 24-hour, to the second.
+DATETIME_STRFTIME = "%Y-%m-%d %H:%M:%S"
+DATETIME_DJANGO = "Y-m-d H:i:s"  # the same, as Django's `date` filter and DATETIME_FORMAT say it
+
+
+def moment_text(moment: datetime | None, *, missing: str = DASH) -> str:
+    """A moment as the pages write it: "2026-12-01 16:37:05" (the caller converts it to the
+    display zone first)."""
+    return missing if moment is None else moment.strftime(DATETIME_STRFTIME)
 
 
 def timestamp(moment: datetime) -> str:

@@ -18,7 +18,6 @@ from lib.formatting import (
     number,
     percent,
     signed,
-    significant,
     size,
     stars_text,
     timestamp,
@@ -52,8 +51,44 @@ class ReportData:
 
 
 def mark(ok: bool | None) -> str:
-    """A check's outcome as a mark: passed, failed, or not evaluated."""
-    return {True: "✅", False: "❌", None: "➖"}[ok]
+    """A check's outcome in words: "passed", "failed" or "not evaluated" (no emoji: they are
+    empty boxes on a machine without an emoji font)."""
+    return {True: "passed", False: "failed", None: "not evaluated"}[ok]
+
+
+# Why a gate condition could not be evaluated, as the pages and the report say it.
+_WHY_NOT = {"no session start checkpoint to compare with": "the session has no start checkpoint"}
+
+
+def gate_outcome(condition: dict[str, Any]) -> str:
+    """A stored gate condition's result: "passed", "failed" or "not evaluated: <why>"."""
+    passed = condition.get("passed")
+    if passed is not None:
+        return mark(passed)
+    reason = condition.get("reason") or f"{condition.get('metric', 'the metric')} was not measured"
+    return f"{mark(None)}: {_WHY_NOT.get(reason, reason)}"
+
+
+def gate_verdict_text(verdict: str, conditions: list[dict[str, Any]]) -> str:
+    """The gate's verdict: "passed", "failed", "not evaluated: <why>" or "no gate"."""
+    if verdict in ("passed", "failed"):
+        return verdict
+    if not conditions:
+        return "no gate"
+    reasons = sorted({gate_outcome(c).split(": ", 1)[-1] for c in conditions})
+    return f"{mark(None)}: {'; '.join(reasons)}"
+
+
+def score_text(total: float | None, points_measured: float | None) -> str:
+    """A total as the report and the pages show it: "72.5/100 ★★★★☆ Good" over enough points,
+    "94.7/100 — partial: 15 of 100 points" (no stars, no label) below `score.FULL_SHARE`."""
+    if total is None:
+        return NOT_MEASURED
+    shown = f"{number(total, 1)}/100"
+    if score_.is_partial(total, points_measured):
+        return f"{shown} — {score_.partial_text(points_measured)}"
+    stars = stars_text(score_.stars(total, points_measured))
+    return f"{shown} {stars} {score_.label(total, points_measured)}"
 
 
 # -- sections --------------------------------------------------------------------------------
@@ -67,13 +102,11 @@ def _header(d: ReportData, score: score_.Score) -> list[str]:
         else f"CI checkpoint #{d.checkpoint_id}"
     )
     lines = [f"# {d.project}: {title[0].upper()}{title[1:]}", ""]
-    if score.total is None:
-        lines += ["## Quality Score V2: not measured", ""]
-    else:
-        total = f"{number(score.total, 1)}/100"
-        lines += [f"## Quality Score V2: {total} {stars_text(score.stars)}", ""]
+    lines += [f"## Quality Score V2: {score_text(score.total, score.points_measured)}", ""]
+    gate = gate_verdict_text(d.gate_verdict, d.gate_results)
     lines.append(
         f"**Status**: **{score.label}** · {number(score.points_measured)} of 100 points measured"
+        f" · gate {gate}"
     )
     where = f"`{d.branch or 'no branch'}` @ `{d.commit[:12] or 'no commit'}`"
     dirty = value(o, "git.dirty")
@@ -276,10 +309,10 @@ def _system(d: ReportData) -> list[str]:
             if c.get("up"):
                 status = f"HTTP {c['status']}, " if "status" in c else ""
                 took = f"{status}{number(c['latency_ms'], 1, grouping=False)} ms"
-                lines.append(f"- {mark(True)} **{name}**: up ({took}) — `{c['url']}`")
+                lines.append(f"- **{name}**: up ({took}) — `{c['url']}`")
             else:
                 why = c.get("error") or f"HTTP {c.get('status')}"
-                lines.append(f"- {mark(c.get('up'))} **{name}**: down ({why}) — `{c['url']}`")
+                lines.append(f"- **{name}**: down ({why}) — `{c['url']}`")
     else:
         reason = o["services.up"].reason if "services.up" in o else ""
         lines.append(f"- not measured — {reason}" if reason else f"- {NOT_MEASURED}")
@@ -334,8 +367,8 @@ def _recommendations(d: ReportData) -> list[str]:
 
 
 def _gates(d: ReportData) -> list[str]:
-    verdict = {"passed": "✅ Passed", "failed": "❌ Failed"}.get(d.gate_verdict, "➖ Not evaluated")
-    lines = ["## Quality gates", "", f"### {verdict}", ""]
+    verdict = gate_verdict_text(d.gate_verdict, d.gate_results)
+    lines = ["## Quality gates", "", f"### {verdict[0].upper()}{verdict[1:]}", ""]
     for g in d.gate_results:
         threshold = g["threshold"]
         if threshold == "start":
@@ -343,9 +376,9 @@ def _gates(d: ReportData) -> list[str]:
             threshold = f"session start ({figure(base)})" if base is not None else "session start"
         condition = f"`{g['metric']}` {g['op']} {threshold}"
         if g.get("passed") is None:
-            lines.append(f"- {mark(None)} {condition}: not measured — {g.get('reason', '')}")
+            lines.append(f"- {condition}: {gate_outcome(g)}")
         else:
-            lines.append(f"- {mark(g['passed'])} {condition}: {figure(g['value'])}")
+            lines.append(f"- {condition}: {figure(g['value'])}, {gate_outcome(g)}")
     return lines + [""]
 
 
@@ -406,14 +439,17 @@ def _load_test(o: Observations) -> list[str]:
 
 
 def _conclusion(d: ReportData, score: score_.Score, debt: debt_.Debt) -> list[str]:
-    total = "not measured" if score.total is None else f"{number(score.total, 1)}/100"
-    gate = {"passed": "passed", "failed": "failed"}.get(d.gate_verdict, "not evaluated")
+    gate = gate_verdict_text(d.gate_verdict, d.gate_results)
+    measured = (
+        "no point was measured"
+        if not score.points_measured
+        else f"{number(score.points_measured)} of 100 points measured"
+    )
     return [
         "## Conclusion",
         "",
-        f"**Assessment**: {stars_text(score.stars)} **{score.label}** — {total} over "
-        f"{number(score.points_measured)} measured points; gate {gate}; debt "
-        f"{debt.level or 'not rated'}.",
+        f"**Assessment**: {score_text(score.total, score.points_measured)} ({measured}); "
+        f"gate {gate}; debt {debt.level or 'not rated'}.",
         "",
     ]
 
@@ -427,7 +463,9 @@ def _sources(o: Observations) -> list[str]:
     ]
     for key in sorted(o):
         m = o[key]
-        shown = f"not measured: {m.reason}" if m.value is None else significant(m.value)
+        shown = (
+            f"not measured: {m.reason}" if m.value is None else figure(m.value, decimals="trimmed")
+        )
         tool = f"{m.tool} {m.tool_version}".strip()
         at = timestamp(m.measured_at) if m.measured_at else ""
         cells = [f"`{key}`", shown, m.unit, tool, m.artefact, at]

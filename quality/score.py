@@ -8,6 +8,10 @@ branch practice: 5 each), security 10 (scanner findings 5, hygiene 5).
 Each component is a share (0–1) of its points computed from measurements; a component whose
 measurements are missing is "not measured": it is left out and the total is scaled over the
 points that were measured. Stars and label come from the total through `stars()` and `label()`.
+
+A total scaled over few points is not a verdict: below `FULL_SHARE` of the 100 points it is
+shown as "partial: 15 of 100 points", with no stars and no label (`is_partial`, `partial_text`).
+That is a display rule only; the total itself is computed the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lib.formatting import figure
 from quality.observations import Observations, value
 
 PARTS = {
@@ -26,6 +31,10 @@ PARTS = {
 }
 # Weights of severities for scanner findings: 100 − Σ weights, floored at 0.
 SEVERITY_WEIGHTS = {"high": 10, "medium": 4, "low": 1}
+MAX_POINTS = 100
+# Below this share of MAX_POINTS measured, a total gets no stars and no label, only "partial"
+# (documented in docs/measurements.md, "Partial scores").
+FULL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -181,12 +190,16 @@ class Score:
         return earned, sum(c.points for c in measured), sum(c.points for c in mine)
 
     @property
+    def partial(self) -> bool:
+        return is_partial(self.total, self.points_measured)
+
+    @property
     def stars(self) -> int | None:
-        return stars(self.total)
+        return stars(self.total, self.points_measured)
 
     @property
     def label(self) -> str:
-        return label(self.total)
+        return label(self.total, self.points_measured)
 
 
 def compute(observations: Observations) -> Score:
@@ -206,14 +219,37 @@ def compute(observations: Observations) -> Score:
     return Score(total=total, points_measured=points, components=tuple(components))
 
 
-def stars(total: float | None) -> int | None:
-    """round(total / 20), halves rounded up (so 50 → 3 ★, 90 → 5 ★)."""
-    return None if total is None else math.floor(total / 20 + 0.5)
+def is_partial(total: float | None, points_measured: float | None) -> bool:
+    """Whether a total was scaled over fewer than `FULL_SHARE` of the points (then it gets no
+    stars and no label). A total with an unknown number of points is partial too."""
+    if total is None:
+        return False
+    return points_measured is None or points_measured < FULL_SHARE * MAX_POINTS
 
 
-def label(total: float | None) -> str:
+def partial_text(points_measured: float | None) -> str:
+    """ "partial: 15 of 100 points" — what a partial total shows instead of stars and a label."""
+    points = (
+        "an unknown number"
+        if points_measured is None
+        else figure(points_measured, decimals="trimmed")
+    )
+    return f"partial: {points} of {MAX_POINTS} points"
+
+
+def stars(total: float | None, points_measured: float | None = MAX_POINTS) -> int | None:
+    """round(total / 20), halves rounded up (so 50 → 3 ★, 90 → 5 ★); None for a partial total."""
+    if total is None or is_partial(total, points_measured):
+        return None
+    return math.floor(total / 20 + 0.5)
+
+
+def label(total: float | None, points_measured: float | None = MAX_POINTS) -> str:
+    """ "Excellent", "Good" or "Needs attention"; "partial: …" below `FULL_SHARE` of the points."""
     if total is None:
         return "Not measured"
+    if is_partial(total, points_measured):
+        return partial_text(points_measured)
     if total >= 80:
         return "Excellent"
     if total >= 60:

@@ -104,7 +104,7 @@
       row.appendChild(el("td", s.project));
       row.appendChild(el("td", s.agent || "–"));
       row.appendChild(el("td", s.branch || "–"));
-      row.appendChild(el("td", new Date(s.started_at).toLocaleString(), "nowrap"));
+      row.appendChild(el("td", window.cairnTime.format(s.started_at), "nowrap"));
     }
   }
 
@@ -141,7 +141,7 @@
     const empty = feed.querySelector(".empty");
     if (empty) empty.remove();
     const item = el("li");
-    item.appendChild(el("time", new Date().toLocaleTimeString(), "muted"));
+    item.appendChild(el("time", window.cairnTime.format(new Date()), "muted"));
     item.appendChild(document.createTextNode(" "));
     item.appendChild(href ? Object.assign(el("a", text), { href: href }) : el("span", text));
     feed.prepend(item);
@@ -154,7 +154,7 @@
       retries = 0;
       setState("live", "live");
       const stamp = $("last-update");
-      stamp.textContent = new Date(frame.server_time).toLocaleTimeString();
+      stamp.textContent = window.cairnTime.format(frame.server_time);
       stamp.dateTime = frame.server_time;
       stamp.dataset.seq = String(frame.seq);
       renderTopSkills(frame.top_skills);

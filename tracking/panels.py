@@ -8,6 +8,8 @@ tracking's templates free of other apps' tag libraries.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.safestring import SafeString
 
@@ -16,6 +18,34 @@ from tracking.models import Session
 SessionPanel = Callable[[Session], SafeString]
 
 _session_panels: dict[str, SessionPanel] = {}
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """Where a session's tokens and cost come from, for the page's one "Tokens and cost" card."""
+
+    source: str  # "transcript", "hooks", "ingest", "session totals"
+    detail: str  # one sentence: what was read
+    rows: list[tuple[str, int]]  # tokens by kind, in the order people read them
+    cost_usd: Decimal | None
+
+
+TokenSourceOf = Callable[[Session], TokenSource | None]
+_token_sources: dict[str, TokenSourceOf] = {}
+
+
+def register_token_source(name: str, source_of: TokenSourceOf) -> None:
+    """Ask `source_of(session)` for the session's tokens before tracking's own totals."""
+    _token_sources[name] = source_of
+
+
+def token_source(session: Session) -> TokenSource | None:
+    """The first registered source that holds the session's tokens; None if none does."""
+    for source_of in _token_sources.values():
+        found = source_of(session)
+        if found is not None:
+            return found
+    return None
 
 
 def register_session_panel(name: str, render: SessionPanel) -> None:

@@ -16,6 +16,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    JSONField,
     Max,
     OuterRef,
     QuerySet,
@@ -27,6 +28,7 @@ from django.shortcuts import get_object_or_404
 
 from tracking.auth import visible_projects
 from tracking.models import Checkpoint, Project, Session, SkillInvocation
+from tracking.panels import TokenSource, token_source
 
 SESSIONS_PER_PAGE = 25
 TIMELINE_PER_PAGE = 50
@@ -67,6 +69,10 @@ def sessions_with_scores(project: Project) -> QuerySet[Session]:
             latest_score=Subquery(latest.values("score_total")[:1]),
             latest_label=Subquery(latest.values("label")[:1]),
             latest_verdict=Subquery(latest.values("gate_verdict")[:1]),
+            latest_points=Subquery(latest.values("points_measured")[:1]),
+            latest_gate_results=Subquery(
+                latest.values("gate_results")[:1], output_field=JSONField()
+            ),
             checkpoint_count=_count_of(Checkpoint, session=OuterRef("pk")),
             invocation_count=_count_of(SkillInvocation, session=OuterRef("pk")),
         )
@@ -83,15 +89,18 @@ def score_points(project: Project, limit: int = CHART_POINTS) -> list[Checkpoint
     """The latest scored checkpoints of a project, oldest first (chart and its table)."""
     rows = (
         Checkpoint.objects.filter(project=project, score_total__isnull=False)
-        .select_related("session")
+        .select_related("session", "project")
         .order_by("-created_at", "-pk")[:limit]
     )
     return list(reversed(rows))
 
 
 def score_chart_data(points: list[Checkpoint]) -> dict:
-    """What the score chart draws: one point per checkpoint, times in ISO 8601."""
+    """What the score chart draws: one point per checkpoint, times in ISO 8601, each with the
+    address of its checkpoint (a click on the point opens it)."""
     return {
+        "ids": [c.pk for c in points],
+        "urls": [c.get_absolute_url() for c in points],
         "labels": [c.created_at.isoformat() for c in points],
         # score_points gives scored checkpoints only; None would be a gap in the line.
         "scores": [None if c.score_total is None else round(c.score_total, 1) for c in points],
@@ -167,6 +176,23 @@ def session_token_rows(session: Session) -> list[tuple[str, int]]:
         ("Cache read", session.cache_read_tokens),
         ("Total", session.total_tokens),
     ]
+
+
+def session_tokens(session: Session) -> TokenSource | None:
+    """The session's tokens and cost with their source: a registered source (the Claude Code
+    transcript's requests), else the totals stored with the session; None if nothing recorded
+    any usage (not measured, never 0)."""
+    found = token_source(session)
+    if found is not None:
+        return found
+    if not session.tokens_measured:
+        return None
+    detail = (
+        "demo totals made by seed_demo, not measured"
+        if is_demo(session.project)
+        else "the totals stored with the session; no transcript was imported"
+    )
+    return TokenSource("session totals", detail, session_token_rows(session), session.cost_usd)
 
 
 def session_outcomes(session: Session) -> dict:

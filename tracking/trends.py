@@ -31,6 +31,7 @@ def _series(checkpoints: list[Checkpoint]) -> dict[str, list[Any]]:
     )
     return {
         "ids": [c.pk for c in checkpoints],
+        "urls": [c.get_absolute_url() for c in checkpoints],
         "labels": [c.created_at.isoformat() for c in checkpoints],
         "kinds": [c.kind for c in checkpoints],
         "scores": [None if c.score_total is None else round(c.score_total, 1) for c in checkpoints],
@@ -43,8 +44,10 @@ def _series(checkpoints: list[Checkpoint]) -> dict[str, list[Any]]:
 def trend_data(checkpoint: Checkpoint) -> dict[str, Any]:
     """Trends for the checkpoint page: over its session (if any) and over its project, up to and
     including this checkpoint."""
-    upto = Checkpoint.objects.filter(created_at__lte=checkpoint.created_at).order_by(
-        "-created_at", "-pk"
+    upto = (
+        Checkpoint.objects.filter(created_at__lte=checkpoint.created_at)
+        .select_related("project")
+        .order_by("-created_at", "-pk")
     )
     project = list(reversed(upto.filter(project=checkpoint.project_id)[:TREND_POINTS]))
     data = {"current": checkpoint.pk, "project": _series(project), "session": None}

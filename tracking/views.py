@@ -47,7 +47,7 @@ def session_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     session = selectors.session_for(ctx["project"], pk)
     ctx.update(
         session=session,
-        tokens=selectors.session_token_rows(session),
+        tokens=selectors.session_tokens(session),
         outcomes=selectors.session_outcomes(session),
         timeline=selectors.session_timeline(session, request.GET.get("page")),
         panels=session_panels(session),

@@ -12,6 +12,7 @@ from integrations.claude_code.accounting import USAGE_FIELDS, Usage
 from integrations.claude_code.pricing import cost_of
 from integrations.models import TOKEN_FIELDS, ApiRequest, ClaudeSession, Compaction
 from tracking.models import Checkpoint, Session, SkillInvocation
+from tracking.panels import TokenSource
 
 USAGE_OF_FIELD = dict(zip(TOKEN_FIELDS, USAGE_FIELDS, strict=True))
 # A chart of more turns than this shows every n-th one (and always the last).
@@ -70,6 +71,19 @@ def token_rows(usage: Usage) -> list[tuple[str, int]]:
         ("Cache write, 1 hour", usage.cache_creation_1h),
         ("Cache read", usage.cache_read),
     ]
+
+
+def transcript_tokens(session: Session) -> TokenSource | None:
+    """The session's tokens and cost from its imported transcript requests (registered as the
+    session page's token source); None without any imported request."""
+    requests = ApiRequest.objects.filter(session=session)
+    count = requests.count()
+    if not count:
+        return None
+    total = _total(_usage_by_model(requests))
+    rows = [*token_rows(total), ("Total", total.context + total.output)]
+    detail = f"{count:,} API requests imported from the Claude Code transcript, each counted once"
+    return TokenSource("transcript", detail, rows, session.cost_usd)
 
 
 def context_chart(session: Session) -> dict:
@@ -178,4 +192,16 @@ def session_panel(session: Session) -> dict | None:
         "tools": tools,
         "subagents": children,
         "checkpoints": checkpoint_costs(session, family),
+        "costs_note": _costs_note(session, requests),
     }
+
+
+def _costs_note(session: Session, requests: int) -> str:
+    """Why the cost per checkpoint is not known when the session's tokens are known only as
+    totals: a total says nothing of when each token was spent."""
+    if requests or not session.tokens_measured:
+        return ""
+    return (
+        "The session's tokens are known only as totals (see “Tokens and cost”): without a "
+        "transcript's timed requests the cost cannot be divided among its checkpoints."
+    )

@@ -35,8 +35,10 @@ def test_it_shows_tokens_cost_context_tools_and_subagents(owner_client, imported
     response = owner_client.get(imported.get_absolute_url())
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Claude Code: tokens and cost" in page
-    assert "139 API requests" in page
+    # One tokens-and-cost card, its source stated; the panel breaks it down by model.
+    assert page.count("Tokens and cost</h2>") == 1
+    assert "Source: <strong>transcript</strong> — 139 API requests imported" in page
+    assert "Claude Code: cost by model" in page
     assert (
         "Claude Code 2.1.39 in <code>/home/USER/projects/spotter-worktrees/spotter-dov</code>"
         in page

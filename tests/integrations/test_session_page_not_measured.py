@@ -27,7 +27,7 @@ def test_it_says_not_measured_for_tool_calls_without_a_transcript(owner_client, 
     # The panel only: the page's own "Tokens and cost" card belongs to tracking.
     page = page.split('id="claude-code"', 1)[1]
 
-    assert "Claude Code: tokens and cost" in page  # the tool calls are real: the panel shows
+    assert "Claude Code: cost by model" in page  # the tool calls are real: the panel shows
     assert '<td><code>Bash</code></td><td class="num">1</td>' in page
     assert "no transcript imported for this session" in page
     assert 'class="missing">not measured</span>' in page
@@ -52,10 +52,13 @@ def test_it_shows_real_zeros_from_a_transcript(owner_client, project, tmp_path):
     session = Session.objects.get(external_id="zero-usage")
 
     page = owner_client.get(session.get_absolute_url()).content.decode()
+    # The page's one tokens card holds the transcript's real zeros, its source stated.
+    tokens = page.split('id="tokens"', 1)[1].split("</section>", 1)[0]
     page = page.split('id="claude-code"', 1)[1]
 
-    assert "1 API requests, each counted once" in page
-    assert ZERO_ROW in page
+    assert "Source: <strong>transcript</strong> — 1 API requests imported" in tokens
+    assert "1 API requests imported from the Claude Code transcript, each counted once" in tokens
+    assert ZERO_ROW in tokens
     assert "no transcript imported" not in page
 
 

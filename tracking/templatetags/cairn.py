@@ -3,13 +3,20 @@ never rendered as 0. The figures are written by `lib.formatting`, as in the repo
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import template
+from django.conf import settings
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from lib import formatting
+from quality import report
+from quality import score as score_
 
 register = template.Library()
 
@@ -56,3 +63,85 @@ def duration(value: timedelta | float | None) -> str:
 @register.filter
 def short_sha(value: str) -> str:
     return value[:10] if value else "—"
+
+
+def display_zone_name() -> str:
+    """The zone every page shows times in: `CAIRN_DISPLAY_TZ` (default UTC)."""
+    return str(getattr(settings, "CAIRN_DISPLAY_TZ", "") or "UTC")
+
+
+@register.simple_tag
+def display_zone() -> str:
+    """The display zone's name, for the footer and the scripts (`<html data-tz>`)."""
+    return display_zone_name()
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """A moment as `<time>` in the display zone, "2026-12-01 16:37:05"; None → "—"."""
+    if value is None:
+        return formatting.DASH
+    local = timezone.localtime(value, ZoneInfo(display_zone_name()))
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        display_zone_name(),
+        formatting.moment_text(local),
+    )
+
+
+@register.filter
+def minutes(value: int | None) -> str:
+    """Whole minutes as "1 h 51 min" (as the report writes them); None → "not measured"."""
+    return formatting.minutes_text(value, missing=_missing(formatting.NOT_MEASURED))
+
+
+def _badge(kind: str, text: str, title: str = "") -> SafeString:
+    # The icon is drawn by CSS (.badge.pass::before …), never an emoji: those are empty boxes
+    # on a machine without an emoji font.
+    return format_html('<span class="badge {}" title="{}">{}</span>', kind, title or text, text)
+
+
+@register.filter
+def gate_outcome(condition: dict[str, Any]) -> SafeString:
+    """A gate condition's result as a badge: passed, failed, or "not evaluated: why"."""
+    text = report.gate_outcome(condition)
+    kind = {True: "pass", False: "fail"}.get(condition.get("passed"), "none")  # type: ignore[arg-type]
+    return _badge(kind, text)
+
+
+@register.simple_tag
+def gate_verdict(verdict: str, conditions: list[dict[str, Any]] | None, short: bool = False) -> str:
+    """The gate's verdict as a badge: "gate passed", "gate failed", "not evaluated" (why in its
+    title) or "no gate" when the checkpoint was given no conditions."""
+    text = report.gate_verdict_text(verdict, conditions or [])
+    prefix = "" if short else "gate "
+    if verdict == "passed":
+        return _badge("pass", f"{prefix}passed")
+    if verdict == "failed":
+        return _badge("fail", f"{prefix}failed")
+    if text == "no gate":
+        return format_html('<span class="missing">{}</span>', text)
+    why = text.split(": ", 1)[-1]
+    return _badge("none", f"{prefix}not evaluated", f"not evaluated: {why}")
+
+
+@register.inclusion_tag("tracking/_score.html")
+def score_figure(total: float | None, points_measured: float | None) -> dict[str, Any]:
+    """A Quality Score with the points it was measured over: stars and label over at least
+    `score.FULL_SHARE` of the points, "partial: 15 of 100 points" (no stars, no label) below."""
+    partial = score_.is_partial(total, points_measured)
+    return {
+        "total": total,
+        "points": points_measured,
+        "partial": partial,
+        "partial_text": score_.partial_text(points_measured),
+        "stars": score_.stars(total, points_measured),
+        "label": score_.label(total, points_measured),
+    }
+
+
+@register.simple_tag
+def partial_below() -> str:
+    """How many of the 100 points a total needs for stars and a label (`score.FULL_SHARE`)."""
+    return formatting.figure(score_.FULL_SHARE * score_.MAX_POINTS, decimals="trimmed")
