@@ -66,7 +66,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"analytics_worker: a run every {interval} and at each full hour")
+        minutes = int(interval.total_seconds() // 60)
+        self.stdout.write(f"analytics_worker: a run every {minutes} min and at each full hour")
         while not stop.is_set():
             try:
                 self._report(evaluate(datetime.now(UTC)))
