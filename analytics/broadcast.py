@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
-from analytics.frames import checkpoint_data, encode, server_time, session_data
+from analytics.frames import anomaly_data, checkpoint_data, encode, server_time, session_data
 from analytics.layer import channel_layer
 from analytics.liveview import events_group
+from analytics.models import SkillAnomaly
 from tracking import events
 from tracking.models import Checkpoint, Session
 
@@ -57,6 +58,14 @@ def sessions_updated(sessions: Iterable[Session]) -> None:
     """
     _send_on_commit(
         [(s.project_id, "session_updated", "session", session_data(s)) for s in sessions]
+    )
+
+
+def anomalies_changed(opened: Iterable[SkillAnomaly], resolved: Iterable[SkillAnomaly]) -> None:
+    """Push `anomaly_opened` / `anomaly_resolved` to each anomaly's project, after commit."""
+    _send_on_commit(
+        [(a.project_id, "anomaly_opened", "anomaly", anomaly_data(a)) for a in opened]
+        + [(a.project_id, "anomaly_resolved", "anomaly", anomaly_data(a)) for a in resolved]
     )
 
 

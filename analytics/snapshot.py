@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import Q
 
-from analytics import anomalies
-from analytics.frames import iso, session_data
+from analytics.frames import anomaly_data, iso, session_data
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView
+from analytics.models import SkillAnomaly
 from analytics.skills import SkillStats, last_hours, skill_stats
 from lib.hours import floor_hour
 from tracking.models import Project, Session, SkillHourly, SkillSessionHour
@@ -46,10 +46,18 @@ def project_set_figures(project_ids: tuple[int, ...], now: datetime) -> ProjectS
     projects = Project.objects.filter(pk__in=project_ids)
     day = skill_stats(projects, last_hours(24, now), now)
     hour = {s.skill: s for s in skill_stats(projects, last_hours(1, now), now)}
-    found = []
-    for stats in day:
-        found += anomalies.detect(hour.get(stats.skill), stats)
+    found = open_anomalies(project_ids)
     return ProjectSetFigures(day, hour, found, active_sessions(project_ids, now), windows(now))
+
+
+def open_anomalies(project_ids: tuple[int, ...], skill: str | None = None) -> list[dict]:
+    """The stored open anomalies of these projects (the analytics worker keeps them), most
+    recently seen first."""
+    rows = SkillAnomaly.objects.filter(project_id__in=project_ids, status=SkillAnomaly.OPEN)
+    if skill is not None:
+        rows = rows.filter(skill=skill)
+    rows = rows.select_related("project").order_by("-last_seen_at", "-pk")
+    return [anomaly_data(a) for a in rows]
 
 
 def skill_item(day: SkillStats | None, hour: SkillStats | None, skill: str = "") -> dict:
@@ -133,7 +141,7 @@ def skill_metrics(project_ids: tuple[int, ...], skill: str, now: datetime | None
         found = skill_stats(projects, last_hours(hours, now), now, skills=[skill])
         stats[name] = found[0] if found else None
         result["windows"][name] = _window_dict(stats[name], last_hours(hours, now), now)
-    result["anomalies"] = anomalies.detect(stats["1h"], stats["24h"]) if stats["24h"] else []
+    result["anomalies"] = open_anomalies(project_ids, skill)
     return result
 
 

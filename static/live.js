@@ -86,11 +86,15 @@
       return;
     }
     for (const a of items) {
-      const what = a.kind.replaceAll("_", " ");
-      const value = a.kind.startsWith("completion") ? percent(a.observed) + " vs " + percent(a.baseline)
-        : a.observed.toFixed(2) + " s vs " + a.baseline.toFixed(2) + " s";
-      list.appendChild(el("li", a.skill + ": " + what + ", " + value + " (z = " + a.z +
-        ", n = " + a.n_current + " this hour, " + a.n_baseline + " before)"));
+      const what = a.metric.replaceAll("_", " ") + " " + a.anomaly_type;
+      const value = a.metric === "completion_rate"
+        ? percent(a.observed_value) + " vs " + percent(a.baseline_value)
+        : a.metric === "duration"
+          ? a.observed_value.toFixed(2) + " s vs " + a.baseline_value.toFixed(2) + " s"
+          : a.observed_value + " invocations vs " + a.baseline_value.toFixed(1) + " usual";
+      list.appendChild(el("li", a.skill + ": " + what + ", " + value + " (score " +
+        a.deviation_score.toFixed(2) + ", q = " + a.q_value.toPrecision(2) + ", n = " +
+        a.observed_n + " in the hour, " + a.baseline_n + " before; since " + a.opened_at + ")"));
     }
   }
 

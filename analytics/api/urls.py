@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.api import skills
+from analytics.api import anomalies, skills
 
 urlpatterns = [
     path(
@@ -9,4 +9,5 @@ urlpatterns = [
         name="api-project-skills",
     ),
     path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
+    path("anomalies", anomalies.AnomalyListApi.as_view(), name="api-anomalies"),
 ]

@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from analytics.detection import evaluate
 from analytics.ticker import Ticker
 from tests.analytics.conftest import at, bearer, events, subscribed
 
@@ -16,6 +17,7 @@ from tests.analytics.conftest import at, bearer, events, subscribed
 REDIS_CHANNEL_LAYERS = settings.CHANNEL_LAYERS if settings.REDIS_URL else None
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 store = sync_to_async(events)
+evaluate_at = sync_to_async(evaluate)
 
 
 async def frame_at(communicator, ticker: Ticker, now) -> dict:
@@ -78,18 +80,22 @@ async def test_it_reports_a_completion_drop_even_from_a_perfect_baseline(live, p
     pytest_only = await subscribed(bearer(read_key))
     await pytest_only.send_json_to({"type": "subscribe", "skill": "pytest"})
     await pytest_only.receive_json_from()
+    # The frame carries the stored open anomalies: none before the worker's run closing 12:00.
     await Ticker().tick(now=now)
+    assert (await ruff_only.receive_json_from())["anomalies"] == []
+    assert (await pytest_only.receive_json_from())["anomalies"] == []
+    await evaluate_at(at("2026-11-20T13:00:00"))
+    for communicator in (ruff_only, pytest_only):  # pushed to every client of the project
+        assert (await communicator.receive_json_from())["type"] == "anomaly_opened"
+    await Ticker().tick(now=at("2026-11-20T13:05:00"))
     frame = await ruff_only.receive_json_from()
     [anomaly] = frame["anomalies"]
-    assert anomaly["kind"] == "completion_rate_drop"
-    assert (anomaly["n_current"], anomaly["n_baseline"]) == (10, 40)
-    assert (anomaly["observed"], anomaly["baseline"]) == (0.4, 1.0)
-    assert anomaly["z"] == pytest.approx(-5.222, abs=0.001)
-    assert anomaly["current"]["start"] == "2026-11-20T12:00:00.000000Z"
-    assert anomaly["baseline_window"] == {
-        "start": "2026-11-19T13:00:00.000000Z",
-        "end": "2026-11-20T12:00:00.000000Z",
-    }
+    assert (anomaly["metric"], anomaly["anomaly_type"]) == ("completion_rate", "drop")
+    assert (anomaly["observed_n"], anomaly["baseline_n"]) == (10, 40)
+    assert (anomaly["observed_value"], anomaly["baseline_value"]) == (0.4, 1.0)
+    assert anomaly["deviation_score"] == pytest.approx(-5.222, abs=0.001)
+    assert anomaly["window_start"] == "2026-11-20T12:00:00.000000Z"
+    assert anomaly["window_end"] == "2026-11-20T13:00:00.000000Z"
     assert (await pytest_only.receive_json_from())["anomalies"] == []
     await ruff_only.disconnect()
     await pytest_only.disconnect()
@@ -102,11 +108,18 @@ async def test_it_reports_a_duration_rise_and_nothing_below_the_minimum_n(live, 
     short = [("lint", now - timedelta(minutes=m), False, 50.0) for m in range(9)]
     await store(project, *baseline, *current, *short)
     communicator = await subscribed(bearer(read_key))
+    await evaluate_at(at("2026-11-20T13:00:00"))
+    await communicator.receive_json_from()  # anomaly_opened
     await Ticker().tick(now=now)
     [anomaly] = (await communicator.receive_json_from())["anomalies"]
-    assert (anomaly["skill"], anomaly["kind"]) == ("build", "duration_rise")
-    assert (anomaly["observed"], anomaly["baseline"]) == (5.5, 1.5)
-    assert anomaly["z"] == pytest.approx(21.63, abs=0.01)
+    assert (anomaly["skill"], anomaly["metric"], anomaly["anomaly_type"]) == (
+        "build",
+        "duration",
+        "spike",
+    )
+    # Hourly means alternate 1.0 and 2.0: median 1.5, MAD 0.5, scale 1.4826 × 0.5.
+    assert (anomaly["observed_value"], anomaly["baseline_value"]) == (5.5, 1.5)
+    assert anomaly["deviation_score"] == pytest.approx(4.0 / (1.4826 * 0.5), abs=1e-6)
     await communicator.disconnect()
 
 

@@ -11,12 +11,16 @@ from lib.text import check_text
 from tracking.ingest import parse_timestamp
 
 
-# The pattern says what it can of lib.ranges: a zone, and a year from 2000 to 9998.
+# The pattern says what it can of lib.ranges: a zone within ±15:59 (Postgres' limit), and a
+# year from 2000 to 9998.
 @extend_schema_field(
     {
         "type": "string",
         "format": "date-time",
-        "pattern": r"^(?:[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-.*(?:Z|z|[+-]\d{2}:\d{2})$",
+        "pattern": (
+            r"^(?:[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d|999[0-8])-.*"
+            r"(?:Z|z|[+-](?:0\d|1[0-5]):[0-5]\d)$"
+        ),
     }
 )
 class AwareDateTimeField(serializers.DateTimeField):

@@ -1,0 +1,71 @@
+"""Stored analytics results: anomalies with an open → resolved lifecycle."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from tracking.models import Project
+
+
+class SkillAnomaly(models.Model):
+    """One anomaly of a skill's metric in one direction, from its opening to its resolution.
+
+    Written only by `analytics.detection` (the `analytics_worker` command). At most one open
+    row per (project, skill, metric, anomaly_type); a repeat flag updates that row. Resolved
+    rows are kept. Every figure states what it was computed on: the window, n on both sides,
+    the method and its parameters (with the p-values of the family it was corrected in).
+    """
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    STATUSES = [(OPEN, "open"), (RESOLVED, "resolved")]
+    METRICS = [
+        ("completion_rate", "completion rate"),
+        ("volume", "volume"),
+        ("duration", "duration"),
+    ]
+    TYPES = [("drop", "drop"), ("spike", "spike")]
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="anomalies")
+    skill = models.CharField(max_length=200)
+    metric = models.CharField(max_length=20, choices=METRICS)
+    anomaly_type = models.CharField(max_length=10, choices=TYPES)
+    status = models.CharField(max_length=10, choices=STATUSES, default=OPEN)
+    opened_at = models.DateTimeField(help_text="The evaluation time (`at`) that opened it.")
+    last_seen_at = models.DateTimeField(help_text="The last evaluation time that flagged it.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    baseline_value = models.FloatField()
+    baseline_n = models.PositiveIntegerField()
+    observed_value = models.FloatField()
+    observed_n = models.PositiveIntegerField()
+    p_value = models.FloatField()
+    q_value = models.FloatField()
+    deviation_score = models.FloatField()
+    peak_deviation_score = models.FloatField()
+    evaluations = models.PositiveIntegerField(default=1, help_text="Evaluations that flagged it.")
+    method = models.CharField(max_length=40)
+    params = models.JSONField(default=dict)
+    # Lifecycle state: the last evaluation time applied (a second run at the same time is not a
+    # new evaluation) and the consecutive evaluations that found it cleared.
+    last_evaluated_at = models.DateTimeField()
+    clear_streak = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "skill", "metric", "anomaly_type"],
+                condition=Q(status="open"),
+                name="skillanomaly_one_open",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "status"], name="skillanomaly_project_status"),
+            models.Index(fields=["opened_at"], name="skillanomaly_opened"),
+        ]
+        verbose_name_plural = "skill anomalies"
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.metric} {self.anomaly_type} ({self.status})"
