@@ -14,14 +14,11 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from django.urls import Resolver404, resolve
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
     negative_data_rejection,
     positive_data_acceptance,
-    response_schema_conformance,
 )
 
 from tracking.ingest import ingest_events
@@ -103,13 +100,6 @@ def invisible_on_the_wire(case) -> bool:
 def known_gaps(case, response) -> list:
     """Checks left out for this case, each for a reason outside what the schema can say."""
     excluded = []
-    try:
-        resolve(case.formatted_path)
-    except Resolver404:
-        # A path parameter the URL pattern refuses (`/sessions/null,null`) never reaches the
-        # API: Django answers with its HTML 404. JSON 404s for unknown paths under /api/ are
-        # the API-error work's (tracking/api/errors.py, config/urls.py), not this test's.
-        excluded += [content_type_conformance, response_schema_conformance]
     if invisible_on_the_wire(case):
         # The form's negatives the wire does carry (no artefact, a commit that is not hex, an
         # unknown kind) stay checked here and in test_checkpoint_upload.py.
