@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ TR5_DECIDED = [50, 56, 44, 55, 48, 54, 45, 52, 44, 49]
 AT = at("2026-11-25T10:00:00")
 
 
-def trend(values: list[float], indexes: list[int] | None = None) -> Trend:
+def trend(values: Sequence[float], indexes: list[int] | None = None) -> Trend:
     indexes = indexes if indexes is not None else list(range(len(values)))
     points = [
         Point(date(2026, 11, 1) + timedelta(i), i, 10, v)
@@ -123,7 +124,7 @@ FIRST = at("2026-11-15T00:00:00")  # the first day of a 10-day window ending bef
 
 def tr5_days(project, skill: str = "pytest") -> None:
     """TR-5 on the 10 days from FIRST, each day's events at 09:00–13:00, one undecided each."""
-    specs = []
+    specs: list[tuple[str, datetime, bool | None, float | None]] = []
     for d, (ok, n) in enumerate(zip(TR5_COMPLETED, TR5_DECIDED, strict=True)):
         day = FIRST + timedelta(days=d, hours=9)
         specs += [(skill, day + timedelta(minutes=i * 4), i < ok, 2.0 + d) for i in range(n)]
