@@ -72,7 +72,12 @@ class SkillTrendApi(APIView):
         description="From the hourly rollups, on UTC days (see docs/analytics.md).",
         parameters=[
             FilterSerializer,
-            OpenApiParameter("skill", str, OpenApiParameter.PATH, description="A skill's name."),
+            OpenApiParameter(
+                "skill",
+                {"type": "string", "minLength": 1, "maxLength": 200},
+                OpenApiParameter.PATH,
+                description="A skill's name.",
+            ),
         ],
         responses={200: TrendSerializer, **errors(400, 401, 404)},
     )

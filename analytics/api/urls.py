@@ -14,6 +14,6 @@ urlpatterns = [
         name="api-project-session-stats",
     ),
     path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
-    path("skills/<str:skill>/trend", trends.SkillTrendApi.as_view(), name="api-skill-trend"),
+    path("skills/<path:skill>/trend", trends.SkillTrendApi.as_view(), name="api-skill-trend"),
     path("anomalies", anomalies.AnomalyListApi.as_view(), name="api-anomalies"),
 ]

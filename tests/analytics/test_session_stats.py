@@ -14,6 +14,7 @@ from analytics.session_stats import (
     correlation,
     length_buckets,
     median,
+    session_facts,
     streaks,
 )
 from tests.analytics.conftest import at, events
@@ -218,3 +219,16 @@ def test_bad_input_is_a_400_naming_the_field(client, project, read_key, query, f
     response = get(client, read_key, query=query)
     assert response.status_code == 400
     assert field in response.json()["error"]["detail"]
+
+
+@pytest.mark.django_db
+def test_score_change_uses_the_start_and_end_checkpoints_the_session_page_compares(project):
+    s = session(project, "s", START, 30)
+    for minutes, kind, score in [(0, "manual", 10.0), (1, "start", 50.0), (5, "manual", 99.0),
+                                 (20, "end", 57.5), (25, "auto", 1.0)]:  # fmt: skip
+        Checkpoint.objects.create(
+            project=project, session=s, kind=kind, score_total=score,
+            created_at=START + timedelta(minutes=minutes),
+        )  # fmt: skip
+    (facts,) = session_facts(project, START, START + timedelta(days=1))
+    assert (facts.score_change, facts.minutes, facts.tool_calls) == (7.5, 30.0, 0)

@@ -237,3 +237,15 @@ def test_a_skill_name_that_cannot_be_stored_is_a_400(client, project, read_key):
     response = get(client, read_key, skill="py%00test", query="project=alpha")
     assert response.status_code == 400
     assert "skill" in response.json()["error"]["detail"]
+
+
+@pytest.mark.django_db
+def test_a_skill_name_with_a_slash_is_addressable(client, project, read_key):
+    events(project, ("mcp/github", FIRST + timedelta(hours=9), True, None))
+    body = get(
+        client,
+        read_key,
+        skill="mcp%2Fgithub",
+        query="project=alpha&metric=volume&days=10&at=2026-11-25T10:00:00Z",
+    ).json()
+    assert (body["skill"], body["points"][0]["n"]) == ("mcp/github", 1)
