@@ -118,12 +118,12 @@ def correlation(
 def session_facts(project: Project, since: datetime, until: datetime) -> list[SessionFacts]:
     """The sessions started in [since, until), oldest first, with their tool-call counts (from
     the event index by session) and score changes."""
+    in_window = Session.objects.filter(project=project, started_at__gte=since, started_at__lt=until)
     sessions = list(
-        Session.objects.filter(project=project, started_at__gte=since, started_at__lt=until)
-        .order_by("started_at", "pk")
-        .only("pk", "started_at", "ended_at", "cost_usd")
+        in_window.order_by("started_at", "pk").only("pk", "started_at", "ended_at", "cost_usd")
     )
-    ids = [s.pk for s in sessions]
+    # A subquery, not a list of ids: a long window's sessions would exceed SQLite's parameters.
+    ids = in_window.values("pk")
     calls = dict(
         SkillInvocation.objects.filter(project=project, session__in=ids)
         .values("session")
