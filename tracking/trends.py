@@ -65,15 +65,23 @@ def _delta(delta: float | None) -> str:
     return f"{delta:+,.2f}".rstrip("0").rstrip(".")
 
 
-def session_comparison(session: Session) -> dict[str, Any] | None:
-    """Key figures at the session's start checkpoint and at its end (or latest) checkpoint."""
-    checkpoints = list(session.checkpoints.order_by("created_at", "pk"))
+def start_and_end(checkpoints: list[Checkpoint]) -> tuple[Checkpoint, Checkpoint] | None:
+    """A session's compared checkpoints, from its checkpoints in (created_at, pk) order: the
+    first `start` one (else the first) and the last `end` one (else the latest); None when
+    there are fewer than two, or both are the same."""
     if len(checkpoints) < 2:
         return None
     start = next((c for c in checkpoints if c.kind == "start"), checkpoints[0])
     end = next((c for c in reversed(checkpoints) if c.kind == "end"), checkpoints[-1])
-    if start.pk == end.pk:
+    return None if start.pk == end.pk else (start, end)
+
+
+def session_comparison(session: Session) -> dict[str, Any] | None:
+    """Key figures at the session's start checkpoint and at its end (or latest) checkpoint."""
+    pair = start_and_end(list(session.checkpoints.order_by("created_at", "pk")))
+    if pair is None:
         return None
+    start, end = pair
     keys = [k for _, k in COMPARED if k]
     values: dict[tuple[int, str], float | None] = {
         (cp, key): v

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.api import anomalies, skills
+from analytics.api import anomalies, session_stats, skills, trends
 
 urlpatterns = [
     path(
@@ -8,6 +8,12 @@ urlpatterns = [
         skills.ProjectSkillStatsApi.as_view(),
         name="api-project-skills",
     ),
+    path(
+        "projects/<slug:slug>/session-stats",
+        session_stats.SessionStatsApi.as_view(),
+        name="api-project-session-stats",
+    ),
     path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
+    path("skills/<path:skill>/trend", trends.SkillTrendApi.as_view(), name="api-skill-trend"),
     path("anomalies", anomalies.AnomalyListApi.as_view(), name="api-anomalies"),
 ]
