@@ -32,7 +32,7 @@ def read_events(request) -> list:
     if not isinstance(payload, dict):
         raise exceptions.ParseError('Body must be a JSON object {"events": [...]}.')
     if "events" not in payload:
-        raise exceptions.ParseError('\'events\' is required: a body is {"events": [...]}.')
+        raise exceptions.ParseError("'events' is required: a body is {\"events\": [...]}.")
     if not isinstance(payload["events"], list):
         kind = json_type(payload["events"])
         raise exceptions.ParseError(f"'events' must be a list of events, not {kind}.")
