@@ -38,7 +38,7 @@ TEMPLATES: tuple[tuple[str, str, str], ...] = (
 
 def api_root_document(request: Request) -> dict:
     """The root's content: absolute links to every endpoint, the docs and the schema."""
-    endpoints = [
+    endpoints: list[dict[str, str | None]] = [
         {
             "path": f"/api/v1/{shown}",
             "url": request.build_absolute_uri(reverse(name)),
