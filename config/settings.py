@@ -277,6 +277,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tracking.api.errors.exception_handler",
+    # Titles of the browsable API: a view's `view_name`, else its docstring-free class name
+    # made readable without DRF's "Api"/"View" suffix noise (tracking.api.names).
+    "VIEW_NAME_FUNCTION": "tracking.api.names.view_name",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cairn API",
@@ -287,6 +290,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["tracking.api.schema.without_trailing_slash_aliases"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tracking.api.schema.add_answers_of_every_operation",

@@ -2,20 +2,49 @@ import sys
 
 from django.contrib import admin
 from django.http import Http404
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 from django.views import defaults
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
+import analytics.api.urls
+import integrations.urls
+import tracking.api.urls
 from tracking import metrics
 from tracking.api import errors
+from tracking.api.docs import CairnRedocView
+from tracking.api.root import ApiRootApi
+
+
+def with_trailing_slash(patterns: list) -> list:
+    """Each API route, plus the same route with a trailing slash answered by the same view.
+
+    Both forms are answered rather than one redirected: a client's POST or DELETE does not
+    survive a redirect. The aliases have no name (reverse() gives the canonical form) and the
+    schema leaves them out (`tracking.api.schema.without_trailing_slash_aliases`).
+    """
+    aliases = [
+        path(f"{p.pattern}/", p.callback, p.default_args)
+        for p in patterns
+        if isinstance(p, URLPattern)
+    ]
+    return [*patterns, *aliases]
+
+
+API_V1 = with_trailing_slash(
+    [
+        *tracking.api.urls.urlpatterns,
+        *analytics.api.urls.urlpatterns,
+        *integrations.urls.urlpatterns,
+    ]
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("tracking.api.urls")),
-    path("api/v1/", include("analytics.api.urls")),
-    path("api/v1/", include("integrations.urls")),
+    path("api/docs/", CairnRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", ApiRootApi.as_view(), name="api-root"),
+    path("api/v1", ApiRootApi.as_view()),
+    path("api/v1/", include(API_V1)),
     # Log in / out links of DRF's browsable API pages.
     path("api/auth/", include("rest_framework.urls")),
     path("metrics", metrics.metrics, name="prometheus-django-metrics"),

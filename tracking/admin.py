@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from lib.formatting import DASH, duration, figure, hour_text, number, usd
+from tracking.merging import MergeRefused, merge_projects, rename_project
 from tracking.models import (
     ApiKey,
     Checkpoint,
@@ -76,8 +79,21 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class ProjectActionForm(ActionForm):
+    """The project list's action bar, with what the merge and rename actions need."""
+
+    into = forms.CharField(
+        required=False,
+        label="Into (slug)",
+        help_text="Merge: the project that keeps everything; the other selected ones go.",
+    )
+    new_name = forms.CharField(required=False, label="New name", max_length=200)
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    action_form = ProjectActionForm
+    actions = ["merge_selected", "rename_selected"]
     list_display = (
         "name",
         "slug",
@@ -98,6 +114,46 @@ class ProjectAdmin(admin.ModelAdmin):
     @admin.display(description="sessions", ordering="n_sessions")
     def session_count(self, obj: WithAnnotations[Project, _SessionCount]) -> int:
         return obj.n_sessions
+
+    @admin.action(
+        description="Merge the selected projects into one (give its slug in 'Into')",
+        permissions=["delete"],
+    )
+    def merge_selected(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        slug = request.POST.get("into", "").strip()
+        target = Project.objects.filter(slug=slug).first()
+        if target is None:
+            self.message_user(
+                request,
+                f"No project with slug '{slug}': say in 'Into' which project keeps everything.",
+                messages.ERROR,
+            )
+            return
+        for source in queryset.exclude(pk=target.pk).order_by("slug"):
+            name = source.slug
+            try:
+                merge_projects(target, source)
+            except MergeRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Merged '{name}' into '{target.slug}'.")
+
+    @admin.action(
+        description="Rename the selected project (give the name in 'New name')",
+        permissions=["change"],
+    )
+    def rename_selected(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one project to rename.", messages.ERROR)
+            return
+        project = queryset.get()
+        old = project.slug
+        try:
+            rename_project(project, request.POST.get("new_name", ""))
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Renamed '{old}' to '{project.name}' ({project.slug}).")
 
 
 class CheckpointInline(admin.TabularInline):

@@ -88,37 +88,65 @@ def parse_timestamp(value: object, name: str = "invoked_at", *, happened: bool =
     return check_not_future(parsed, name) if happened else parsed
 
 
+class EventError(ValueError):
+    """Everything wrong with one event: `messages` lists each problem, in field order; the
+    exception's text is the first (what a caller that reads one message shows)."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__(messages[0])
+        self.messages = messages
+
+
 def parse_event(event: object) -> InvocationEvent:
-    """Validate one event of the ingest API; ValueError says what is wrong."""
+    """Validate one event of the ingest API; EventError lists every field that is wrong."""
     if not isinstance(event, dict):
-        raise ValueError("event must be a JSON object")
+        raise EventError(["event must be a JSON object"])
+    messages: list[str] = []
+
+    def checked(check, *args, **kwargs):
+        """The value a check returns, or None after noting its message."""
+        try:
+            return check(*args, **kwargs)
+        except ValueError as exc:
+            messages.append(str(exc))
+            return None
+
     completed = event.get("completed")
     if completed is not None and not isinstance(completed, bool):
-        raise ValueError("'completed' must be true, false or null")
+        messages.append("'completed' must be true, false or null")
     duration = event.get("duration_s")
     if duration is not None:
-        duration = check_duration(duration, "duration_s")
+        duration = checked(check_duration, duration, "duration_s")
+    key = checked(_text, event, "id", required=True)
+    session = checked(_text, event, "session", required=True)
+    skill = checked(_text, event, "skill", required=True)
+    invoked_at = checked(parse_timestamp, event.get("invoked_at"), happened=True)
+    phase = checked(_text, event, "phase", required=False, limit=100)
+    error_type = checked(_text, event, "error_type", required=False)
+    if messages:
+        raise EventError(messages)
     return InvocationEvent(
-        key=_text(event, "id", required=True),
-        session=_text(event, "session", required=True),
-        skill=_text(event, "skill", required=True),
-        invoked_at=parse_timestamp(event.get("invoked_at"), happened=True),
+        key=key,
+        session=session,
+        skill=skill,
+        invoked_at=invoked_at,
         completed=completed,
         duration_s=duration,
-        phase=_text(event, "phase", required=False, limit=100),
-        error_type=_text(event, "error_type", required=False),
+        phase=phase,
+        error_type=error_type,
     )
 
 
 def ingest_events(project: Project, raw_events: list, *, source: str = "api") -> IngestResult:
-    """Validate a batch from the API and store its valid events; errors are reported by index."""
+    """Validate a batch from the API and store its valid events; errors are reported by index,
+    `message` the first problem of the event (as before) and `messages` all of them."""
     events: list[InvocationEvent] = []
     errors: list[dict] = []
     for index, raw in enumerate(raw_events):
         try:
             events.append(parse_event(raw))
-        except ValueError as exc:
-            errors.append({"index": index, "message": str(exc)})
+        except EventError as exc:
+            errors.append({"index": index, "message": exc.messages[0], "messages": exc.messages})
     result = record_invocations(project, events, source=source)
     result.errors = errors
     return result

@@ -349,7 +349,7 @@ def test_it_skips_files_not_modified_since(transcripts_copy):
 
 def test_it_prints_exactly_the_json_shape_of_the_issue(transcripts_copy):
     result, _ = run(transcripts_copy / "spotter")
-    assert set(result) == {"files", "lines", "bad_lines", "sessions"}
+    assert set(result) == {"files", "lines", "bad_lines", "sessions", "projects"}
     for session in result["sessions"]:
         assert set(session) == {
             "id", "parent", "requests", "tokens", "tool_calls", "tool_errors", "cost_usd",

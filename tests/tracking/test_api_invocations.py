@@ -146,4 +146,4 @@ def test_it_pages_with_the_default_size(read_api, project):
 def test_it_renders_the_browsable_api(owner_client, events):
     response = owner_client.get(LIST, headers={"Accept": "text/html"})
     assert response.status_code == 200
-    assert "Invocation List" in response.content.decode()
+    assert "<title>Skill invocations · Cairn API</title>" in response.content.decode()

@@ -65,7 +65,7 @@ def test_it_renders_the_browsable_api_for_a_logged_in_user(owner_client, project
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     page = response.content.decode()
-    assert "Project Detail" in page
+    assert "<title>Project · Cairn API</title>" in page
     assert "&quot;slug&quot;: &quot;alpha&quot;" in page
     # The session-start form renders too (a write view with an input serializer).
     form = owner_client.get("/api/v1/sessions/start", headers={"Accept": "text/html"})

@@ -64,7 +64,13 @@ def test_a_retried_batch_with_a_bad_event_gets_past_it(write_api):
 @pytest.mark.parametrize("value", [7, 1.5, True, ["x"], {"x": 1}])
 def test_a_text_field_of_another_type_is_refused_not_converted(write_api, field, value):
     response = post_events(write_api, [ev("bad", **{field: value}), ev("good")])
-    assert response.json()["errors"] == [{"index": 0, "message": f"'{field}' must be a string"}]
+    assert response.json()["errors"] == [
+        {
+            "index": 0,
+            "message": f"'{field}' must be a string",
+            "messages": [f"'{field}' must be a string"],
+        }
+    ]
     assert stored_keys() == ["good"]
 
 
@@ -192,7 +198,13 @@ def test_json_nested_64_deep_is_parsed(write_api):
     # {"events": [...]} is 2 deep, so an event may nest 62 more.
     body = '{"events": [' + deep(62) + "]}"
     response = write_api.post(INGEST, body, content_type="application/json")
-    assert response.json()["errors"] == [{"index": 0, "message": "event must be a JSON object"}]
+    assert response.json()["errors"] == [
+        {
+            "index": 0,
+            "message": "event must be a JSON object",
+            "messages": ["event must be a JSON object"],
+        }
+    ]
 
 
 def now_iso(delta: timedelta) -> str:

@@ -42,8 +42,16 @@ def test_a_duration_of_1e308_is_refused_by_index_and_the_rest_stored(write_api, 
         "accepted": 1,
         "duplicates": 0,
         "errors": [
-            {"index": 1, "message": "'duration_s' must be at most 604800 s (7 days)"},
-            {"index": 2, "message": "'duration_s' must be at most 604800 s (7 days)"},
+            {
+                "index": 1,
+                "message": "'duration_s' must be at most 604800 s (7 days)",
+                "messages": ["'duration_s' must be at most 604800 s (7 days)"],
+            },
+            {
+                "index": 2,
+                "message": "'duration_s' must be at most 604800 s (7 days)",
+                "messages": ["'duration_s' must be at most 604800 s (7 days)"],
+            },
         ],
     }
     (rollup,) = SkillHourly.objects.filter(project=project)
@@ -64,7 +72,11 @@ def test_an_integer_duration_too_large_for_a_float_is_refused(write_api):
     response = write_api.post(INGEST, body, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["errors"] == [
-        {"index": 0, "message": "'duration_s' must be at most 604800 s (7 days)"}
+        {
+            "index": 0,
+            "message": "'duration_s' must be at most 604800 s (7 days)",
+            "messages": ["'duration_s' must be at most 604800 s (7 days)"],
+        }
     ]
 
 
@@ -74,13 +86,11 @@ def test_an_invoked_at_outside_the_range_is_refused_by_index(write_api, project,
     assert response.status_code == 200
     body = response.json()
     assert body["accepted"] == 1
-    assert body["errors"] == [
-        {
-            "index": 0,
-            "message": f"'invoked_at' is outside 2000-01-01 to 9999-01-01 "
-            f"(UTC, end excluded): {datetime.fromisoformat(at).isoformat()}",
-        }
-    ]
+    message = (
+        f"'invoked_at' is outside 2000-01-01 to 9999-01-01 "
+        f"(UTC, end excluded): {datetime.fromisoformat(at).isoformat()}"
+    )
+    assert body["errors"] == [{"index": 0, "message": message, "messages": [message]}]
     assert list(SkillInvocation.objects.values_list("idempotency_key", flat=True)) == ["good"]
     assert Session.objects.get(project=project).started_at == datetime(2026, 11, 20, 10, tzinfo=UTC)
 

@@ -129,16 +129,20 @@ def test_it_stores_valid_events_and_reports_invalid_ones_by_index(write_api, pro
     assert response.json() == {
         "accepted": 2,
         "duplicates": 0,
+        # Each of these events has one problem: `messages` holds just it.
         "errors": [
-            {"index": 1, "message": "'invoked_at' must include a time zone (e.g. Z or +00:00)"},
-            {"index": 2, "message": "'duration_s' must be a finite number >= 0"},
-            {"index": 3, "message": "'id' is required"},
-            {"index": 4, "message": "'completed' must be true, false or null"},
-            {"index": 5, "message": "event must be a JSON object"},
-            {"index": 6, "message": "'invoked_at' is not an ISO 8601 timestamp: 'yesterday'"},
-            {"index": 7, "message": "'duration_s' must be a finite number >= 0"},
-            {"index": 8, "message": "'skill' is longer than 200 characters"},
-            {"index": 9, "message": "'duration_s' must be a number or null"},
+            {"index": i, "message": m, "messages": [m]}
+            for i, m in [
+                (1, "'invoked_at' must include a time zone (e.g. Z or +00:00)"),
+                (2, "'duration_s' must be a finite number >= 0"),
+                (3, "'id' is required"),
+                (4, "'completed' must be true, false or null"),
+                (5, "event must be a JSON object"),
+                (6, "'invoked_at' is not an ISO 8601 timestamp: 'yesterday'"),
+                (7, "'duration_s' must be a finite number >= 0"),
+                (8, "'skill' is longer than 200 characters"),
+                (9, "'duration_s' must be a number or null"),
+            ]
         ],
     }
     assert set(SkillInvocation.objects.values_list("idempotency_key", flat=True)) == {"e1", "e2"}
@@ -161,7 +165,10 @@ def test_it_refuses_nan_as_malformed_json(write_api, project):
         ("{", "Malformed JSON: Expecting property name"),
         (b"\xff\xfe", "Malformed JSON:"),
         ("[]", 'Body must be a JSON object {"events": [...]}.'),
-        ('{"events": {}}', 'Body must be a JSON object {"events": [...]}.'),
+        # The body: the object is fine, its `events` is not a list.
+        ('{"events": {}}', "'events' must be a list of events, not an object."),
+        ('{"events": "e1"}', "'events' must be a list of events, not a string."),
+        ('{"event": []}', "'events' is required: a body is {\"events\": [...]}."),
     ],
 )
 def test_it_rejects_a_malformed_body(write_api, project, body, message):
@@ -254,7 +261,7 @@ def test_it_renders_the_browsable_api(owner_client, project):
     response = owner_client.get(URL, headers={"Accept": "text/html"})
     # A logged-in user may look at the endpoint's page but cannot write.
     assert response.status_code == 403
-    assert "Ingest Invocations" in response.content.decode()
+    assert "Ingest skill invocations" in response.content.decode()
 
 
 N = 1000
@@ -313,3 +320,25 @@ def test_it_keeps_rollups_exact_under_concurrent_overlapping_batches(project):
     assert rollups(project) == {("pytest", H10): (2000, 1000, 500, 1500, 1500.0, 2250.0, 1000)}
     assert SkillInvocation.objects.count() == 2000
     assert Session.objects.filter(project=project).count() == 1000
+
+
+def test_it_reports_every_problem_of_an_event_not_only_the_first(write_api, project):
+    bad = {"id": "x1", "skill": 7, "invoked_at": "yesterday", "completed": "yes", "phase": 3}
+    response = post(write_api, [bad, BATCH[0]])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted"] == 1
+    assert body["errors"] == [
+        {
+            "index": 0,
+            "message": "'completed' must be true, false or null",
+            "messages": [
+                "'completed' must be true, false or null",
+                "'session' is required",
+                "'skill' must be a string",
+                "'invoked_at' is not an ISO 8601 timestamp: 'yesterday'",
+                "'phase' must be a string",
+            ],
+        }
+    ]
+    assert list(SkillInvocation.objects.values_list("idempotency_key", flat=True)) == ["e1"]

@@ -29,14 +29,29 @@ def read_events(request) -> list:
     """The `events` list of a request body, or an API error saying what is wrong with it."""
     body = read_body(request, settings.INGEST_MAX_BYTES)
     payload = parse_json_body(body)
-    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+    if not isinstance(payload, dict):
         raise exceptions.ParseError('Body must be a JSON object {"events": [...]}.')
+    if "events" not in payload:
+        raise exceptions.ParseError("'events' is required: a body is {\"events\": [...]}.")
+    if not isinstance(payload["events"], list):
+        kind = json_type(payload["events"])
+        raise exceptions.ParseError(f"'events' must be a list of events, not {kind}.")
     events = payload["events"]
     if len(events) > settings.INGEST_MAX_EVENTS:
         raise PayloadTooLarge(
             f"{len(events)} events in one request; at most {settings.INGEST_MAX_EVENTS}."
         )
     return events
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a parsed value's type, for messages: "an object", "a string"…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 def parse_json_body(body: bytes):
@@ -57,7 +72,8 @@ class IngestInvocationsApi(APIView):
     @extend_schema(
         summary="Ingest skill invocations",
         description="Each event is checked on its own: a bad one (not an object, a missing "
-        "field, a value out of range) is reported in `errors` at its index and the others are "
+        "field, a value out of range) is reported in `errors` at its index, with `message` its "
+        "first problem and `messages` every one, and the others are "
         f"stored. At most {settings.INGEST_MAX_EVENTS} events and {settings.INGEST_MAX_BYTES} "
         "bytes a request (413 over either).",
         request=inline_serializer(
@@ -95,7 +111,25 @@ class IngestInvocationsApi(APIView):
                         }
                     ]
                 },
-            )
+            ),
+            OpenApiExample(
+                "An event with two problems",
+                response_only=True,
+                value={
+                    "accepted": 0,
+                    "duplicates": 0,
+                    "errors": [
+                        {
+                            "index": 0,
+                            "message": "'session' is required",
+                            "messages": [
+                                "'session' is required",
+                                "'invoked_at' must be an ISO 8601 string",
+                            ],
+                        }
+                    ],
+                },
+            ),
         ],
     )
     def post(self, request):

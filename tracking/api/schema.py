@@ -85,3 +85,9 @@ def add_answers_of_every_operation(result: dict, generator, request, public) -> 
                     },
                 )
     return result
+
+
+def without_trailing_slash_aliases(endpoints: list, **kwargs) -> list:
+    """drf-spectacular preprocessing hook: each API path once, without its trailing-slash alias
+    (config/urls.py answers both forms; the schema documents the canonical one)."""
+    return [e for e in endpoints if not (e[0].startswith("/api/v1/") and e[0].endswith("/"))]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from django.db.models import Count
+
+from tracking.models import Project
 
 
 @dataclass
@@ -46,6 +51,31 @@ class Stored:
         self.sessions |= other.sessions
 
 
+@dataclass(frozen=True)
+class ProjectUse:
+    """A project a run put sessions in: `created` when the run made it (named after a
+    session's folder, as no `--project` and no path rule said otherwise)."""
+
+    slug: str
+    name: str
+    created: bool
+    sessions: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def projects_used(session_ids: Collection[int], existing: Collection[int]) -> list[ProjectUse]:
+    """The projects of the sessions a run touched, by slug, each with how many of them;
+    `existing`: the primary keys of the projects there before the run."""
+    projects = (
+        Project.objects.filter(sessions__in=session_ids)
+        .annotate(touched=Count("sessions"))
+        .order_by("slug")
+    )
+    return [ProjectUse(p.slug, p.name, p.pk not in existing, p.touched) for p in projects]
+
+
 @dataclass
 class ImportResult(Stored):
     """A whole run: the files read, and (as Stored) what storing them changed."""
@@ -62,6 +92,12 @@ class ImportResult(Stored):
     sessions: set[int] = field(default_factory=set)
     # Each touched session's own figures after the run (see `totals.session_figures`).
     figures: list[dict[str, Any]] = field(default_factory=list)
+    # The projects of the touched sessions, and whether this run created them.
+    projects: list[ProjectUse] = field(default_factory=list)
+
+    @property
+    def projects_created(self) -> list[ProjectUse]:
+        return [p for p in self.projects if p.created]
 
     def add(self, result: FileResult) -> None:
         """Count a file read (or skipped as unreadable)."""

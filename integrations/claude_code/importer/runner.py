@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from integrations.claude_code.importer import tuning
 from integrations.claude_code.importer.finding import find_transcripts
 from integrations.claude_code.importer.reading import NewLines, read_files
-from integrations.claude_code.importer.results import ImportResult, Stored
+from integrations.claude_code.importer.results import ImportResult, Stored, projects_used
 from integrations.claude_code.importer.storing import store_files
 from integrations.claude_code.importer.totals import announce, session_figures
 from integrations.models import ApiRequest, ClaudeSession, TranscriptFile
@@ -198,6 +198,8 @@ def _import_all(
     """Read the files and store them a batch (`tuning.BATCH_BYTES` of new lines) at a time;
     then tell live pages, and gather each touched session's figures."""
     total = ImportResult()
+    # Before any batch: the projects a batch creates are those not in this set.
+    existing = set(Project.objects.values_list("pk", flat=True))
     known = _known_files(files)
     analyzed_at = tuning.ANALYZE_AFTER
     batch: list[NewLines] = []
@@ -220,6 +222,7 @@ def _import_all(
         progress(len(files), len(files), None)
     announce(total.sessions)
     total.figures = session_figures(total.sessions)
+    total.projects = projects_used(total.sessions, existing)
     return total
 
 

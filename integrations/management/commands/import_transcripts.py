@@ -3,6 +3,9 @@
 
 Imports Claude Code's JSONL transcripts (default: `$CLAUDE_CONFIG_DIR/projects`, or
 `~/.claude/projects` and `~/.config/claude/projects`). Running it again reads only what is new.
+A session goes to `--project`, else to the project of the longest path rule (admin: Project
+rules) matching its folder, else to a project named after its repository folder, created when
+missing. The summary names the projects used and created.
 """
 
 from __future__ import annotations
@@ -75,13 +78,23 @@ class ProgressBar:
 
 
 class Command(BaseCommand):
-    help = "Import Claude Code transcripts (JSONL): sessions, exact tokens and cost, tool calls."
+    help = (
+        "Import Claude Code transcripts (JSONL): sessions, exact tokens and cost, tool calls. "
+        "Each session goes to --project SLUG, else to the project of the path rule (admin: "
+        "Project rules) matching its folder, else to a project named after its folder, "
+        "created when missing; projects can be merged or renamed later in the admin."
+    )
     # A command run from cron or a hook every few minutes: the checks cost more than a re-run.
     requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", metavar="PATH", help="Files or folders.")
-        parser.add_argument("--project", metavar="SLUG", help="Put every session in PROJECT.")
+        parser.add_argument(
+            "--project",
+            metavar="SLUG",
+            help="Put every session in this existing project (else path rules, else a project "
+            "named after each session's folder).",
+        )
         parser.add_argument("--since", metavar="DATE", help="Only files modified since DATE.")
         parser.add_argument("--dry-run", action="store_true", help="Read, report, store nothing.")
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
@@ -136,12 +149,34 @@ def as_json(result: ImportResult) -> str:
         "lines": result.lines,
         "bad_lines": result.bad_lines,
         "sessions": result.figures,
+        "projects": [p.as_dict() for p in result.projects],
     }
     if result.skipped:  # only then: a run that read everything has the issue's exact shape
         data["skipped"] = [
             {"path": s.path, "kind": s.kind, "reason": s.reason} for s in result.skipped
         ]
     return json.dumps(data, indent=2)
+
+
+# Said when a run created projects: how to choose where sessions go, and how to tidy up.
+PROJECT_HINT = (
+    "  New projects are named after each session's folder. To choose instead: --project SLUG,\n"
+    "  or a path rule (admin: Project rules). To tidy up later: admin, Projects, the actions\n"
+    "  'Merge the selected projects into one' and 'Rename'."
+)
+
+
+def project_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
+    """The summary's lines naming the projects used and those created (would be, dry run)."""
+    if not result.projects:
+        return []
+    created = [p.slug for p in result.projects_created]
+    used = [f"{p.slug} ({p.sessions})" for p in result.projects]
+    lines = [f"Projects used: {len(used)}: " + ", ".join(used)]
+    if created:
+        verb = "would be created" if dry_run else "created"
+        lines += [f"Projects {verb}: {len(created)}: " + ", ".join(created), PROJECT_HINT]
+    return lines
 
 
 def summary(result: ImportResult, *, dry_run: bool) -> str:
@@ -183,4 +218,4 @@ def summary(result: ImportResult, *, dry_run: bool) -> str:
             "  cost: "
             + (f"${cost:,.4f}" if cost is not None else "not known (a model has no price)"),
         ]
-    return "\n".join(lines)
+    return "\n".join(lines + project_lines(result, dry_run=dry_run))
