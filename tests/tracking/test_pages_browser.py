@@ -38,6 +38,21 @@ def login(browser, live_server, next_url: str) -> None:
     WebDriverWait(browser, 15).until(lambda d: "/login/" not in d.current_url)
 
 
+def wait_for(browser, css: str):
+    """The element once the page that has it has loaded (a click's navigation is not waited
+    for by Selenium, and the suite runs on a loaded machine)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))[0]
+
+
+def wait_for_url(browser, part: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 15).until(lambda d: part in d.current_url)
+
+
 def api_status(url: str, key: str) -> int:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})  # noqa: S310
     try:
@@ -59,7 +74,7 @@ def test_the_checkpoint_list_filters_by_kind_and_pages(live_server, browser, pro
             created_at=T0 + timedelta(minutes=i), commit=f"{i:040x}",
         )  # fmt: skip
     login(browser, live_server, project.get_absolute_url())
-    card = browser.find_element(By.ID, "checkpoints")
+    card = wait_for(browser, "#checkpoints")
     rows = card.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert len(rows) == 25
     newest = rows[0].find_elements(By.TAG_NAME, "td")
@@ -73,7 +88,8 @@ def test_the_checkpoint_list_filters_by_kind_and_pages(live_server, browser, pro
     browser.save_screenshot("/tmp/cairn-pages-checkpoints.png")
 
     card.find_element(By.LINK_TEXT, "ci").click()
-    card = browser.find_element(By.ID, "checkpoints")
+    wait_for_url(browser, "?kind=ci")
+    card = wait_for(browser, "#checkpoints")
     cells = [
         r.find_elements(By.TAG_NAME, "td") for r in card.find_elements(By.CSS_SELECTOR, "tbody tr")
     ]
@@ -83,6 +99,8 @@ def test_the_checkpoint_list_filters_by_kind_and_pages(live_server, browser, pro
 
     browser.get(f"{live_server.url}{project.get_absolute_url()}")
     browser.find_element(By.CSS_SELECTOR, "#checkpoints a[rel=next]").click()
+    wait_for_url(browser, "cpage=2")
+    wait_for(browser, "#checkpoints")
     rows = browser.find_elements(By.CSS_SELECTOR, "#checkpoints tbody tr")
     assert len(rows) == 3
     assert "cpage=2" in browser.current_url
@@ -95,12 +113,12 @@ def test_a_key_made_on_the_page_works_once_shown_and_401s_when_revoked(
     from selenium.webdriver.support.ui import Select
 
     login(browser, live_server, project.get_absolute_url())
-    browser.find_element(By.LINK_TEXT, "Manage keys").click()
-    browser.find_element(By.NAME, "name").send_keys("browser reader")
+    wait_for(browser, "#api-keys a").click()
+    wait_for(browser, "input[name=name]").send_keys("browser reader")
     Select(browser.find_element(By.NAME, "scope")).select_by_visible_text("read-only")
     browser.save_screenshot("/tmp/cairn-pages-keys-form.png")
     browser.find_element(By.ID, "create-key").click()
-    plain = browser.find_element(By.ID, "plain-key").text
+    plain = wait_for(browser, "#plain-key").text
     browser.save_screenshot("/tmp/cairn-pages-key-created.png")
     assert plain.startswith(ApiKey.PREFIX) and len(plain) > 40
     key = ApiKey.objects.get(project=project, name="browser reader")
@@ -110,12 +128,12 @@ def test_a_key_made_on_the_page_works_once_shown_and_401s_when_revoked(
     assert api_status(url, plain) == 200
 
     browser.find_element(By.LINK_TEXT, f"Back to the keys of {project.name}").click()
+    row = wait_for(browser, f'tr[data-prefix="{key.prefix}"]')
     assert plain not in browser.page_source
-    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-prefix="{key.prefix}"]')
     assert "read-only" in row.text and "browser reader" in row.text
     assert "never used" not in row.text  # the API call above was its first use
     row.find_element(By.XPATH, ".//button[text()='Revoke']").click()
-    assert f"Revoked key {key.prefix}…" in browser.find_element(By.CSS_SELECTOR, ".banner").text
+    assert f"Revoked key {key.prefix}…" in wait_for(browser, ".banner").text
     browser.save_screenshot("/tmp/cairn-pages-keys-revoked.png")
     assert api_status(url, plain) == 401
 
@@ -127,9 +145,9 @@ def test_rotating_on_the_page_gives_a_working_key_and_retires_the_old(
 
     old, old_plain = project.create_api_key(scope="write", name="hooks")
     login(browser, live_server, f"/p/{project.slug}/keys/")
-    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-prefix="{old.prefix}"]')
+    row = wait_for(browser, f'tr[data-prefix="{old.prefix}"]')
     row.find_element(By.XPATH, ".//button[text()='Rotate']").click()
-    new_plain = browser.find_element(By.ID, "plain-key").text
+    new_plain = wait_for(browser, "#plain-key").text
     url = f"{live_server.url}/api/v1/projects/{project.slug}"
     assert api_status(url, new_plain) == 200
     assert api_status(url, old_plain) == 401
@@ -140,7 +158,7 @@ def test_error_pages_carry_the_layout_and_the_api_answers_json(live_server, brow
     from selenium.webdriver.common.by import By
 
     login(browser, live_server, "/p/no-such-project/")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Page not found (404)"
+    assert wait_for(browser, "#error h1").text == "Page not found (404)"
     nav = browser.find_element(By.CSS_SELECTOR, ".topbar nav").text
     assert "Projects" in nav and "Live" in nav and "viewer" in nav
     assert browser.title == "Not found · Cairn"
