@@ -98,13 +98,23 @@
     }
   }
 
+  function sessionUrl(s) {
+    return "/p/" + encodeURIComponent(s.project) + "/s/" + s.id + "/";
+  }
+
   function renderSessions(active) {
     $("active-count").textContent = String(active.count);
     const body = $("active-sessions").tBodies[0];
     body.replaceChildren();
     for (const s of active.sessions) {
       const row = body.insertRow();
-      row.appendChild(el("td", s.external_id, "mono"));
+      // The session's id links to its page, shortened the one way (static/cairn_ids.js).
+      const cell = el("td", null, "nowrap");
+      const link = el("a");
+      link.href = sessionUrl(s);
+      link.appendChild(window.cairnIds.element(s.external_id));
+      cell.appendChild(link);
+      row.appendChild(cell);
       row.appendChild(el("td", s.project));
       row.appendChild(el("td", s.agent || "–"));
       row.appendChild(el("td", s.branch || "–"));
@@ -140,14 +150,16 @@
     charts.counts.update();
   }
 
-  function addToFeed(text, href) {
+  function addToFeed(text, href, title) {
     const feed = $("feed");
     const empty = feed.querySelector(".empty");
     if (empty) empty.remove();
     const item = el("li");
     item.appendChild(el("time", window.cairnTime.format(new Date()), "muted"));
     item.appendChild(document.createTextNode(" "));
-    item.appendChild(href ? Object.assign(el("a", text), { href: href }) : el("span", text));
+    const what = href ? Object.assign(el("a", text), { href: href }) : el("span", text);
+    if (title) what.title = title;
+    item.appendChild(what);
     feed.prepend(item);
     while (feed.children.length > 30) feed.lastChild.remove();
   }
@@ -174,8 +186,8 @@
     },
     session_updated(frame) {
       const s = frame.session;
-      addToFeed("Session " + s.external_id + " in " + s.project + ": " + s.status,
-        "/p/" + encodeURIComponent(s.project) + "/s/" + s.id + "/");
+      addToFeed("Session " + window.cairnIds.text(s.external_id) + " in " + s.project + ": " +
+        s.status, sessionUrl(s), s.external_id);
     },
     error(frame) {
       addToFeed("Server error: " + frame.code + " — " + frame.message);

@@ -27,10 +27,11 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from tracking.auth import visible_projects
-from tracking.models import Checkpoint, Project, Session, SkillInvocation
+from tracking.models import ApiKey, Checkpoint, Project, Session, SkillInvocation
 from tracking.panels import TokenSource, token_source
 
 SESSIONS_PER_PAGE = 25
+CHECKPOINTS_PER_PAGE = 25
 TIMELINE_PER_PAGE = 50
 # The chart shows the latest scored checkpoints; older ones stay reachable through sessions.
 CHART_POINTS = 200
@@ -78,6 +79,34 @@ def sessions_with_scores(project: Project) -> QuerySet[Session]:
         )
         .order_by("-started_at", "-pk")
     )
+
+
+CHECKPOINT_KINDS = [kind for kind, _ in Checkpoint.KINDS]
+
+
+def checkpoint_kind(value: str | None) -> str:
+    """The kind a checkpoint list is filtered by: one of Checkpoint.KINDS, or "" for all (an
+    unknown value included, so a stale or edited link shows every kind rather than nothing)."""
+    return value if value in CHECKPOINT_KINDS else ""
+
+
+def project_checkpoints(project: Project, kind: str = "") -> QuerySet[Checkpoint]:
+    """A project's checkpoints newest first, of one kind when given; sessionless ones (CI)
+    included, each with its session and project loaded for the list's links."""
+    rows = Checkpoint.objects.filter(project=project).select_related("session", "project")
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.order_by("-created_at", "-pk")
+
+
+def project_api_keys(project: Project) -> QuerySet[ApiKey]:
+    """A project's API keys, active ones first, then newest first."""
+    return project.api_keys.order_by(F("revoked_at").asc(nulls_first=True), "-created_at", "-pk")
+
+
+def api_key_for(project: Project, pk: int) -> ApiKey:
+    """The project's key with this id; 404 for another project's key."""
+    return get_object_or_404(ApiKey, project=project, pk=pk)
 
 
 def paginate(items, page_number: str | None, per_page: int) -> Page:

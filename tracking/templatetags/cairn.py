@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django import template
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -58,6 +59,31 @@ def usd(value: Decimal | None) -> str:
 def duration(value: timedelta | float | None) -> str:
     """A timedelta or seconds as "1 h 05 min", "3 min 20 s" or "4.2 s"; None → "—"."""
     return formatting.duration(value)
+
+
+# Ids up to this long are shown whole; longer ones as their first SHORT_ID_PREFIX characters
+# and "…", the whole id in the tooltip. static/cairn_ids.js applies the same rule.
+SHORT_ID_MAX = 12
+SHORT_ID_PREFIX = 8
+
+
+@register.filter
+def short_id_text(value: str | None) -> str:
+    """An id as the pages show it: whole when at most SHORT_ID_MAX characters ("sess-live"),
+    else its first SHORT_ID_PREFIX characters and "…" ("9f1c2d3e…"); never cut at the end."""
+    text = str(value or "")
+    if len(text) <= SHORT_ID_MAX:
+        return text
+    return text[:SHORT_ID_PREFIX] + "…"
+
+
+@register.filter
+def short_id(value: str | None) -> str:
+    """An id shortened by `short_id_text`, in <code> with the whole id as its tooltip."""
+    text = str(value or "")
+    if not text:
+        return "—"
+    return format_html('<code class="id" title="{}">{}</code>', text, short_id_text(text))
 
 
 @register.filter
@@ -145,3 +171,13 @@ def score_figure(total: float | None, points_measured: float | None) -> dict[str
 def partial_below() -> str:
     """How many of the 100 points a total needs for stars and a label (`score.FULL_SHARE`)."""
     return formatting.figure(score_.FULL_SHARE * score_.MAX_POINTS, decimals="trimmed")
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context: template.Context, param: str, number: int) -> str:
+    """The query string of this page with `param` set to `number`, the other parameters (a
+    filter, another list's page) kept, so paging one list leaves the rest of the page as it is."""
+    request = context.get("request")
+    query = request.GET.copy() if request is not None else QueryDict(mutable=True)
+    query[param] = str(number)
+    return "?" + query.urlencode()
