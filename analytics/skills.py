@@ -7,15 +7,34 @@ proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
+from lib import buckets
 from lib.hours import floor_hour
-from tracking.models import Project, SkillHourly, SkillSessionHour
+from lib.stats import percentile_linear
+from tracking.models import (
+    Project,
+    SkillDurationBucket,
+    SkillHourly,
+    SkillPhaseHour,
+    SkillSessionHour,
+)
 
 Z_95 = 1.959963984540054
+# Skills with fewer decided invocations are not ranked (their rate says too little).
+RANKED_MIN_DECIDED = 10
+PERCENTILE_METHOD = (
+    f"linear (numpy default, percentile_cont) over a log-spaced histogram, ratio {buckets.RATIO}"
+    f" between edges, bucket midpoints: relative error at most {buckets.MAX_RELATIVE_ERROR:.0%}"
+)
+RANK_METHOD = (
+    f"percentileofscore(kind='weak') of the Wilson 95% lower bound among skills with at least"
+    f" {RANKED_MIN_DECIDED} decided invocations; ties share the higher rank"
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +141,138 @@ def skill_stats(
         )
     result.sort(key=lambda s: (-s.invocations, s.skill))
     return result
+
+
+@dataclass(frozen=True)
+class SkillBaseline(SkillStats):
+    """SkillStats with what a baseline adds: users, decided, the smoothed rate, duration
+    percentiles, the most common phase and the effectiveness rank."""
+
+    users: int
+    rate_smoothed: float | None
+    duration_p50: float | None
+    duration_p90: float | None
+    duration_p95: float | None
+    most_common_phase: str | None
+    effectiveness_percentile: float | None
+    projects: int
+    # The same skill over every project the reader may see (set by `skill_baselines`).
+    across_projects: SkillBaseline | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def smoothed_rate(successes: int, n: int) -> float:
+    """Laplace's (x + 1)/(n + 2): 0.5 without outcomes, pulled towards 0.5 for a small n."""
+    return (successes + 1) / (n + 2)
+
+
+def percentile_of_score(scores: list[float], score: float) -> float:
+    """`scipy.stats.percentileofscore(scores, score, kind='weak')`: the percentage of `scores`
+    at or below `score`, so tied skills share the higher rank and the best skill gets 100."""
+    return 100.0 * sum(1 for s in scores if s <= score) / len(scores)
+
+
+def effectiveness_percentiles(decided: dict[str, tuple[int, int]]) -> dict[str, float]:
+    """Rank of each skill's Wilson lower bound among the skills with at least
+    RANKED_MIN_DECIDED decided invocations; `decided` maps skill → (completed, decided).
+    The lower bound, not the raw rate, so 2/2 does not outrank 95/100."""
+    bounds = {}
+    for skill, (ok, n) in decided.items():
+        interval = wilson_interval(ok, n)
+        if n >= RANKED_MIN_DECIDED and interval is not None:
+            bounds[skill] = interval[0]
+    scores = list(bounds.values())
+    return {skill: percentile_of_score(scores, bound) for skill, bound in bounds.items()}
+
+
+def skill_baselines(
+    projects: QuerySet[Project] | list[Project],
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    skills: list[str] | None = None,
+    across: QuerySet[Project] | list[Project] | None = None,
+) -> list[SkillBaseline]:
+    """`skill_stats` plus the baseline figures, all from rollups: users from the sessions of
+    SkillSessionHour, percentiles from SkillDurationBucket, phases from SkillPhaseHour.
+
+    The effectiveness rank is among every skill of `projects` in the window, whatever
+    `skills` selects. With `across` (every project the reader may see), each skill also
+    carries its baseline over those projects.
+    """
+    start = floor_hour(since)
+    end = until or datetime.now(UTC)
+    window = Q(project__in=projects, hour__gte=start, hour__lt=end)
+    chosen = window & Q(skill__in=skills) if skills is not None else window
+    ranks = effectiveness_percentiles(
+        {
+            row["skill"]: (row["ok"], row["ok"] + row["bad"])
+            for row in SkillHourly.objects.filter(window)
+            .values("skill")
+            .annotate(ok=Sum("completed"), bad=Sum("failed"))
+        }
+    )
+    users = dict(
+        SkillSessionHour.objects.filter(chosen)
+        .exclude(session__user_name="")
+        .values("skill")
+        .annotate(n=Count("session__user_name", distinct=True))
+        .values_list("skill", "n")
+    )
+    spread = dict(
+        SkillHourly.objects.filter(chosen)
+        .values("skill")
+        .annotate(n=Count("project", distinct=True))
+        .values_list("skill", "n")
+    )
+    histograms: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for skill, bucket, count in (
+        SkillDurationBucket.objects.filter(chosen)
+        .values("skill", "bucket")
+        .annotate(n=Sum("count"))
+        .values_list("skill", "bucket", "n")
+    ):
+        histograms[skill].append((buckets.midpoint(bucket), count))
+    phases: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for skill, phase, count in (
+        SkillPhaseHour.objects.filter(chosen)
+        .exclude(phase="")
+        .values("skill", "phase")
+        .annotate(n=Sum("count"))
+        .values_list("skill", "phase", "n")
+    ):
+        phases[skill].append((phase, count))
+    result = []
+    for stats in skill_stats(projects, since, until, skills=skills):
+        counted = histograms.get(stats.skill, [])
+        found = phases.get(stats.skill)
+        result.append(
+            SkillBaseline(
+                **{f.name: getattr(stats, f.name) for f in fields(SkillStats)},
+                users=users.get(stats.skill, 0),
+                rate_smoothed=smoothed_rate(stats.completed, stats.decided),
+                duration_p50=percentile_linear(counted, 50),
+                duration_p90=percentile_linear(counted, 90),
+                duration_p95=percentile_linear(counted, 95),
+                # Most invocations; a tie goes to the phase first in alphabetical order.
+                most_common_phase=min(found, key=lambda p: (-p[1], p[0]))[0] if found else None,
+                effectiveness_percentile=ranks.get(stats.skill),
+                projects=spread.get(stats.skill, 0),
+            )
+        )
+    if across is None or not result:
+        return result
+    wide = {
+        b.skill: b for b in skill_baselines(across, since, until, skills=[r.skill for r in result])
+    }
+    return [_with_across(b, wide.get(b.skill)) for b in result]
+
+
+def _with_across(baseline: SkillBaseline, wide: SkillBaseline | None) -> SkillBaseline:
+    values = {f.name: getattr(baseline, f.name) for f in fields(SkillBaseline)}
+    return SkillBaseline(**{**values, "across_projects": wide})
 
 
 def last_hours(hours: int, now: datetime | None = None) -> datetime:
