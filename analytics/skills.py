@@ -264,6 +264,9 @@ def skill_baselines(
         )
     if across is None or not result:
         return result
+    if {p.pk for p in across} == {p.pk for p in projects}:
+        # The reader sees only these projects: the baseline is the figures themselves.
+        return [_with_across(b, b) for b in result]
     wide = {
         b.skill: b for b in skill_baselines(across, since, until, skills=[r.skill for r in result])
     }

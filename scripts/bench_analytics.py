@@ -7,7 +7,8 @@ popularity, log-normal durations, four phases, two-hour sessions of --users user
 their per-hour aggregates are written, with `lib.sql.insert_rows`, into SkillHourly,
 SkillSessionHour, SkillDurationBucket and SkillPhaseHour. Then it times the endpoints through
 Django's test client as a superuser (who sees every project, the widest `across_projects`)
-and prints p50/p95 per endpoint. Postgres only; it replaces its own `bench-*` projects:
+and as the member of one project, and prints p50/p95 per endpoint. Postgres only; it replaces
+its own `bench-*` projects:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cairn_bench \
         .venv/bin/python scripts/bench_analytics.py
@@ -82,7 +83,7 @@ def load(args) -> list:
     )
     print(f"generated {args.events:,} events in {time.monotonic() - t0:.1f} s", flush=True)
     Project.objects.filter(slug__startswith="bench-").delete()
-    User.objects.filter(username="bench-root").delete()
+    User.objects.filter(username__in=["bench-root", "bench-member"]).delete()
     projects = Project.objects.bulk_create(
         [Project(name=f"bench {i}", slug=f"bench-{i}") for i in range(args.projects)]
     )
@@ -183,6 +184,10 @@ def measure(args, projects) -> None:
 
     client = Client()
     client.force_login(User.objects.get(username="bench-root"))
+    member = Client()
+    one, _ = User.objects.get_or_create(username="bench-member")
+    projects[0].members.add(one)
+    member.force_login(one)
     slug = projects[0].slug
     endpoints = {
         "skills?project=…&window=30d (with across 20 projects)": (
@@ -197,11 +202,16 @@ def measure(args, projects) -> None:
             {"project": slug, "window": "30d", "skill": "skill-000"},
         ),
     }
+    endpoints["member of one project: projects/…/skills?window=30d"] = (
+        f"/api/v1/projects/{slug}/skills",
+        {"window": "30d"},
+    )
     for name, (url, query) in endpoints.items():
         timings = []
+        reader = member if name.startswith("member") else client
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            response = client.get(url, query)
+            response = reader.get(url, query)
             timings.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 200, response.content[:300]
         timings.sort()
