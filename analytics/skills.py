@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast
 
 from lib import buckets
 from lib.hours import floor_hour
@@ -85,6 +88,40 @@ def duration_moments(count: int, total: float, squares: float) -> tuple[float | 
     return mean, math.sqrt(variance)
 
 
+# The sums over a window's SkillHourly rows that SkillStats is made of.
+TOTALS = {
+    "n": Sum("invocations"),
+    "ok": Sum("completed"),
+    "bad": Sum("failed"),
+    "dn": Sum("duration_count"),
+    "ds": Sum("duration_sum"),
+    "dq": Sum("duration_sumsq"),
+}
+
+
+def _stats_of(row: Mapping[str, Any], sessions: int, start: datetime, end: datetime) -> SkillStats:
+    """SkillStats from one skill's TOTALS and its distinct sessions."""
+    decided = row["ok"] + row["bad"]
+    interval = wilson_interval(row["ok"], decided)
+    mean, stddev = duration_moments(row["dn"], row["ds"], row["dq"])
+    return SkillStats(
+        skill=row["skill"],
+        window_start=start,
+        window_end=end,
+        invocations=row["n"],
+        completed=row["ok"],
+        failed=row["bad"],
+        undecided=row["n"] - decided,
+        completion_rate=row["ok"] / decided if decided else None,
+        completion_rate_low=interval[0] if interval else None,
+        completion_rate_high=interval[1] if interval else None,
+        duration_n=row["dn"],
+        avg_duration_s=mean,
+        stddev_duration_s=stddev,
+        unique_sessions=sessions,
+    )
+
+
 def skill_stats(
     projects: QuerySet[Project] | list[Project],
     since: datetime,
@@ -103,42 +140,13 @@ def skill_stats(
     if skills is not None:
         rows = rows.filter(skill__in=skills)
         sessions = sessions.filter(skill__in=skills)
-    totals = rows.values("skill").annotate(
-        n=Sum("invocations"),
-        ok=Sum("completed"),
-        bad=Sum("failed"),
-        dn=Sum("duration_count"),
-        ds=Sum("duration_sum"),
-        dq=Sum("duration_sumsq"),
-    )
+    totals = rows.values("skill").annotate(**TOTALS)
     distinct = dict(
         sessions.values("skill")
         .annotate(n=Count("session", distinct=True))
         .values_list("skill", "n")
     )
-    result = []
-    for row in totals:
-        decided = row["ok"] + row["bad"]
-        interval = wilson_interval(row["ok"], decided)
-        mean, stddev = duration_moments(row["dn"], row["ds"], row["dq"])
-        result.append(
-            SkillStats(
-                skill=row["skill"],
-                window_start=start,
-                window_end=end,
-                invocations=row["n"],
-                completed=row["ok"],
-                failed=row["bad"],
-                undecided=row["n"] - decided,
-                completion_rate=row["ok"] / decided if decided else None,
-                completion_rate_low=interval[0] if interval else None,
-                completion_rate_high=interval[1] if interval else None,
-                duration_n=row["dn"],
-                avg_duration_s=mean,
-                stddev_duration_s=stddev,
-                unique_sessions=distinct.get(row["skill"], 0),
-            )
-        )
+    result = [_stats_of(row, distinct.get(row["skill"], 0), start, end) for row in totals]
     result.sort(key=lambda s: (-s.invocations, s.skill))
     return result
 
@@ -206,62 +214,53 @@ def skill_baselines(
     end = until or datetime.now(UTC)
     window = Q(project__in=projects, hour__gte=start, hour__lt=end)
     chosen = window & Q(skill__in=skills) if skills is not None else window
-    ranks = effectiveness_percentiles(
-        {
-            row["skill"]: (row["ok"], row["ok"] + row["bad"])
-            for row in SkillHourly.objects.filter(window)
-            .values("skill")
-            .annotate(ok=Sum("completed"), bad=Sum("failed"))
-        }
-    )
-    users = dict(
-        SkillSessionHour.objects.filter(chosen)
-        .exclude(session__user_name="")
+    # Every skill of the window (the rank is among all of them), in one pass.
+    totals: list[dict[str, Any]] = [
+        dict(row)
+        for row in SkillHourly.objects.filter(window)
         .values("skill")
-        .annotate(n=Count("session__user_name", distinct=True))
-        .values_list("skill", "n")
-    )
-    spread = dict(
-        SkillHourly.objects.filter(chosen)
+        .annotate(**TOTALS, projects=Count("project", distinct=True))
+    ]
+    ranks = effectiveness_percentiles({r["skill"]: (r["ok"], r["ok"] + r["bad"]) for r in totals})
+    people: dict[str, dict[str, Any]] = {
+        row["skill"]: dict(row)
+        for row in SkillSessionHour.objects.filter(chosen)
         .values("skill")
-        .annotate(n=Count("project", distinct=True))
-        .values_list("skill", "n")
-    )
+        .annotate(
+            sessions=Count("session", distinct=True),
+            users=Count("session__user_name", distinct=True, filter=~Q(session__user_name="")),
+        )
+    }
     histograms: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for skill, bucket, count in (
-        SkillDurationBucket.objects.filter(chosen)
-        .values("skill", "bucket")
-        .annotate(n=Sum("count"))
-        .values_list("skill", "bucket", "n")
-    ):
-        histograms[skill].append((buckets.midpoint(bucket), count))
     phases: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for skill, phase, count in (
-        SkillPhaseHour.objects.filter(chosen)
-        .exclude(phase="")
-        .values("skill", "phase")
-        .annotate(n=Sum("count"))
-        .values_list("skill", "phase", "n")
-    ):
-        phases[skill].append((phase, count))
+    for skill, key, is_phase, count in _buckets_and_phases(chosen):
+        if is_phase:
+            phases[skill].append((key, count))
+        else:
+            histograms[skill].append((buckets.midpoint(int(key)), count))
     result = []
-    for stats in skill_stats(projects, since, until, skills=skills):
-        counted = histograms.get(stats.skill, [])
-        found = phases.get(stats.skill)
+    for row in totals:
+        if skills is not None and row["skill"] not in skills:
+            continue
+        found = phases.get(row["skill"])
+        counted = histograms.get(row["skill"], [])
+        seen = people.get(row["skill"], {})
+        stats = _stats_of(row, seen.get("sessions", 0), start, end)
         result.append(
             SkillBaseline(
                 **{f.name: getattr(stats, f.name) for f in fields(SkillStats)},
-                users=users.get(stats.skill, 0),
+                users=seen.get("users", 0),
                 rate_smoothed=smoothed_rate(stats.completed, stats.decided),
                 duration_p50=percentile_linear(counted, 50),
                 duration_p90=percentile_linear(counted, 90),
                 duration_p95=percentile_linear(counted, 95),
                 # Most invocations; a tie goes to the phase first in alphabetical order.
                 most_common_phase=min(found, key=lambda p: (-p[1], p[0]))[0] if found else None,
-                effectiveness_percentile=ranks.get(stats.skill),
-                projects=spread.get(stats.skill, 0),
+                effectiveness_percentile=ranks.get(row["skill"]),
+                projects=row["projects"],
             )
         )
+    result.sort(key=lambda b: (-b.invocations, b.skill))
     if across is None or not result:
         return result
     if {p.pk for p in across} == {p.pk for p in projects}:
@@ -271,6 +270,27 @@ def skill_baselines(
         b.skill: b for b in skill_baselines(across, since, until, skills=[r.skill for r in result])
     }
     return [_with_across(b, wide.get(b.skill)) for b in result]
+
+
+def _buckets_and_phases(chosen: Q) -> list[tuple[str, str, bool, int]]:
+    """(skill, bucket or phase, is a phase, count) summed over the window: both rollups in
+    one query (UNION ALL), the bucket as text. The empty phase is left out."""
+    durations = (
+        SkillDurationBucket.objects.filter(chosen)
+        .annotate(key=Cast("bucket", CharField()), is_phase=Value(False))
+        .values("skill", "key", "is_phase")
+        .annotate(n=Sum("count"))
+        .values_list("skill", "key", "is_phase", "n")
+    )
+    named = (
+        SkillPhaseHour.objects.filter(chosen)
+        .exclude(phase="")
+        .annotate(key=F("phase"), is_phase=Value(True))
+        .values("skill", "key", "is_phase")
+        .annotate(n=Sum("count"))
+        .values_list("skill", "key", "is_phase", "n")
+    )
+    return list(durations.union(named, all=True))
 
 
 def _with_across(baseline: SkillBaseline, wide: SkillBaseline | None) -> SkillBaseline:

@@ -154,21 +154,21 @@ def load(args) -> list:
     with transaction.atomic():
         insert_rows(SkillHourly, columns, rows)
         written["SkillHourly"] = len(rows)
-        rows = [(int(ids[p]), skills[s], hours[h], int(x)) for p, h, s, x in pairs]
-        insert_rows(SkillSessionHour, ("project_id", "skill", "hour", "session_id"), rows)
-        written["SkillSessionHour"] = len(rows)
+        seen = [(int(ids[p]), skills[s], hours[h], int(x)) for p, h, s, x in pairs]
+        insert_rows(SkillSessionHour, ("project_id", "skill", "hour", "session_id"), seen)
+        written["SkillSessionHour"] = len(seen)
         for model, key, labels in (
             (SkillDurationBucket, "bucket", None),
             (SkillPhaseHour, "phase", phases),
         ):
             found, inv = grouped(e["project"], e["hour"], e["skill"], e[key])
             counts = np.bincount(inv.ravel())
-            rows = [
+            counted = [
                 (int(ids[p]), skills[s], hours[h], labels[v] if labels else int(v), int(n))
                 for (p, h, s, v), n in zip(found, counts, strict=True)
             ]
-            insert_rows(model, ("project_id", "skill", "hour", key, "count"), rows)
-            written[model.__name__] = len(rows)
+            insert_rows(model, ("project_id", "skill", "hour", key, "count"), counted)
+            written[model.__name__] = len(counted)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"loaded {written} in {time.monotonic() - t0:.1f} s", flush=True)
