@@ -7,15 +7,37 @@ proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast
 
+from lib import buckets
 from lib.hours import floor_hour
-from tracking.models import Project, SkillHourly, SkillSessionHour
+from lib.stats import percentile_linear
+from tracking.models import (
+    Project,
+    SkillDurationBucket,
+    SkillHourly,
+    SkillPhaseHour,
+    SkillSessionHour,
+)
 
 Z_95 = 1.959963984540054
+# Skills with fewer decided invocations are not ranked (their rate says too little).
+RANKED_MIN_DECIDED = 10
+PERCENTILE_METHOD = (
+    f"linear (numpy default, percentile_cont) over a log-spaced histogram, ratio {buckets.RATIO}"
+    f" between edges, bucket midpoints: relative error at most {buckets.MAX_RELATIVE_ERROR:.0%}"
+)
+RANK_METHOD = (
+    f"percentileofscore(kind='weak') of the Wilson 95% lower bound among skills with at least"
+    f" {RANKED_MIN_DECIDED} decided invocations; ties share the higher rank"
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,40 @@ def duration_moments(count: int, total: float, squares: float) -> tuple[float | 
     return mean, math.sqrt(variance)
 
 
+# The sums over a window's SkillHourly rows that SkillStats is made of.
+TOTALS = {
+    "n": Sum("invocations"),
+    "ok": Sum("completed"),
+    "bad": Sum("failed"),
+    "dn": Sum("duration_count"),
+    "ds": Sum("duration_sum"),
+    "dq": Sum("duration_sumsq"),
+}
+
+
+def _stats_of(row: Mapping[str, Any], sessions: int, start: datetime, end: datetime) -> SkillStats:
+    """SkillStats from one skill's TOTALS and its distinct sessions."""
+    decided = row["ok"] + row["bad"]
+    interval = wilson_interval(row["ok"], decided)
+    mean, stddev = duration_moments(row["dn"], row["ds"], row["dq"])
+    return SkillStats(
+        skill=row["skill"],
+        window_start=start,
+        window_end=end,
+        invocations=row["n"],
+        completed=row["ok"],
+        failed=row["bad"],
+        undecided=row["n"] - decided,
+        completion_rate=row["ok"] / decided if decided else None,
+        completion_rate_low=interval[0] if interval else None,
+        completion_rate_high=interval[1] if interval else None,
+        duration_n=row["dn"],
+        avg_duration_s=mean,
+        stddev_duration_s=stddev,
+        unique_sessions=sessions,
+    )
+
+
 def skill_stats(
     projects: QuerySet[Project] | list[Project],
     since: datetime,
@@ -84,44 +140,162 @@ def skill_stats(
     if skills is not None:
         rows = rows.filter(skill__in=skills)
         sessions = sessions.filter(skill__in=skills)
-    totals = rows.values("skill").annotate(
-        n=Sum("invocations"),
-        ok=Sum("completed"),
-        bad=Sum("failed"),
-        dn=Sum("duration_count"),
-        ds=Sum("duration_sum"),
-        dq=Sum("duration_sumsq"),
-    )
+    totals = rows.values("skill").annotate(**TOTALS)
     distinct = dict(
         sessions.values("skill")
         .annotate(n=Count("session", distinct=True))
         .values_list("skill", "n")
     )
-    result = []
-    for row in totals:
-        decided = row["ok"] + row["bad"]
-        interval = wilson_interval(row["ok"], decided)
-        mean, stddev = duration_moments(row["dn"], row["ds"], row["dq"])
-        result.append(
-            SkillStats(
-                skill=row["skill"],
-                window_start=start,
-                window_end=end,
-                invocations=row["n"],
-                completed=row["ok"],
-                failed=row["bad"],
-                undecided=row["n"] - decided,
-                completion_rate=row["ok"] / decided if decided else None,
-                completion_rate_low=interval[0] if interval else None,
-                completion_rate_high=interval[1] if interval else None,
-                duration_n=row["dn"],
-                avg_duration_s=mean,
-                stddev_duration_s=stddev,
-                unique_sessions=distinct.get(row["skill"], 0),
-            )
-        )
+    result = [_stats_of(row, distinct.get(row["skill"], 0), start, end) for row in totals]
     result.sort(key=lambda s: (-s.invocations, s.skill))
     return result
+
+
+@dataclass(frozen=True)
+class SkillBaseline(SkillStats):
+    """SkillStats with what a baseline adds: users, decided, the smoothed rate, duration
+    percentiles, the most common phase and the effectiveness rank."""
+
+    users: int
+    rate_smoothed: float | None
+    duration_p50: float | None
+    duration_p90: float | None
+    duration_p95: float | None
+    most_common_phase: str | None
+    effectiveness_percentile: float | None
+    projects: int
+    # The same skill over every project the reader may see (set by `skill_baselines`).
+    across_projects: SkillBaseline | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def smoothed_rate(successes: int, n: int) -> float:
+    """Laplace's (x + 1)/(n + 2): 0.5 without outcomes, pulled towards 0.5 for a small n."""
+    return (successes + 1) / (n + 2)
+
+
+def percentile_of_score(scores: list[float], score: float) -> float:
+    """`scipy.stats.percentileofscore(scores, score, kind='weak')`: the percentage of `scores`
+    at or below `score`, so tied skills share the higher rank and the best skill gets 100."""
+    return 100.0 * sum(1 for s in scores if s <= score) / len(scores)
+
+
+def effectiveness_percentiles(decided: dict[str, tuple[int, int]]) -> dict[str, float]:
+    """Rank of each skill's Wilson lower bound among the skills with at least
+    RANKED_MIN_DECIDED decided invocations; `decided` maps skill → (completed, decided).
+    The lower bound, not the raw rate, so 2/2 does not outrank 95/100."""
+    bounds = {}
+    for skill, (ok, n) in decided.items():
+        interval = wilson_interval(ok, n)
+        if n >= RANKED_MIN_DECIDED and interval is not None:
+            bounds[skill] = interval[0]
+    scores = list(bounds.values())
+    return {skill: percentile_of_score(scores, bound) for skill, bound in bounds.items()}
+
+
+def skill_baselines(
+    projects: QuerySet[Project] | list[Project],
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    skills: list[str] | None = None,
+    across: QuerySet[Project] | list[Project] | None = None,
+) -> list[SkillBaseline]:
+    """`skill_stats` plus the baseline figures, all from rollups: users from the sessions of
+    SkillSessionHour, percentiles from SkillDurationBucket, phases from SkillPhaseHour.
+
+    The effectiveness rank is among every skill of `projects` in the window, whatever
+    `skills` selects. With `across` (every project the reader may see), each skill also
+    carries its baseline over those projects.
+    """
+    start = floor_hour(since)
+    end = until or datetime.now(UTC)
+    window = Q(project__in=projects, hour__gte=start, hour__lt=end)
+    chosen = window & Q(skill__in=skills) if skills is not None else window
+    # Every skill of the window (the rank is among all of them), in one pass.
+    totals: list[dict[str, Any]] = [
+        dict(row)
+        for row in SkillHourly.objects.filter(window)
+        .values("skill")
+        .annotate(**TOTALS, projects=Count("project", distinct=True))
+    ]
+    ranks = effectiveness_percentiles({r["skill"]: (r["ok"], r["ok"] + r["bad"]) for r in totals})
+    people: dict[str, dict[str, Any]] = {
+        row["skill"]: dict(row)
+        for row in SkillSessionHour.objects.filter(chosen)
+        .values("skill")
+        .annotate(
+            sessions=Count("session", distinct=True),
+            users=Count("session__user_name", distinct=True, filter=~Q(session__user_name="")),
+        )
+    }
+    histograms: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    phases: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for skill, key, is_phase, count in _buckets_and_phases(chosen):
+        if is_phase:
+            phases[skill].append((key, count))
+        else:
+            histograms[skill].append((buckets.midpoint(int(key)), count))
+    result = []
+    for row in totals:
+        if skills is not None and row["skill"] not in skills:
+            continue
+        found = phases.get(row["skill"])
+        counted = histograms.get(row["skill"], [])
+        seen = people.get(row["skill"], {})
+        stats = _stats_of(row, seen.get("sessions", 0), start, end)
+        result.append(
+            SkillBaseline(
+                **{f.name: getattr(stats, f.name) for f in fields(SkillStats)},
+                users=seen.get("users", 0),
+                rate_smoothed=smoothed_rate(stats.completed, stats.decided),
+                duration_p50=percentile_linear(counted, 50),
+                duration_p90=percentile_linear(counted, 90),
+                duration_p95=percentile_linear(counted, 95),
+                # Most invocations; a tie goes to the phase first in alphabetical order.
+                most_common_phase=min(found, key=lambda p: (-p[1], p[0]))[0] if found else None,
+                effectiveness_percentile=ranks.get(row["skill"]),
+                projects=row["projects"],
+            )
+        )
+    result.sort(key=lambda b: (-b.invocations, b.skill))
+    if across is None or not result:
+        return result
+    if {p.pk for p in across} == {p.pk for p in projects}:
+        # The reader sees only these projects: the baseline is the figures themselves.
+        return [_with_across(b, b) for b in result]
+    wide = {
+        b.skill: b for b in skill_baselines(across, since, until, skills=[r.skill for r in result])
+    }
+    return [_with_across(b, wide.get(b.skill)) for b in result]
+
+
+def _buckets_and_phases(chosen: Q) -> list[tuple[str, str, bool, int]]:
+    """(skill, bucket or phase, is a phase, count) summed over the window: both rollups in
+    one query (UNION ALL), the bucket as text. The empty phase is left out."""
+    durations = (
+        SkillDurationBucket.objects.filter(chosen)
+        .annotate(key=Cast("bucket", CharField()), is_phase=Value(False))
+        .values("skill", "key", "is_phase")
+        .annotate(n=Sum("count"))
+        .values_list("skill", "key", "is_phase", "n")
+    )
+    named = (
+        SkillPhaseHour.objects.filter(chosen)
+        .exclude(phase="")
+        .annotate(key=F("phase"), is_phase=Value(True))
+        .values("skill", "key", "is_phase")
+        .annotate(n=Sum("count"))
+        .values_list("skill", "key", "is_phase", "n")
+    )
+    return list(durations.union(named, all=True))
+
+
+def _with_across(baseline: SkillBaseline, wide: SkillBaseline | None) -> SkillBaseline:
+    values = {f.name: getattr(baseline, f.name) for f in fields(SkillBaseline)}
+    return SkillBaseline(**{**values, "across_projects": wide})
 
 
 def last_hours(hours: int, now: datetime | None = None) -> datetime:

@@ -15,3 +15,34 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     """
     index = max(0, min(len(ordered) - 1, int(-(-q * len(ordered) // 100)) - 1))
     return ordered[index]
+
+
+def percentile_linear(counted: Sequence[tuple[float, int]], q: float) -> float | None:
+    """The `q`-th percentile (q in 0-100) by linear interpolation between closest ranks, of
+    the multiset where each (value, count) pair stands for `count` copies of `value`.
+
+    That is numpy's default `percentile(..., method="linear")` and PostgreSQL's
+    `percentile_cont`: rank h = (n − 1)·q/100 (0-based), and the result is
+    x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋ + 1] − x[⌊h⌋]). None for an empty multiset. Works on counts,
+    so a histogram is read without expanding it.
+    """
+    ordered = sorted((value, count) for value, count in counted if count > 0)
+    n = sum(count for _, count in ordered)
+    if n == 0:
+        return None
+    rank = (n - 1) * q / 100
+    below = int(rank)
+    lower = _value_at(ordered, below)
+    if below == rank or below + 1 >= n:
+        return lower
+    return lower + (rank - below) * (_value_at(ordered, below + 1) - lower)
+
+
+def _value_at(ordered: Sequence[tuple[float, int]], index: int) -> float:
+    """The value at 0-based `index` of the sorted multiset given as (value, count) pairs."""
+    seen = 0
+    for value, count in ordered:
+        seen += count
+        if index < seen:
+            return value
+    raise IndexError(index)

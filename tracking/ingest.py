@@ -13,12 +13,21 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lib.buckets import bucket_of
 from lib.hours import floor_hour
 from lib.ranges import check_duration, check_not_future, check_time
 from lib.sql import insert_rows
 from lib.text import check_text
 from tracking import events
-from tracking.models import Project, Session, SkillHourly, SkillInvocation, SkillSessionHour
+from tracking.models import (
+    Project,
+    Session,
+    SkillDurationBucket,
+    SkillHourly,
+    SkillInvocation,
+    SkillPhaseHour,
+    SkillSessionHour,
+)
 
 MAX_KEY_LENGTH = 200
 # The counts of a SkillHourly row, which an insert adds to the stored ones.
@@ -320,7 +329,41 @@ def _add_to_rollups(
     added = ", ".join(f"{col} = {table}.{col} + excluded.{col}" for col in ROLLUP_COUNTS)
     suffix = f"ON CONFLICT (project_id, skill, hour) DO UPDATE SET {added}"
     insert_rows(SkillHourly, ("project_id", "skill", "hour", *ROLLUP_COUNTS), rows, suffix=suffix)
+    _add_to_counts(project, SkillDurationBucket, "bucket", _keyed_counts(events, "bucket"))
+    _add_to_counts(project, SkillPhaseHour, "phase", _keyed_counts(events, "phase"))
     return set(keys)
+
+
+def _keyed_counts(events: list[InvocationEvent], key: str) -> dict[tuple, int]:
+    """Events per (skill, hour, duration bucket) or per (skill, hour, phase); an event without
+    a duration has no bucket."""
+    counts: dict[tuple, int] = defaultdict(int)
+    for e in events:
+        if key == "phase":
+            counts[(e.skill, e.hour, e.phase)] += 1
+        elif e.duration_s is not None:
+            counts[(e.skill, e.hour, bucket_of(e.duration_s))] += 1
+    return counts
+
+
+def _add_to_counts(
+    project: Project,
+    model: type[SkillDurationBucket] | type[SkillPhaseHour],
+    key: str,
+    counts: dict[tuple, int],
+) -> None:
+    """Add `counts` to `model`'s rows keyed (project, skill, hour, `key`) in one upsert: the
+    same atomic add as SkillHourly's, in sorted order (the lock order of every batch)."""
+    table = _quote(model._meta.db_table)
+    rows = [
+        (project.pk, skill, _adapt_time(hour), value, counts[(skill, hour, value)])
+        for skill, hour, value in sorted(counts)
+    ]
+    suffix = (
+        f"ON CONFLICT (project_id, skill, hour, {_quote(key)}) "
+        f"DO UPDATE SET count = {table}.count + excluded.count"
+    )
+    insert_rows(model, ("project_id", "skill", "hour", key, "count"), rows, suffix=suffix)
 
 
 def _new_session_hours(

@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils.text import slugify
 
 from tracking.ingest import ROLLUP_COUNTS
-from tracking.models import Project, SkillHourly
+from tracking.models import Project, SkillDurationBucket, SkillHourly, SkillPhaseHour
 
 
 class MergeRefused(Exception):
@@ -62,19 +62,29 @@ def _clashes(fk: models.ForeignKey, target: Project, source: Project) -> list[st
     return found
 
 
+# The rollups whose counters add up: the model, the fields that key a row within a project,
+# and the counters. Sessions never clash (refused before), so distinct sessions add up too.
+ADDITIVE_ROLLUPS: dict[type[models.Model], tuple[tuple[str, ...], tuple[str, ...]]] = {
+    SkillHourly: (("skill", "hour"), tuple(ROLLUP_COUNTS)),
+    SkillDurationBucket: (("skill", "hour", "bucket"), ("count",)),
+    SkillPhaseHour: (("skill", "hour", "phase"), ("count",)),
+}
+
+
 def _merge_rollups(target: Project, source: Project) -> None:
-    """Add the source's SkillHourly rows into the target's: counts summed where both have the
-    (skill, hour), moved where only the source has it. Sessions never clash (refused before),
-    so distinct sessions add up too."""
-    theirs = SkillHourly.objects.filter(project=target)
-    for row in SkillHourly.objects.filter(project=source).order_by("skill", "hour"):
-        added = theirs.filter(skill=row.skill, hour=row.hour).update(
-            **{name: F(name) + getattr(row, name) for name in ROLLUP_COUNTS}
-        )
-        if added:
-            row.delete()
-        else:
-            SkillHourly.objects.filter(pk=row.pk).update(project=target)
+    """Add the source's rollup rows into the target's: counters summed where both have the
+    row's key, the row moved where only the source has it."""
+    for model, (key, counters) in ADDITIVE_ROLLUPS.items():
+        manager = model._default_manager
+        theirs = manager.filter(project=target)
+        for row in manager.filter(project=source).order_by(*key):
+            added = theirs.filter(**{name: getattr(row, name) for name in key}).update(
+                **{name: F(name) + getattr(row, name) for name in counters}
+            )
+            if added:
+                row.delete()
+            else:
+                manager.filter(pk=row.pk).update(project=target)
 
 
 @transaction.atomic
@@ -90,7 +100,7 @@ def merge_projects(target: Project, source: Project) -> dict[str, int]:
     # Both rows locked: a concurrent write to the source waits, then fails on its missing
     # project rather than being deleted with it.
     list(Project.objects.select_for_update().filter(pk__in=[target.pk, source.pk]))
-    keys = [fk for fk in _project_foreign_keys() if fk.model is not SkillHourly]
+    keys = [fk for fk in _project_foreign_keys() if fk.model not in ADDITIVE_ROLLUPS]
     clashes = [clash for fk in keys for clash in _clashes(fk, target, source)]
     if clashes:
         raise MergeRefused(

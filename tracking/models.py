@@ -319,6 +319,53 @@ class SkillHourly(models.Model):
         return self.completed / decided if decided else None
 
 
+class SkillDurationBucket(models.Model):
+    """Per-hour duration histogram of a skill: how many durations fell in each log-spaced bucket
+    (`lib.buckets`). Sparse (only buckets with a count) and exact to add, like SkillHourly, so
+    window percentiles come from the rollup, never from the event log."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    hour = models.DateTimeField()
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "skill", "hour", "bucket"], name="skilldurationbucket_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "hour"], name="skilldurationbucket_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.hour:%Y-%m-%d %H}:00 bucket {self.bucket}"
+
+
+class SkillPhaseHour(models.Model):
+    """Per-hour invocation count of a skill in each phase (the empty phase included), for the
+    most common phase of a window without scanning events."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    hour = models.DateTimeField()
+    phase = models.CharField(max_length=100, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "skill", "hour", "phase"], name="skillphasehour_key"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "hour"], name="skillphasehour_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.hour:%Y-%m-%d %H}:00 {self.phase or '(no phase)'}"
+
+
 class SkillSessionHour(models.Model):
     """Which sessions used a skill in an hour: makes SkillHourly.unique_sessions exact under
     concurrent writers (an insert that conflicts adds nothing)."""

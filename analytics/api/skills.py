@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.skills import last_hours, skill_stats
+from analytics.skills import PERCENTILE_METHOD, RANK_METHOD, last_hours, skill_baselines
+from lib import buckets
 from lib.hours import floor_hour
 from tracking.api.fields import TextField
 from tracking.api.invocations import TimeRangeSerializer
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
-from tracking.auth import visible_projects
+from tracking.auth import ApiKeyUser, visible_projects
+from tracking.models import Project
 
 MAX_WINDOW_HOURS = 366 * 24
 # 1h to 8784h, or 1d to 366d, with no leading zero: the schema's pattern is this one regex.
@@ -58,7 +61,7 @@ class DurationSerializer(serializers.Serializer):
     stddev = serializers.FloatField(source="stddev_duration_s", allow_null=True)
 
 
-class SkillStatSerializer(serializers.Serializer):
+class SkillFiguresSerializer(serializers.Serializer):
     skill = serializers.CharField()
     n = serializers.IntegerField(source="invocations", help_text="Invocations in the window.")
     window_start = serializers.DateTimeField()
@@ -69,6 +72,34 @@ class SkillStatSerializer(serializers.Serializer):
     completion_rate = RateSerializer(source="*", help_text="Rate 0–1, Wilson 95% interval.")
     duration_s = DurationSerializer(source="*")
     unique_sessions = serializers.IntegerField()
+    users = serializers.IntegerField(
+        help_text="Distinct Session.user_name of the sessions that used the skill (named only)."
+    )
+    sessions = serializers.IntegerField(source="unique_sessions", help_text="Distinct sessions.")
+    invocations = serializers.IntegerField()
+    decided = serializers.IntegerField(help_text="completed + failed: the n of every rate.")
+    rate_ci_low = serializers.FloatField(source="completion_rate_low", allow_null=True)
+    rate_ci_high = serializers.FloatField(source="completion_rate_high", allow_null=True)
+    rate_smoothed = serializers.FloatField(help_text="(completed + 1) / (decided + 2).")
+    duration_p50 = serializers.FloatField(
+        allow_null=True, help_text="Seconds; see percentile_method."
+    )
+    duration_p90 = serializers.FloatField(allow_null=True)
+    duration_p95 = serializers.FloatField(allow_null=True)
+    most_common_phase = serializers.CharField(
+        allow_null=True, help_text="Non-empty phase with most invocations; ties: alphabetical."
+    )
+    effectiveness_percentile = serializers.FloatField(
+        allow_null=True, help_text="0–100, see rank_method; null below 10 decided."
+    )
+    projects = serializers.IntegerField(help_text="Projects in which the skill was invoked.")
+
+
+class SkillStatSerializer(SkillFiguresSerializer):
+    across_projects = SkillFiguresSerializer(
+        allow_null=True,
+        help_text="The same skill over every project you may see (null when no project is given).",
+    )
 
 
 class SkillStatsOutputSerializer(serializers.Serializer):
@@ -76,6 +107,9 @@ class SkillStatsOutputSerializer(serializers.Serializer):
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
     skills = SkillStatSerializer(many=True)
+    percentile_method = serializers.CharField(default=PERCENTILE_METHOD)
+    percentile_max_relative_error = serializers.FloatField(default=buckets.MAX_RELATIVE_ERROR)
+    rank_method = serializers.CharField(default=RANK_METHOD)
 
 
 class WindowSerializer(TimeRangeSerializer):
@@ -105,12 +139,21 @@ def _bounds(given: dict) -> tuple[datetime, datetime]:
     return floor_hour(given["since"]), end if end == until else end + timedelta(hours=1)
 
 
+def _readable(user, projects: list[Project]) -> list[Project] | QuerySet[Project]:
+    """Every project `user` may see: for a key, which sees exactly its project, that is
+    `projects` already (no query to find it out)."""
+    return projects if isinstance(user, ApiKeyUser) else visible_projects(user)
+
+
 def _stats_response(request, projects, slug: str | None) -> Response:
     given = WindowSerializer(data=request.query_params)
     given.is_valid(raise_exception=True)
     since, until = _bounds(given.validated_data)
     skill = given.validated_data.get("skill")
-    stats = skill_stats(projects, since, until, skills=[skill] if skill else None)
+    across = _readable(request.user, projects) if slug is not None else None
+    stats = skill_baselines(
+        projects, since, until, skills=[skill] if skill else None, across=across
+    )
     body = {"project": slug, "window_start": since, "window_end": until, "skills": stats}
     return Response(SkillStatsOutputSerializer(body).data)
 

@@ -10,6 +10,22 @@ from analytics.skills import floor_hour
 from tracking.ingest import InvocationEvent, record_invocations
 
 URL = "/api/v1/projects/alpha/skills"
+BASELINE_FIELDS = (
+    "users",
+    "sessions",
+    "invocations",
+    "decided",
+    "rate_ci_low",
+    "rate_ci_high",
+    "rate_smoothed",
+    "duration_p50",
+    "duration_p90",
+    "duration_p95",
+    "most_common_phase",
+    "effectiveness_percentile",
+    "projects",
+    "across_projects",
+)
 WINDOW = {"since": "2026-11-20T10:00:00Z", "until": "2026-11-20T12:00:00Z"}
 
 
@@ -62,6 +78,10 @@ def test_it_computes_stats_over_a_since_until_window(read_api, events):
     assert [row["skill"] for row in body["skills"]] == ["pytest", "ruff"]
     pytest_stats = by_skill(response)["pytest"]
     rate = pytest_stats.pop("completion_rate")
+    # The baseline fields (tests/analytics/test_skill_baselines.py) beside the original ones.
+    added = {name: pytest_stats.pop(name) for name in BASELINE_FIELDS}
+    assert (added["invocations"], added["decided"], added["sessions"]) == (5, 4, 3)
+    assert added["rate_smoothed"] == pytest.approx(4 / 6)
     assert pytest_stats == {
         "skill": "pytest",
         "n": 5,

@@ -19,8 +19,10 @@ from tracking.models import (
     Checkpoint,
     Project,
     Session,
+    SkillDurationBucket,
     SkillHourly,
     SkillInvocation,
+    SkillPhaseHour,
     SkillSessionHour,
 )
 
@@ -84,12 +86,13 @@ def two(owner, outsider) -> tuple[Project, Project]:
     b = Project.objects.create(slug="tmp74wiyiny", name="tmp74wiyiny")
     a.members.add(owner)
     b.members.add(outsider)
-    ingest_events(a, [ev("a1", "sa", completed=True, duration_s=2), ev("a2", "sa", "ruff")])
+    first = ev("a1", "sa", completed=True, duration_s=2, phase="test")
+    ingest_events(a, [first, ev("a2", "sa", "ruff")])
     ingest_events(
         b,
         [
-            ev("b1", "sb", completed=False, duration_s=3),
-            ev("b2", "sb2", minute=40, completed=True, duration_s=1.5),
+            ev("b1", "sb", completed=False, duration_s=3, phase="test"),
+            ev("b2", "sb2", minute=40, completed=True, duration_s=1.5, phase="test"),
             ev("b3", "sb", "mypy"),
         ],
     )
@@ -127,6 +130,11 @@ def test_merge_moves_everything_and_adds_the_rollups(admin, two, owner, outsider
     assert rollups(a)[("pytest", hour)] == (3, 2, 1, 3, 6.5, 15.25, 3)
     assert rollups(a) == recount(a)
     assert SkillSessionHour.objects.filter(project=a).count() == 5
+    # The duration histogram and the phase counts add up as the counters do.
+    buckets = SkillDurationBucket.objects.filter(project=a, skill="pytest", hour=hour)
+    assert sum(buckets.values_list("count", flat=True)) == 3
+    assert SkillPhaseHour.objects.get(project=a, skill="pytest", phase="test").count == 3
+    assert not SkillDurationBucket.objects.exclude(project=a).exists()
 
 
 def test_merge_keeps_counting_new_events_exactly(two):
