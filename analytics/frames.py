@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from analytics.models import SkillAnomaly
 from tracking.models import Checkpoint, Session
-
-if TYPE_CHECKING:
-    from analytics.models import SkillAnomaly
 
 
 def server_time(moment: datetime | None = None) -> str:
@@ -77,26 +74,9 @@ def session_data(session: Session) -> dict:
 def anomaly_data(anomaly: SkillAnomaly) -> dict:
     """A stored anomaly in frames: the fields of `GET /api/v1/anomalies` but `params` (which
     lists a whole BH family: the API has it, a frame sent every tick need not)."""
-    return {
-        "id": anomaly.pk,
-        "project": anomaly.project.slug,
-        "skill": anomaly.skill,
-        "metric": anomaly.metric,
-        "anomaly_type": anomaly.anomaly_type,
-        "status": anomaly.status,
-        "opened_at": iso(anomaly.opened_at),
-        "last_seen_at": iso(anomaly.last_seen_at),
-        "resolved_at": iso(anomaly.resolved_at),
-        "window_start": iso(anomaly.window_start),
-        "window_end": iso(anomaly.window_end),
-        "baseline_value": anomaly.baseline_value,
-        "baseline_n": anomaly.baseline_n,
-        "observed_value": anomaly.observed_value,
-        "observed_n": anomaly.observed_n,
-        "deviation_score": anomaly.deviation_score,
-        "peak_deviation_score": anomaly.peak_deviation_score,
-        "p_value": anomaly.p_value,
-        "q_value": anomaly.q_value,
-        "evaluations": anomaly.evaluations,
-        "method": anomaly.method,
-    }
+    data: dict = {"id": anomaly.pk, "project": anomaly.project.slug}
+    for name in SkillAnomaly.SHOWN_FIELDS:
+        if name != "params":
+            value = getattr(anomaly, name)
+            data[name] = iso(value) if isinstance(value, datetime) else value
+    return data

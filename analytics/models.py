@@ -17,6 +17,15 @@ class SkillAnomaly(models.Model):
     the method and its parameters (with the p-values of the family it was corrected in).
     """
 
+    # What an anomaly shows (the API and the live frames); the lifecycle's bookkeeping
+    # (last_evaluated_at, clear_streak) stays inside.
+    SHOWN_FIELDS = (
+        "skill", "metric", "anomaly_type", "status", "opened_at", "last_seen_at", "resolved_at",
+        "window_start", "window_end", "baseline_value", "baseline_n", "observed_value",
+        "observed_n", "p_value", "q_value", "deviation_score", "peak_deviation_score",
+        "evaluations", "method", "params",
+    )  # fmt: skip
+
     OPEN = "open"
     RESOLVED = "resolved"
     STATUSES = [(OPEN, "open"), (RESOLVED, "resolved")]

@@ -22,30 +22,7 @@ class AnomalySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SkillAnomaly
-        fields = [
-            "id",
-            "project",
-            "skill",
-            "metric",
-            "anomaly_type",
-            "status",
-            "opened_at",
-            "last_seen_at",
-            "resolved_at",
-            "window_start",
-            "window_end",
-            "baseline_value",
-            "baseline_n",
-            "observed_value",
-            "observed_n",
-            "p_value",
-            "q_value",
-            "deviation_score",
-            "peak_deviation_score",
-            "evaluations",
-            "method",
-            "params",
-        ]
+        fields = ["id", "project", *SkillAnomaly.SHOWN_FIELDS]
         read_only_fields = fields
 
 
