@@ -134,5 +134,5 @@ def test_tables_admin_and_footer_share_one_zone_and_format(owner_client, project
     admin = Client()
     admin.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
     listing = admin.get("/admin/tracking/session/").content.decode()
-    assert "2026-12-01 17:33:00" in listing  # TIME_ZONE (= CAIRN_DISPLAY_TZ at start-up) is UTC
+    assert "2026-12-01 18:33:00" in listing  # the admin too, in the same zone as the pages
     assert "Dec. 1, 2026" not in listing
