@@ -111,7 +111,9 @@ def checkpoint_record(
         if is_start:
             base_obs = observations
         result = score.compute(observations)
-        verdict, conditions_result = gates.evaluate(conditions, observations, base_obs)
+        verdict, conditions_result = gates.evaluate(
+            conditions, observations, base_obs, in_session=session is not None
+        )
         debt = debt_.compute(observations)
         parts = {name: result.part(name)[0] for name in score.PARTS}
         checkpoint = Checkpoint.objects.create(

@@ -61,7 +61,7 @@ def test_the_report_says_why_a_gate_condition_was_not_evaluated(project):
     report = render_markdown(report_data(ci_839(project)))
     assert (
         "- `coverage.line_percent` >= session start: not evaluated: "
-        "the session has no start checkpoint" in report
+        "the checkpoint has no session, so no start checkpoint" in report
     )
     assert "- `tests.failed` == 0: 1, failed" in report
     for emoji in "✅❌➖":
@@ -92,7 +92,7 @@ def test_the_checkpoint_page_shows_partial_and_why_the_gate_was_not_evaluated(
     assert "Excellent" not in card and "★" not in card
     assert '<span class="badge fail" title="gate failed">gate failed</span>' in card
     gates = page.split('id="gates"', 1)[1].split("</section>", 1)[0]
-    assert "not evaluated: the session has no start checkpoint" in gates
+    assert "not evaluated: the checkpoint has no session, so no start checkpoint" in gates
     assert "not measured" not in gates
     assert "scaled over the 15 of 100" not in page
 
