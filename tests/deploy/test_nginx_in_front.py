@@ -20,6 +20,7 @@ import sys
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -165,7 +166,7 @@ def stack(django_db_setup, tmp_path_factory):
             process.kill()
 
 
-def https(stack, method: str, path: str, body: bytes | None = None, **headers: str):
+def https(stack, method: str, path: str, body: bytes | None = None, **headers: str) -> tuple:
     """One request from CLIENT over TLS: (status, headers as a list, body)."""
     connection = http.client.HTTPSConnection(
         "127.0.0.1", stack["https"], context=stack["tls"], source_address=(CLIENT, 0), timeout=10
@@ -180,6 +181,13 @@ def https(stack, method: str, path: str, body: bytes | None = None, **headers: s
 
 def values(headers: list[tuple[str, str]], name: str) -> list[str]:
     return [value for key, value in headers if key.lower() == name.lower()]
+
+
+def csrf_token(page: bytes) -> str:
+    """The login form's CSRF token."""
+    found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found is not None, page[:500]
+    return found.group(1).decode()
 
 
 def cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
@@ -219,7 +227,7 @@ def test_the_login_page_is_served_over_https_with_hsts_secure_cookies_and_http2(
     assert values(headers, "Strict-Transport-Security") == [HSTS]
     csrf = cookies(headers)["csrftoken"]
     assert "; Secure" in csrf
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    token = csrf_token(body)
     origin = f"https://127.0.0.1:{stack['https']}"
     form = urlencode({"username": "dora", "password": PASSWORD, "csrfmiddlewaretoken": token})
     status, headers, _ = https(
@@ -255,7 +263,7 @@ def _alpn(cert: Path) -> ssl.SSLContext:
 
 def test_the_api_answers_over_https_with_one_hsts_header(stack, read_key):
     status, headers, body = https(
-        stack, "GET", "/api/v1/projects", **{"Authorization": f"Bearer {read_key}"}
+        stack, "GET", "/api/v1/projects", None, Authorization=f"Bearer {read_key}"
     )
     assert status == 200
     assert [p["slug"] for p in json.loads(body)] == ["alpha"]
@@ -265,7 +273,7 @@ def test_the_api_answers_over_https_with_one_hsts_header(stack, read_key):
 
 def test_cairn_counts_the_clients_address_not_the_proxys_nor_a_forged_one(stack, member):
     status, headers, body = https(stack, "GET", "/login/")
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    token = csrf_token(body)
     origin = f"https://127.0.0.1:{stack['https']}"
     form = urlencode({"username": "dora", "password": "wrong", "csrfmiddlewaretoken": token})
     status, _, _ = https(
@@ -320,13 +328,13 @@ def test_an_oversize_upload_is_refused_by_nginx_before_daphne(stack, write_key):
 
 def test_wss_clients_through_nginx_get_the_ticks_from_both_processes(stack, read_key):
     url = f"wss://127.0.0.1:{stack['https']}/ws/live/"
-    options = {
+    options: dict[str, Any] = {
         "ssl": stack["tls"],
         "origin": Origin(f"https://127.0.0.1:{stack['https']}"),
         "additional_headers": {"Authorization": f"Bearer {read_key}"},
         "open_timeout": 10,
     }
-    with connect(url, **options) as one, connect(url, **options) as two:  # type: ignore[arg-type]
+    with connect(url, **options) as one, connect(url, **options) as two:
         first = {f["seq"]: f for f in frames(one, "metrics_update", 5)}
         second = {f["seq"]: f for f in frames(two, "metrics_update", 5)}
     common = sorted(set(first) & set(second))
