@@ -10,15 +10,21 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from lib.proxy import TrustedProxyMiddleware  # noqa: E402
 from tracking.ws_auth import ApiKeyOrSessionAuthMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            ApiKeyOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))
-        ),
-    }
+application = TrustedProxyMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                ApiKeyOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    ),
+    trusted=settings.CAIRN_TRUSTED_PROXIES,
+    enabled=settings.HTTPS,
 )

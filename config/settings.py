@@ -19,6 +19,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from lib.env import envbool, envfloat, envint, envlist, envsecret
+from lib.proxy import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CAIRN_VAR_DIR", BASE_DIR / "var"))
@@ -226,7 +227,7 @@ AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "10")
 AXES_COOLOFF_TIME = timedelta(minutes=envfloat("LOGIN_LOCKOUT_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
-# The client address is REMOTE_ADDR (Daphne's --proxy-headers sets it behind a proxy), as for
+# The client address is REMOTE_ADDR (lib/proxy.py sets it from the proxy's header), as for
 # failed API keys; never a header a client could send itself.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 LOGIN_URL = "login"
@@ -270,6 +271,19 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+# Collected static files get a content hash in their names (cairn.865fe8353be8.css), so the
+# proxy can let browsers cache them for a year (deploy/nginx/cairn.conf.template); needs
+# `collectstatic` before serving, which production always runs.
+STATIC_HASHED_NAMES = envbool("STATIC_HASHED_NAMES", "true" if HTTPS else "false")
+if STATIC_HASHED_NAMES:
+    STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+# The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed, and only with HTTPS=true
+# (lib/proxy.py, wrapped around the ASGI application in config/asgi.py); from anyone else the
+# headers are dropped. Daphne runs without --proxy-headers, which would believe any client.
+try:
+    CAIRN_TRUSTED_PROXIES = parse_networks(envlist("CAIRN_TRUSTED_PROXIES", "127.0.0.1,::1"))
+except ValueError as _error:
+    raise ImproperlyConfigured(f"CAIRN_TRUSTED_PROXIES: {_error}") from None
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

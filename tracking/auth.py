@@ -106,8 +106,8 @@ def record_key_failure(address: str, now: float | None = None) -> int:
 def client_address(meta: dict) -> str:
     """The client's address as the server saw it (REMOTE_ADDR).
 
-    Behind a reverse proxy, Daphne's `--proxy-headers` puts the client's address there;
-    X-Forwarded-For is never read here, since any client can send one.
+    Behind the reverse proxy, `lib.proxy` puts the client's address there, from the proxy's
+    X-Forwarded-For only; the header is never read here, since any client can send one.
     """
     return str(meta.get("REMOTE_ADDR") or "unknown")
 

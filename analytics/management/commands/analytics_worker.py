@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 
 from analytics.detection import RunSummary, errors_total, evaluate
 from lib.hours import floor_hour
+from lib.leader import lead, stop_on_signals
 from tracking.ingest import parse_timestamp
 
 
@@ -60,7 +61,10 @@ class Command(BaseCommand):
             return
         if opts["metrics_port"]:
             start_http_server(opts["metrics_port"], addr="127.0.0.1")
-        self._loop(timedelta(minutes=interval))
+        # Every copy may run (one per machine): only the leader evaluates (lib/leader.py).
+        with lead("analytics_worker", stop=stop_on_signals()) as leading:
+            if leading:
+                self._loop(timedelta(minutes=interval))
 
     def _loop(self, interval: timedelta) -> None:
         stop = threading.Event()

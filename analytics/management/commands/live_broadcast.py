@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from prometheus_client import start_http_server
 
 from analytics.ticker import Ticker
+from lib.leader import lead, stop_on_signals
 
 
 class Command(BaseCommand):
@@ -33,7 +34,10 @@ class Command(BaseCommand):
             # The ticker has no HTTP server of its own; its build times are scraped here.
             start_http_server(opts["metrics_port"], addr="127.0.0.1")
         self.stdout.write(f"live_broadcast: a tick every {interval} s")
-        asyncio.run(self.run(Ticker(interval), opts["ticks"]))
+        # Every copy may run (one per machine): only the leader ticks (lib/leader.py).
+        with lead("live_broadcast", stop=stop_on_signals()) as leading:
+            if leading:
+                asyncio.run(self.run(Ticker(interval), opts["ticks"]))
         self.stdout.write("live_broadcast: stopped")
 
     async def run(self, ticker: Ticker, ticks: int) -> None:

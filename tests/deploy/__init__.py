@@ -1,0 +1,1 @@
+"""The production layout's files and processes, proved on real components."""
