@@ -59,7 +59,7 @@ class Machine:
         exporter = [*manage, "metrics_server", "--port", str(self.metrics_port)]
         self.processes.append(servers.Process(exporter, self.env, self.var / "metrics.log"))
         for port, process in zip(self.ports, self.processes, strict=False):
-            servers.wait_until_serving(port, process)
+            servers.wait_until_serving(port, process, timeout=120)
         self._wait_for_exporter()
         return self
 
@@ -67,7 +67,7 @@ class Machine:
         for process in self.processes:
             process.stop()
 
-    def _wait_for_exporter(self, timeout: float = 60.0) -> None:
+    def _wait_for_exporter(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:
