@@ -210,7 +210,12 @@ def skill_detail(request: HttpRequest, slug: str, skill: str) -> HttpResponse:
     ctx.update(
         _window_context(request, query, start, end),
         trends=trends,
-        charts={"trends": [_trend_chart(t) for t in trends], "percentiles": _percentile_chart(periods)},
+        charts={
+            "trends": [_trend_chart(t) for t in trends],
+            "percentiles": _percentile_chart(periods),
+            "window_start": start.isoformat(),
+            "window_end": end.isoformat(),
+        },
         baseline=baseline[0] if baseline else None,
         percentiles=periods,
         period_days=period_days,

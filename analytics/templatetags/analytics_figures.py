@@ -4,11 +4,14 @@ measured" (a span of its own), never 0."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lib import formatting
+from tracking.templatetags.cairn import when
 
 register = template.Library()
 
@@ -35,6 +38,25 @@ def interval(low: float | None, high: float | None) -> str:
 def seconds(value: float | None) -> str:
     """Seconds as the pages write a duration ("4.2 s", "3 min 20 s"); None → "not measured"."""
     return formatting.duration(value, missing=_missing())
+
+
+@register.filter
+def iso_when(value: str | None) -> str:
+    """An ISO 8601 time kept as text (an anomaly's `params`) as the pages write a moment."""
+    if not value:
+        return formatting.DASH
+    try:
+        return when(datetime.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+@register.filter
+def rate_points(value: float | None) -> str:
+    """A change of a rate (0–1) in percentage points, signed: −0.006667 → "-0.67 pt"."""
+    return formatting.signed(
+        None if value is None else value * 100, " pt", 2, missing=_missing()
+    )
 
 
 @register.filter

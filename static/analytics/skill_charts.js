@@ -13,6 +13,18 @@
   var UNITS = { completion_rate: "completion rate (%)", duration: "mean duration (s)", volume: "invocations" };
 
   function at(iso) { return Date.parse(iso) + HALF_DAY; }
+
+  // The time axis over the whole window (not widened to the ticks around the points, which
+  // would squeeze a short window), ticked on whole UTC days, at most ~8 of them.
+  function windowAxis(startIso, endIso) {
+    var start = Date.parse(startIso), end = Date.parse(endIso);
+    var axis = cairnTime.axis([start, end]);
+    var days = Math.max(1, Math.round((end - start) / 86400000));
+    axis.min = start;
+    axis.max = end;
+    axis.ticks.stepSize = 86400000 * Math.max(1, Math.ceil(days / 8));
+    return axis;
+  }
   function shown(metric, y) { return metric === "completion_rate" ? y * 100 : y; }
 
   data.trends.forEach(function (trend) {
@@ -30,7 +42,6 @@
         tension: 0, pointRadius: 0, pointHoverRadius: 0,
       });
     }
-    var times = [Date.parse(trend.window_start) + HALF_DAY, Date.parse(trend.window_end) - HALF_DAY];
     new Chart(canvas, {
       type: "line",
       data: { datasets: datasets },
@@ -39,7 +50,7 @@
         maintainAspectRatio: false,
         parsing: true,
         scales: {
-          x: cairnTime.axis(times),
+          x: windowAxis(trend.window_start, trend.window_end),
           y: trend.metric === "completion_rate"
             ? { min: 0, max: 100, title: { display: true, text: UNITS[trend.metric] } }
             : { beginAtZero: true, title: { display: true, text: UNITS[trend.metric] } },
@@ -77,7 +88,7 @@
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { x: cairnTime.axis(times), y: { beginAtZero: true, title: { display: true, text: "seconds" } } },
+        scales: { x: windowAxis(data.window_start, data.window_end), y: { beginAtZero: true, title: { display: true, text: "seconds" } } },
         plugins: {
           legend: { position: "bottom" },
           tooltip: { callbacks: {
