@@ -119,17 +119,17 @@ def test_a_skill_shows_its_anomalies_open_and_past(owner_client, anomalies):
     found = section(ruff, "anomalies")
     assert "Open None open." in found
     # 6 of 10 against 200 of 200: opened at 12:00, cleared at 13:00 and 14:00.
-    assert "Past Metric Type Status Window" in found
-    assert "completion rate drop resolved 2026-11-20 11:00:00 to 2026-11-20 12:00:00" in found
+    assert "Past Anomaly Window Observed (n) Baseline (n)" in found
+    assert "completion rate drop resolved fisher_exact_v1 2026-11-20 11:00:00 to 2026-11-20 12:00:00" in found
     # AN-1: 200/200 → 6/10 gives p = 2.66705e-6 and a pooled z of −9.0307 (one test: q = p).
     assert (
         "60.0 % of 10 decided 100.0 % of 200 decided"
-        " from 2026-11-13 11:00:00 to 2026-11-20 11:00:00 2.67e-06 2.67e-06 -9.03 peak -9.03 1"
+        " from 2026-11-13 11:00:00 to 2026-11-20 11:00:00 p 2.67e-06 q 2.67e-06 -9.03 peak -9.03 1"
     ) in found
     assert "2026-11-20 12:00:00" in found and "2026-11-20 14:00:00" in found
     assert "fisher_exact_v1" in found
     mypy = section(owner_client.get("/p/alpha/skills/mypy/", QUERY).content.decode(), "anomalies")
-    assert "Open Metric" in mypy and "completion rate drop open" in mypy
+    assert "Open Anomaly" in mypy and "completion rate drop open" in mypy
     assert "still open" in mypy
     assert "Past None resolved." in mypy
     assert "30.0 % of 10 decided" in mypy
