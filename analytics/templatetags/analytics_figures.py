@@ -54,9 +54,7 @@ def iso_when(value: str | None) -> str:
 @register.filter
 def rate_points(value: float | None) -> str:
     """A change of a rate (0–1) in percentage points, signed: −0.006667 → "-0.67 pt"."""
-    return formatting.signed(
-        None if value is None else value * 100, " pt", 2, missing=_missing()
-    )
+    return formatting.signed(None if value is None else value * 100, " pt", 2, missing=_missing())
 
 
 @register.filter

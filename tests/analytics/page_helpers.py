@@ -4,6 +4,7 @@ Chromium, waiting for an element, and screenshots at a wide and a narrow width."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,8 +22,8 @@ def invoke(
     project,
     skill: str,
     start: datetime,
-    outcomes: list[bool | None],
-    durations: list[float | None] | None = None,
+    outcomes: Sequence[bool | None],
+    durations: Sequence[float | None] | None = None,
     *,
     session: str = "s-1",
     phase: str = "",

@@ -60,8 +60,12 @@ def test_a_member_sees_the_anomalies_of_their_projects_with_every_field(owner_cl
 
 
 def test_the_filters_narrow_the_list_as_the_api_does(owner_client, stored, owner, other_project):
-    assert [r.split()[0] for r in rows(owner_client.get(URL, {"status": "open"}).content.decode())] == ["mypy"]
-    assert [r.split()[0] for r in rows(owner_client.get(URL, {"skill": "ruff"}).content.decode())] == ["ruff"]
+    assert [
+        r.split()[0] for r in rows(owner_client.get(URL, {"status": "open"}).content.decode())
+    ] == ["mypy"]
+    assert [
+        r.split()[0] for r in rows(owner_client.get(URL, {"skill": "ruff"}).content.decode())
+    ] == ["ruff"]
     none = owner_client.get(URL, {"metric": "volume"}).content.decode()
     assert rows(none) == [] and "No anomaly matches these filters." in none
     # The form's "any" is an empty value: no filter.

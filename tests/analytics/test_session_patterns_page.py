@@ -45,7 +45,7 @@ def sessions(project):
         session, _ = session_start(project=project, start=SessionStart(name, started_at=started))
         if calls:
             invoke(project, "pytest", started + timedelta(minutes=1), [True] * calls, session=name)
-        if minutes is None:
+        if minutes is None or change is None:
             continue
         ended = started + timedelta(minutes=minutes)
         session_end(session=session, ended_at=ended)
@@ -129,7 +129,10 @@ def test_a_window_without_sessions_says_so(owner_client, project):
 
 @pytest.mark.parametrize(
     ("query", "message"),
-    [({"window": "week"}, "window: Use &lt;n&gt;h or &lt;n&gt;d"), ({"at": "2026-13-01T00:00Z"}, "at:")],
+    [
+        ({"window": "week"}, "window: Use &lt;n&gt;h or &lt;n&gt;d"),
+        ({"at": "2026-13-01T00:00Z"}, "at:"),
+    ],
 )
 def test_a_bad_query_is_a_400_page_naming_the_parameter(owner_client, project, query, message):
     response = owner_client.get(URL, query)

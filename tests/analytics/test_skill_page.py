@@ -120,7 +120,10 @@ def test_a_skill_shows_its_anomalies_open_and_past(owner_client, anomalies):
     assert "Open None open." in found
     # 6 of 10 against 200 of 200: opened at 12:00, cleared at 13:00 and 14:00.
     assert "Past Anomaly Window Observed (n) Baseline (n)" in found
-    assert "completion rate drop resolved fisher_exact_v1 2026-11-20 11:00:00 to 2026-11-20 12:00:00" in found
+    assert (
+        "completion rate drop resolved fisher_exact_v1 2026-11-20 11:00:00 to 2026-11-20 12:00:00"
+        in found
+    )
     # AN-1: 200/200 → 6/10 gives p = 2.66705e-6 and a pooled z of −9.0307 (one test: q = p).
     assert (
         "60.0 % of 10 decided 100.0 % of 200 decided"
@@ -191,7 +194,9 @@ def test_in_chromium_each_trend_draws_its_days_and_the_theil_sen_line_on_a_time_
           const chart = Chart.getChart(document.getElementById("trend-" + metric));
           out[metric] = {
             x: chart.scales.x.type, ticks: chart.scales.x.ticks.map((t) => t.label),
-            sets: chart.data.datasets.map((d) => ({label: d.label, points: d.data.map((p) => [p.x, p.y])})),
+            sets: chart.data.datasets.map((d) => ({
+              label: d.label, points: d.data.map((p) => [p.x, p.y]),
+            })),
           };
         }
         const p = Chart.getChart(document.getElementById("duration-percentiles"));

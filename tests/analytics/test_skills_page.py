@@ -47,7 +47,9 @@ def test_each_skill_shows_its_baseline_with_n_and_the_window(owner_client, skill
     html = response.content.decode()
     # Wilson 95 % by hand: 8/10 centre 0.71681 ± 0.22658; 18/20 centre 0.83556 ± 0.13659.
     assert proportion_confint(8, 10, method="wilson") == pytest.approx((0.49016, 0.94329), abs=1e-4)
-    assert proportion_confint(18, 20, method="wilson") == pytest.approx((0.69897, 0.97215), abs=1e-4)
+    assert proportion_confint(18, 20, method="wilson") == pytest.approx(
+        (0.69897, 0.97215), abs=1e-4
+    )
     assert cells(html, "pytest") == [
         "pytest", "1", "1", "10", "10", "80.0 % 49.0–94.3 % n = 10", "75.0 % n = 10", "10",
         # 30 s lies in the histogram bucket [27.88 s, 30.11 s): its midpoint stands for it.
@@ -68,13 +70,13 @@ def test_each_skill_shows_its_baseline_with_n_and_the_window(owner_client, skill
     assert cells(wider, "pylint")[3:6] == ["1", "1", "100.0 % 20.7–100.0 % n = 1"]
 
 
-def test_the_window_links_keep_the_time_and_the_skill_links_carry_the_window(
-    owner_client, skills
-):
+def test_the_window_links_keep_the_time_and_the_skill_links_carry_the_window(owner_client, skills):
     html = owner_client.get(URL, {"window": "7d", "at": AT}).content.decode()
     assert 'href="?window=90d&amp;at=2026-11-25T12%3A00%3A00Z"' in html
     assert 'aria-current="true">7d</a>' in html
-    assert 'href="/p/alpha/skills/pytest/?window=7d&amp;at=2026-11-25T12%3A00%3A00%2B00%3A00"' in html
+    assert (
+        'href="/p/alpha/skills/pytest/?window=7d&amp;at=2026-11-25T12%3A00%3A00%2B00%3A00"' in html
+    )
 
 
 def test_a_window_without_invocations_says_so(owner_client, project):
@@ -85,7 +87,10 @@ def test_a_window_without_invocations_says_so(owner_client, project):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"window": "7x"}, "window: Use &lt;n&gt;h or &lt;n&gt;d (e.g. 24h, 7d), from 1h up to 366d."),
+        (
+            {"window": "7x"},
+            "window: Use &lt;n&gt;h or &lt;n&gt;d (e.g. 24h, 7d), from 1h up to 366d.",
+        ),
         ({"window": "400d"}, "window: Use &lt;n&gt;h or &lt;n&gt;d"),
         ({"window": ""}, "window: Must not be empty"),
         ({"at": "2026-11-25T12:00:00"}, "at:"),
@@ -111,8 +116,12 @@ def test_only_members_see_a_project_s_skills(client, owner_client, outsider, pro
 
 def test_the_project_page_and_the_nav_link_the_analytics_pages(owner_client, project):
     html = owner_client.get("/p/alpha/").content.decode()
-    for link in ('href="/p/alpha/skills/"', 'href="/p/alpha/session-patterns/"',
-                 'href="/anomalies/?project=alpha"', 'href="/anomalies/">Anomalies</a>'):  # fmt: skip
+    for link in (
+        'href="/p/alpha/skills/"',
+        'href="/p/alpha/session-patterns/"',
+        'href="/anomalies/?project=alpha"',
+        'href="/anomalies/">Anomalies</a>',
+    ):
         assert link in html
 
 
