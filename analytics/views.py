@@ -23,7 +23,7 @@ from analytics.api.anomalies import AnomalyListApi
 from analytics.api.skills import WindowField
 from analytics.models import SkillAnomaly
 from analytics.session_stats import session_stats
-from analytics.trends import METRICS, skill_trend
+from analytics.trends import skill_trends
 from lib.text import check_text
 from tracking import selectors
 from tracking.api.fields import AwareDateTimeField
@@ -182,7 +182,7 @@ def _skill_or_404(project: Project, skill: str) -> str:
 
 @login_required
 def skill_detail(request: HttpRequest, slug: str, skill: str) -> HttpResponse:
-    """One skill of a project: its trends (`skill_trend`, as the trend endpoint), its
+    """One skill of a project: its trends (`skill_trends`, as the trend endpoint), its
     baseline, its duration percentiles over time and its anomalies, open and past."""
     ctx = _project_context(request, slug)
     skill = _skill_or_404(ctx["project"], skill)
@@ -195,7 +195,7 @@ def skill_detail(request: HttpRequest, slug: str, skill: str) -> HttpResponse:
     except QueryError as error:
         return _query_error(request, error, ctx)
     at = query.get("at") or datetime.now(UTC)
-    trends = [skill_trend(ctx["project"], skill, metric, hours // 24, at) for metric in METRICS]
+    trends = skill_trends(ctx["project"], skill, hours // 24, at)
     start, end = trends[0].window_start, trends[0].window_end
     baseline = skill_figures.skill_baselines(
         [ctx["project"]], start, end, skills=[skill], across=visible_projects(request.user)

@@ -170,3 +170,10 @@ def test_in_chromium_the_columns_sort_and_the_search_box_filters(live_server, br
     browser.execute_script("arguments[0].dispatchEvent(new Event('input'))", search)
     assert order() == ["pytest", "ruff", "mypy"]
     screenshots(browser, "skills")
+    browser.find_element(By.LINK_TEXT, "Overview").click()
+    assert wait_for(browser, "#sessions ~ *, #score").is_displayed()
+    assert browser.find_element(By.CSS_SELECTOR, ".tabs [aria-current=page]").text == "Overview"
+    screenshots(browser, "project")
+    browser.find_element(By.LINK_TEXT, "Session patterns").click()
+    wait_for(browser, "#heat-map")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Session patterns of Alpha"
