@@ -135,3 +135,32 @@ def test_in_chromium_the_filter_form_narrows_the_list(live_server, browser, stor
     shown[0].find_element(By.LINK_TEXT, "mypy").click()
     WebDriverWait(browser, 15).until(lambda d: "/p/alpha/skills/mypy/" in d.current_url)
     assert "completion rate" in wait_for(browser, "#anomalies").text
+
+
+def test_volume_and_duration_anomalies_read_in_their_own_units(project):
+    from django.template.loader import render_to_string
+
+    from analytics.models import SkillAnomaly
+
+    common = {
+        "project": project, "skill": "Read", "anomaly_type": "spike", "opened_at": T,
+        "last_seen_at": T, "last_evaluated_at": T, "window_start": T - HOUR, "window_end": T,
+        "p_value": 1e-5, "q_value": 2e-5, "deviation_score": 5.0, "peak_deviation_score": 5.0,
+    }  # fmt: skip
+    volume = SkillAnomaly(
+        pk=1, metric="volume", method="poisson_cond_binom_v1", observed_value=21.0,
+        observed_n=21, baseline_value=33 / 7, baseline_n=33,
+        params={"baseline_hours": [5, 4, 6, 3, 5, 4, 6]}, **common,
+    )  # fmt: skip
+    duration = SkillAnomaly(
+        pk=2, metric="duration", method="robust_z_hourly_mean_v1", observed_value=12.5,
+        observed_n=8, baseline_value=2.0, baseline_n=150, params={}, **common,
+    )  # fmt: skip
+    html = render_to_string("analytics/_anomaly_table.html", {"anomalies": [volume, duration]})
+    got_volume, got_duration = rows(html)
+    assert (
+        "21 invocations 4.71 an hour (33 in 7 same hours) the same hour on the 7 days before"
+        in (got_volume)
+    )
+    assert "mean 12.5 s of 8 durations median 2.0 s of 150 hourly means" in got_duration
+    assert "p 1.00e-05 q 2.00e-05" in got_duration
