@@ -70,6 +70,14 @@ def by_hour(starts: list[datetime]) -> dict[str, int]:
     return {str(h): counts[h] for h in range(24)}
 
 
+def by_weekday_hour(starts: list[datetime]) -> dict[str, dict[str, int]]:
+    """Sessions per ISO weekday ("1"–"7") and hour ("0"–"23") of their (local) start, zeros
+    included: the cells of the session-patterns page's heat map, whose row and column sums are
+    `by_weekday` and `by_hour`."""
+    counts = Counter((s.isoweekday(), s.hour) for s in starts)
+    return {str(d): {str(h): counts[d, h] for h in range(24)} for d in range(1, 8)}
+
+
 def streaks(days: set[date], last_day: date) -> dict:
     """Runs of consecutive calendar days with a session. `current` is the run ending on
     `last_day` or the day before it (a day without a session yet does not break it)."""
@@ -171,6 +179,7 @@ def summarise(facts: list[SessionFacts], until: datetime, zone: ZoneInfo) -> dic
         "median_minutes": median(minutes),
         "by_weekday": by_weekday(starts),
         "by_hour": by_hour(starts),
+        "by_weekday_hour": by_weekday_hour(starts),
         "streaks": streaks({s.date() for s in starts}, last_day),
         "correlations": [
             correlation(name, xs, "score_change", change, method)

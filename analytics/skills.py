@@ -10,11 +10,11 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncDate
 
 from lib import buckets
 from lib.hours import floor_hour
@@ -302,3 +302,52 @@ def last_hours(hours: int, now: datetime | None = None) -> datetime:
     """The start of a window of `hours` whole hours ending with the current (partial) hour."""
     now = now or datetime.now(UTC)
     return floor_hour(now) - timedelta(hours=hours - 1)
+
+
+@dataclass(frozen=True)
+class PercentilePeriod:
+    """Duration percentiles of one period (a UTC day, or a block of days) from the histogram."""
+
+    start: date
+    end: date  # the period's last day (inclusive)
+    n: int  # durations recorded
+    p50: float | None
+    p90: float | None
+    p95: float | None
+
+
+def duration_percentiles_over_time(
+    project: Project, skill: str, start: datetime, end: datetime, period_days: int = 1
+) -> list[PercentilePeriod]:
+    """p50/p90/p95 of a skill's durations per period of `period_days` UTC days from `start`
+    (a day-aligned window [start, end)), from the duration histogram rollup
+    (`SkillDurationBucket`), with the bucket error of `PERCENTILE_METHOD`. Every period is
+    listed; one without a duration has n = 0 and no percentiles. The last period may be
+    shorter than `period_days`."""
+    rows = (
+        SkillDurationBucket.objects.filter(
+            project=project, skill=skill, hour__gte=start, hour__lt=end
+        )
+        .annotate(day=TruncDate("hour", tzinfo=UTC))
+        .values("day", "bucket")
+        .annotate(n=Sum("count"))
+        .values_list("day", "bucket", "n")
+    )
+    first, days = start.date(), (end - start).days
+    counted: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for day, bucket, n in rows:
+        counted[(day - first).days // period_days].append((buckets.midpoint(bucket), n))
+    periods = []
+    for index in range(math.ceil(days / period_days)):
+        found = counted.get(index, [])
+        periods.append(
+            PercentilePeriod(
+                start=first + timedelta(days=index * period_days),
+                end=first + timedelta(days=min(days, (index + 1) * period_days) - 1),
+                n=sum(n for _, n in found),
+                p50=percentile_linear(found, 50),
+                p90=percentile_linear(found, 90),
+                p95=percentile_linear(found, 95),
+            )
+        )
+    return periods

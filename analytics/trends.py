@@ -170,7 +170,17 @@ def daily_totals(project: Project, skill: str, start: datetime, end: datetime) -
 
 def skill_trend(project: Project, skill: str, metric: str, days: int, at: datetime) -> Trend:
     """The trend of one skill's metric over the `days` full UTC days before `at`."""
+    return skill_trends(project, skill, days, at, (metric,))[0]
+
+
+def skill_trends(
+    project: Project, skill: str, days: int, at: datetime, metrics: tuple[str, ...] = METRICS
+) -> list[Trend]:
+    """`skill_trend` of each of `metrics`, from one read of the daily totals (the skill page)."""
     start, end = window(at, days)
-    points, excluded = points_of(daily_totals(project, skill, start, end), metric)
-    trend = Trend(metric, start, end, days, points_excluded=excluded)
-    return trend_of(points, trend)
+    totals = daily_totals(project, skill, start, end)
+    trends = []
+    for metric in metrics:
+        points, excluded = points_of(totals, metric)
+        trends.append(trend_of(points, Trend(metric, start, end, days, points_excluded=excluded)))
+    return trends

@@ -4,4 +4,9 @@ from analytics import views
 
 urlpatterns = [
     path("live/", views.live, name="live"),
+    path("anomalies/", views.anomaly_list, name="anomaly-list"),
+    path("p/<slug:slug>/skills/", views.project_skills, name="project-skills"),
+    # A skill's name may hold "/": the path runs to the last "/" of the address.
+    path("p/<slug:slug>/skills/<path:skill>/", views.skill_detail, name="skill-detail"),
+    path("p/<slug:slug>/session-patterns/", views.session_patterns, name="session-patterns"),
 ]

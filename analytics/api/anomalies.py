@@ -31,6 +31,13 @@ class AnomalyListApi(APIView):
 
     pagination_class = KeysetPagination
     cursor_field = "opened_at"
+    # Each filter's lookup (the anomalies page filters the same way).
+    LOOKUPS = {
+        "skill": "skill",
+        "metric": "metric",
+        "status": "status",
+        "since": "last_seen_at__gte",
+    }
 
     class FilterSerializer(QueryFilterSerializer):
         project = serializers.SlugField(required=False, help_text="A project's slug.")
@@ -54,11 +61,6 @@ class AnomalyListApi(APIView):
             SkillAnomaly.objects.select_related("project"),
             request.user,
             filters.validated_data,
-            {
-                "skill": "skill",
-                "metric": "metric",
-                "status": "status",
-                "since": "last_seen_at__gte",
-            },
+            self.LOOKUPS,
         )
         return paginated_response(self, request, rows, AnomalySerializer)

@@ -161,7 +161,7 @@ def test_error_pages_carry_the_layout_and_the_api_answers_json(live_server, brow
     assert browser.find_element(By.TAG_NAME, "h1").text == "Server error (500)"
     nav = browser.find_element(By.CSS_SELECTOR, ".topbar nav").text
     # No user without a context; the API root and the reference docs, as on every page.
-    assert nav.split() == ["Cairn", "Projects", "Live", "API", "API", "docs"]
+    assert nav.split() == ["Cairn", "Projects", "Live", "Anomalies", "API", "API", "docs"]
     assert "hunter2" not in browser.page_source
     browser.save_screenshot("/tmp/cairn-pages-500.png")
 
