@@ -9,12 +9,12 @@ and renders. Every figure comes from the rollups through those functions.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
@@ -288,7 +288,7 @@ def session_patterns(request: HttpRequest, slug: str) -> HttpResponse:
         return _query_error(request, error, ctx)
     until = query.get("at") or datetime.now(UTC)
     since = until - timedelta(hours=query.get("window", DEFAULT_HOURS))
-    stats = session_stats(ctx["project"], since, until, ZoneInfo(settings.CAIRN_DISPLAY_TZ))
+    stats = session_stats(ctx["project"], since, until, timezone.get_current_timezone())
     buckets = stats["length_buckets"]
     tallest = max(b["count"] for b in buckets.values())
 
