@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from prometheus_client import start_http_server
 
 from analytics.detection import RunSummary, errors_total, evaluate
+from analytics.experiments.evaluation import evaluate_experiments
 from lib.hours import floor_hour
 from tracking.ingest import parse_timestamp
 
@@ -71,6 +72,7 @@ class Command(BaseCommand):
         while not stop.is_set():
             try:
                 self._report(evaluate(datetime.now(UTC)))
+                evaluate_experiments(datetime.now(UTC))
             except Exception as error:
                 # A lost database connection or the like: log, count, try again next time.
                 errors_total.inc()
@@ -82,6 +84,7 @@ class Command(BaseCommand):
 
     def _once(self, at: datetime) -> None:
         summary = evaluate(at)
+        evaluate_experiments(at)
         self._report(summary)
         if summary.errors:
             raise CommandError(f"{len(summary.errors)} project evaluations failed")
