@@ -176,7 +176,9 @@ class Experiment(models.Model):
     def stop(self, now: datetime | None = None) -> None:
         """running → stopped; anything else is an ExperimentStateError."""
         if self.status != self.RUNNING:
-            raise ExperimentStateError(f"only a running experiment can stop; this one is {self.status}")
+            raise ExperimentStateError(
+                f"only a running experiment can stop; this one is {self.status}"
+            )
         self.status = self.STOPPED
         self.stopped_at = now or timezone.now()
         self.save(update_fields=["status", "stopped_at"])

@@ -92,7 +92,9 @@ class ClaudeCodeHookApi(APIView):
         ),
         request={"application/json": hook_input_schema()},
         responses={
-            200: OpenApiResponse(SESSION_START_OUTPUT, description="A SessionStart in an experiment."),
+            200: OpenApiResponse(
+                SESSION_START_OUTPUT, description="A SessionStart in an experiment."
+            ),
             204: OpenApiResponse(description="Stored."),
             **errors(400, 401, 403, 413),
         },

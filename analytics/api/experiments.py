@@ -19,8 +19,13 @@ from rest_framework.views import APIView
 from analytics.experiments.definitions import METRIC_NAMES
 from analytics.experiments.exposure import expose
 from analytics.experiments.results import experiment_results
-from analytics.experiments.validation import MAX_ARM_KEY, MAX_ARMS, MAX_CONTEXT, arms_problem
-from analytics.experiments.validation import metrics_problem
+from analytics.experiments.validation import (
+    MAX_ARM_KEY,
+    MAX_ARMS,
+    MAX_CONTEXT,
+    arms_problem,
+    metrics_problem,
+)
 from analytics.models import Experiment, ExperimentStateError
 from tracking.api.fields import TextField
 from tracking.api.filters import QueryFilterSerializer
@@ -53,7 +58,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
 class ArmSerializer(serializers.Serializer):
     key = TextField(min_length=1, max_length=MAX_ARM_KEY)
     weight = serializers.FloatField(min_value=0, help_text="Above 0; the weights sum to 1.")
-    context = TextField(
+    context = TextField(  # type: ignore[assignment]  # a field, not Serializer.context
         max_length=MAX_CONTEXT,
         required=False,
         allow_blank=True,
@@ -71,7 +76,7 @@ class ExperimentCreateSerializer(serializers.Serializer):
     name = TextField(min_length=1, max_length=200)
     hypothesis = TextField(max_length=5000, required=False, allow_blank=True, default="")
     unit = serializers.ChoiceField(choices=Experiment.UNITS)
-    arms = ArmSerializer(many=True, min_length=2, max_length=MAX_ARMS)
+    arms = serializers.ListField(child=ArmSerializer(), min_length=2, max_length=MAX_ARMS)
     metrics = serializers.ListField(
         child=serializers.ChoiceField(choices=METRIC_NAMES), min_length=1, max_length=10
     )
@@ -216,7 +221,7 @@ class ExperimentResultsApi(APIView):
 
 class AssignmentSerializer(serializers.Serializer):
     arm = serializers.CharField()
-    context = serializers.CharField()
+    context = serializers.CharField()  # type: ignore[assignment]  # a field, as above
     hash = serializers.FloatField(help_text="Hash v2 of (experiment key, unit), in [0, 1).")
     first_exposed_at = serializers.DateTimeField()
 

@@ -25,6 +25,13 @@ def _p(x: float | None) -> str:
     return f"{x:.2e}" if x < 0.001 else f"{x:.3f}"
 
 
+def _interval(low: float | None, high: float | None) -> str:
+    """A relative interval in percent: "+0.8 % – +20.0 %"."""
+    if low is None or high is None:
+        return DASH
+    return f"{signed(low * 100, ' %')} – {signed(high * 100, ' %')}"
+
+
 def displayed(results: dict) -> dict:
     """The results with each figure as text: rates in percent, others as measured."""
     metrics = []
@@ -45,17 +52,15 @@ def displayed(results: dict) -> dict:
         comparisons = [
             {
                 **c,
-                "abs_text": _value(c["abs_diff"], kind) if kind != "ratio" else signed(
+                "abs_text": _value(c["abs_diff"], kind)
+                if kind != "ratio"
+                else signed(
                     None if c["abs_diff"] is None else c["abs_diff"] * 100, " pt", missing=DASH
                 ),
                 "rel_text": signed(
                     None if c["rel_lift"] is None else c["rel_lift"] * 100, " %", missing=DASH
                 ),
-                "rel_ci_text": (
-                    f"{signed(c['rel_ci_low'] * 100, ' %')} – {signed(c['rel_ci_high'] * 100, ' %')}"
-                    if c["rel_ci_low"] is not None
-                    else DASH
-                ),
+                "rel_ci_text": _interval(c["rel_ci_low"], c["rel_ci_high"]),
                 "p_text": _p(c["p_value"]),
                 "q_text": _p(c["q_value"]),
                 "abs_p_text": _p(c["abs_p_value"]),

@@ -32,7 +32,7 @@ def _units_sql(experiment: Experiment) -> tuple[str, list]:
     project = experiment.project_id
     if experiment.unit == Experiment.SESSION:
         sql = (
-            f"SELECT x.unit_id, x.first_exposed_at AS exposed_at, s.id AS session_id, "
+            f"SELECT x.unit_id, x.first_exposed_at AS exposed_at, s.id AS session_id, "  # noqa: S608 - names only
             f"s.started_at FROM {exposures} x "
             f"JOIN {sessions} m ON m.project_id = %s AND m.external_id = x.unit_id "
             f"JOIN {sessions} s ON s.project_id = %s AND (s.id = m.id OR s.parent_id = m.id) "
@@ -40,7 +40,7 @@ def _units_sql(experiment: Experiment) -> tuple[str, list]:
         )
         return sql, [project, project, experiment.pk]
     sql = (
-        f"SELECT x.unit_id, x.first_exposed_at AS exposed_at, s.id AS session_id, "
+        f"SELECT x.unit_id, x.first_exposed_at AS exposed_at, s.id AS session_id, "  # noqa: S608 - names only
         f"s.started_at FROM {exposures} x "
         f"JOIN {sessions} s ON s.project_id = %s AND s.user_name = x.unit_id "
         f"AND s.started_at >= x.first_exposed_at WHERE x.experiment_id = %s"
@@ -67,7 +67,7 @@ def unit_metrics(experiment: Experiment) -> dict[str, UnitValues]:
 def _invocation_metrics(units: str, params: list) -> dict[str, UnitValues]:
     invocations = SkillInvocation._meta.db_table
     rows = _rows(
-        f"WITH u AS ({units}) SELECT u.unit_id, "
+        f"WITH u AS ({units}) SELECT u.unit_id, "  # noqa: S608 - names only
         f"SUM(CASE WHEN i.completed THEN 1 ELSE 0 END), COUNT(i.completed), "
         f"COUNT(i.duration_s), SUM(i.duration_s) "
         f"FROM u JOIN {invocations} i ON i.session_id = u.session_id "
@@ -87,7 +87,7 @@ def _invocation_metrics(units: str, params: list) -> dict[str, UnitValues]:
 def _session_metrics(units: str, params: list) -> dict[str, UnitValues]:
     sessions = Session._meta.db_table
     rows = _rows(
-        f"WITH u AS ({units}) SELECT u.unit_id, "
+        f"WITH u AS ({units}) SELECT u.unit_id, "  # noqa: S608 - names only
         f"s.input_tokens + s.output_tokens + s.cache_creation_tokens + s.cache_read_tokens, "
         f"s.cost_usd FROM u JOIN {sessions} s ON s.id = u.session_id",
         params,
@@ -115,7 +115,7 @@ def _moment(value: datetime | str) -> datetime:
 def _checkpoint_metrics(units: str, params: list) -> dict[str, UnitValues]:
     checkpoints, measurements = Checkpoint._meta.db_table, Measurement._meta.db_table
     rows = _rows(
-        f"WITH u AS ({units}) SELECT u.unit_id, c.session_id, c.kind, c.created_at, c.id, "
+        f"WITH u AS ({units}) SELECT u.unit_id, c.session_id, c.kind, c.created_at, c.id, "  # noqa: S608 - names only
         f"c.score_total, c.gate_verdict, m.value FROM u "
         f"JOIN {checkpoints} c ON c.session_id = u.session_id AND c.created_at >= u.exposed_at "
         f"LEFT JOIN {measurements} m ON m.checkpoint_id = c.id AND m.key = %s",

@@ -171,7 +171,10 @@ def experiment_results(experiment: Experiment, now: datetime | None = None) -> d
         "computed_at": now,
         "window_start": experiment.started_at,
         "window_end": experiment.stopped_at or now,
-        "units": [{"variant": a, "units": units[a], "weight": w} for a, w in zip(arms, weights)],
+        "units": [
+            {"variant": a, "units": units[a], "weight": w}
+            for a, w in zip(arms, weights, strict=True)
+        ],
         "n": sum(observed),
         "srm_p_value": srm_p,
         "srm_flag": srm_flag,

@@ -31,8 +31,9 @@ def arms_problem(arms: object) -> str | None:
             return str(exc)
         if not key:
             return f"arm {index}: key must not be empty"
-        is_number = isinstance(weight, int | float) and not isinstance(weight, bool)
-        if not is_number or not math.isfinite(weight) or weight <= 0:
+        if not isinstance(weight, int | float) or isinstance(weight, bool):
+            return f"arm {index}: weight must be a number above 0"
+        if not math.isfinite(weight) or weight <= 0:
             return f"arm {index}: weight must be a number above 0"
         keys.append(key)
         total += weight

@@ -96,7 +96,10 @@ def test_without_a_key_nothing_is_answered(client, write_key):
         ({"arms": [{"key": "a", "weight": 0.7}, {"key": "b", "weight": 0.7}]}, "arms"),
         ({"arms": [{"key": "a", "weight": 0}, {"key": "b", "weight": 1}]}, "arms"),
         ({"arms": [{"key": "a", "weight": "half"}, {"key": "b", "weight": 0.5}]}, "arms"),
-        ({"arms": [{"key": "a", "weight": 0.5, "context": 3}, {"key": "b", "weight": 0.5}]}, "arms"),
+        (
+            {"arms": [{"key": "a", "weight": 0.5, "context": 3}, {"key": "b", "weight": 0.5}]},
+            "arms",
+        ),
         ({"arms": "control"}, "arms"),
         ({"metrics": []}, "metrics"),
         ({"metrics": ["happiness"]}, "metrics"),
@@ -120,7 +123,10 @@ def test_a_missing_field_and_a_non_object_body_are_400s(client, write_key):
     assert "arms" in response.json()["error"]["detail"]
     assert post(client, write_key, EXPERIMENTS, [DESIGN]).status_code == 400
     response = client.post(
-        EXPERIMENTS, "{bad", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {write_key}"
+        EXPERIMENTS,
+        "{bad",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {write_key}",
     )
     assert response.status_code == 400
     assert not Experiment.objects.exists()
@@ -143,8 +149,9 @@ def test_assignment_is_the_hash_and_keeps_the_first_exposure(client, write_key, 
     assert first["arm"] == ("control" if value < 0.5 else "tests-first")
     second = get(client, read_key, url, unit="user-42").json()
     assert second == first
-    assert Exposure.objects.get().first_exposed_at.isoformat().replace("+00:00", "Z") == (
-        first["first_exposed_at"]
+    assert (
+        Exposure.objects.get().first_exposed_at.isoformat().replace("+00:00", "Z")
+        == (first["first_exposed_at"])
     )
     assert get(client, read_key, url).status_code == 400
     response = get(client, read_key, url, unit="")

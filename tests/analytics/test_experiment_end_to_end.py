@@ -17,7 +17,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analytics.experiments.assignment import hash_v2
 from analytics.models import Exposure
-from tests.analytics.experiment_data import DESIGN, get, post, running_experiment, session_start
+from tests.analytics.experiment_data import get, post, running_experiment, session_start
 
 pytestmark = pytest.mark.django_db
 RATES = {"control": 0.6, "tests-first": 0.75}
@@ -71,7 +71,12 @@ def test_an_experiment_from_creation_to_results(client, project, write_key, read
              "invoked_at": (first - timedelta(hours=1)).isoformat(), "completed": False}
         )  # fmt: skip
     for start in range(0, len(events), 5000):
-        response = post(client, write_key, "/api/v1/ingest/invocations", {"events": events[start : start + 5000]})
+        response = post(
+            client,
+            write_key,
+            "/api/v1/ingest/invocations",
+            {"events": events[start : start + 5000]},
+        )
         assert response.status_code == 200, response.content
 
     response = get(client, read_key, "/api/v1/experiments/tests-first/results")

@@ -119,6 +119,7 @@ async def test_the_worker_command_stores_the_results_and_a_stop_is_evaluated_onc
     await sync_to_async(stored.stop)(T + timedelta(hours=2))
     assert await sync_to_async(evaluate_experiments)(T + timedelta(hours=3)) == 0
     stopped = await sync_to_async(Experiment.objects.get)()
+    assert stopped.last_results is not None
     assert stopped.last_results["status"] == "stopped"
     assert stopped.last_evaluated_at == T + timedelta(hours=3)
     # Evaluated after its stop: left alone from then on.

@@ -31,32 +31,26 @@ def test_ab1_binary_480_of_1000_against_530_of_1000():
     assert result.abs_diff == approx(0.05)
     assert result.abs_se == approx(0.022332, abs=1e-6)
     assert result.df == approx(1997.998, abs=1e-3)
-    assert (result.abs_ci_low, result.abs_ci_high) == (
-        approx(0.006204, abs=1e-6),
-        approx(0.093796, abs=1e-6),
-    )
+    assert (result.abs_ci_low, result.abs_ci_high) == approx((0.006204, 0.093796), abs=1e-6)
     assert result.abs_p_value == approx(0.025267, abs=1e-6)
     assert result.rel_lift == approx(0.104167, abs=1e-6)
     assert result.rel_se == approx(0.049010, abs=1e-6)
-    assert (result.rel_ci_low, result.rel_ci_high) == (
-        approx(0.008051, abs=1e-6),
-        approx(0.200282, abs=1e-6),
-    )
+    assert (result.rel_ci_low, result.rel_ci_high) == approx((0.008051, 0.200282), abs=1e-6)
     assert result.p_value == approx(0.033673, abs=1e-6)
     assert result.chance_to_win == approx(0.983225, abs=1e-6)
     assert result.mde_at_current_n == approx(0.0626, abs=1e-4)
     assert cohens_h(0.48, 0.53) == approx(0.100047, abs=1e-6)
-    assert wilson_interval(480, 1000) == (approx(0.449171, abs=1e-6), approx(0.510982, abs=1e-6))
-    assert wilson_interval(530, 1000) == (approx(0.499010, abs=1e-6), approx(0.560760, abs=1e-6))
+    assert wilson_interval(480, 1000) == approx((0.449171, 0.510982), abs=1e-6)
+    assert wilson_interval(530, 1000) == approx((0.499010, 0.560760), abs=1e-6)
 
 
 def test_ab1_sequential_intervals_with_n_star_5000():
     result = compare(proportion(480, 1000), proportion(530, 1000))
     assert result is not None
     low, high = sequential_interval(result.rel_lift, result.rel_se, 2000, 5000)
-    assert (low, high) == (approx(-0.048929, abs=1e-6), approx(0.257262, abs=1e-6))
+    assert (low, high) == approx((-0.048929, 0.257262), abs=1e-6)
     low, high = sequential_interval(result.abs_diff, result.abs_se, 2000, 5000)
-    assert (low, high) == (approx(-0.019759, abs=1e-6), approx(0.119759, abs=1e-6))
+    assert (low, high) == approx((-0.019759, 0.119759), abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -85,27 +79,16 @@ def test_ab3_gbstats_frequentist_expectations():
     assert result is not None
     assert result.rel_lift == approx(0.06667, abs=1e-5)
     assert result.rel_se == approx(0.2717, abs=1e-4)
-    assert (result.rel_ci_low, result.rel_ci_high) == (
-        approx(-0.47767, abs=1e-5),
-        approx(0.61101, abs=1e-5),
-    )
+    assert (result.rel_ci_low, result.rel_ci_high) == approx((-0.47767, 0.61101), abs=1e-5)
     assert result.p_value == approx(0.80707, abs=1e-5)
 
-    means = compare(
-        sample_mean(3407, 1396.87, 52377.9767), sample_mean(3461, 2422.7, 134698.29)
-    )
+    means = compare(sample_mean(3407, 1396.87, 52377.9767), sample_mean(3461, 2422.7, 134698.29))
     assert means is not None
     assert means.rel_lift == approx(0.70732, abs=1e-5)
-    assert (means.rel_ci_low, means.rel_ci_high) == (
-        approx(-0.03526, abs=1e-5),
-        approx(1.44989, abs=1e-5),
-    )
+    assert (means.rel_ci_low, means.rel_ci_high) == approx((-0.03526, 1.44989), abs=1e-5)
     assert means.p_value == approx(0.06191, abs=1e-5)
     assert means.abs_diff == approx(0.29, abs=1e-5)
-    assert (means.abs_ci_low, means.abs_ci_high) == (
-        approx(0.04538, abs=1e-5),
-        approx(0.53462, abs=1e-5),
-    )
+    assert (means.abs_ci_low, means.abs_ci_high) == approx((0.04538, 0.53462), abs=1e-5)
     assert means.abs_p_value == approx(0.02016, abs=1e-5)
 
 
@@ -126,7 +109,7 @@ def test_ab3_sequential_expectation():
     assert result.rel_lift == approx(0.50386, abs=1e-5)
     assert result.rel_se == approx(0.03386, abs=1e-5)
     low, high = sequential_interval(result.rel_lift, result.rel_se, 6461, 5000)
-    assert (low, high) == (approx(0.40098, abs=1e-5), approx(0.60675, abs=1e-5))
+    assert (low, high) == approx((0.40098, 0.60675), abs=1e-5)
 
 
 def test_ab4_duration_summary_stats():
@@ -137,15 +120,9 @@ def test_ab4_duration_summary_stats():
     assert result.abs_diff / result.abs_se == approx(-2.242153, abs=1e-6)
     assert result.df == approx(794.66, abs=1e-2)
     assert result.abs_p_value == approx(0.025227, abs=1e-6)
-    assert (result.abs_ci_low, result.abs_ci_high) == (
-        approx(-8.439648, abs=1e-6),
-        approx(-0.560352, abs=1e-6),
-    )
+    assert (result.abs_ci_low, result.abs_ci_high) == approx((-8.439648, -0.560352), abs=1e-6)
     assert result.rel_lift == approx(-0.107143, abs=1e-6)
-    assert (result.rel_ci_low, result.rel_ci_high) == (
-        approx(-0.195471, abs=1e-6),
-        approx(-0.018814, abs=1e-6),
-    )
+    assert (result.rel_ci_low, result.rel_ci_high) == approx((-0.195471, -0.018814), abs=1e-6)
     assert result.p_value == approx(0.017497, abs=1e-6)
     assert result.chance_to_win == approx(0.008631, abs=1e-6)  # P(treatment higher)
     lower_better = compare(control, treatment, higher_is_better=False)
@@ -171,7 +148,7 @@ def test_ab5_raw_durations_welch_matches_scipy_on_the_raw_values():
     assert result.abs_p_value == approx(raw.pvalue, rel=1e-9)
     assert result.df == approx(raw.df, rel=1e-9)
     low, high = raw.confidence_interval()
-    assert (result.abs_ci_low, result.abs_ci_high) == (approx(low), approx(high))
+    assert (result.abs_ci_low, result.abs_ci_high) == approx((low, high))
 
 
 C_USERS = [(3, 4), (5, 5), (1, 3), (4, 4), (0, 2), (6, 8)]
@@ -190,10 +167,7 @@ def test_ab6_users_not_outcomes():
     assert result.abs_diff == approx(0.200265, abs=1e-6)
     assert result.abs_se == approx(0.115014, abs=1e-6)
     assert result.df == approx(6.336, abs=1e-3)
-    assert (result.abs_ci_low, result.abs_ci_high) == (
-        approx(-0.077583, abs=1e-6),
-        approx(0.478113, abs=1e-6),
-    )
+    assert (result.abs_ci_low, result.abs_ci_high) == approx((-0.077583, 0.478113), abs=1e-6)
     assert result.abs_p_value == approx(0.129655, abs=1e-6)
     # The reference's outcome-level Student t on 0/1 values: a false "significant".
     zeros_ones_c = [1] * 19 + [0] * 7
@@ -216,7 +190,7 @@ def test_ratio_delta_method_variance_matches_the_covariance_matrix_of_numpy_ddof
 def test_wilson_agrees_with_statsmodels():
     for ok, n in [(0, 10), (10, 10), (7, 23), (480, 1000)]:
         low, high = proportion_confint(ok, n, method="wilson")
-        assert wilson_interval(ok, n) == (approx(low), approx(high))
+        assert wilson_interval(ok, n) == approx((low, high))
 
 
 def test_no_comparison_without_two_units_or_variance_or_a_control_mean():
