@@ -295,11 +295,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tracking.api.schema.add_answers_of_every_operation",
     ],
+    # An experiment's goal and guardrail metrics are one choice set: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"MetricNameEnum": "analytics.experiments.definitions.METRIC_NAMES"},
 }
-# An experiment's goal and guardrail metrics are one choice set: one enum in the schema.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["MetricNameEnum"] = (
-    "analytics.experiments.definitions.METRIC_NAMES"
-)
 
 # Ingest limits: a request carries at most this many events and bytes.
 INGEST_MAX_EVENTS = envint("INGEST_MAX_EVENTS", "5000")
