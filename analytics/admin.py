@@ -47,6 +47,12 @@ class ExperimentAdmin(admin.ModelAdmin):
     )  # fmt: skip
     actions = ("start_experiments", "stop_experiments")
 
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # Once it has run, its design is what the exposures were assigned by.
+        if obj is not None and obj.status != Experiment.DRAFT:
+            return (*self.readonly_fields, "project", "key", "unit", "arms")
+        return self.readonly_fields
+
     @admin.display(description="assignment rule")
     def assignment_rule(self, obj: Experiment) -> str:
         return obj.assignment_rule if obj.pk and arms_problem(obj.arms) is None else "—"

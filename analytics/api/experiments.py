@@ -103,11 +103,19 @@ class ExperimentCreateSerializer(serializers.Serializer):
         return data
 
 
+class ProjectQuery(QueryFilterSerializer):
+    project = serializers.SlugField(
+        required=False, help_text="A project's slug: needed only when several have the key."
+    )
+
+
 def experiment_or_404(request, key: str) -> Experiment:
     """The visible experiment with this key (in `?project=` when given); 404 alike for unknown
     and invisible ones."""
+    query = ProjectQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
     rows = visible(Experiment.objects.select_related("project"), request.user).filter(key=key)
-    slug = request.query_params.get("project")
+    slug = query.validated_data.get("project")
     if slug:
         rows = rows.filter(project__slug=slug)
     found = list(rows[:2])
@@ -160,7 +168,9 @@ class ExperimentListApi(APIView):
 
 class ExperimentDetailApi(APIView):
     @extend_schema(
-        summary="One experiment", responses={200: ExperimentSerializer, **errors(400, 401, 404)}
+        summary="One experiment",
+        parameters=[ProjectQuery],
+        responses={200: ExperimentSerializer, **errors(400, 401, 404)},
     )
     def get(self, request, key: str):
         return Response(ExperimentSerializer(experiment_or_404(request, key)).data)
@@ -184,6 +194,7 @@ class ExperimentStartApi(_TransitionApi):
 
     @extend_schema(
         summary="Start an experiment (draft → running)",
+        parameters=[ProjectQuery],
         request=None,
         responses={200: ExperimentSerializer, **errors(400, 401, 403, 404)},
     )
@@ -196,6 +207,7 @@ class ExperimentStopApi(_TransitionApi):
 
     @extend_schema(
         summary="Stop an experiment (running → stopped)",
+        parameters=[ProjectQuery],
         request=None,
         responses={200: ExperimentSerializer, **errors(400, 401, 403, 404)},
     )
@@ -207,6 +219,7 @@ class ExperimentResultsApi(APIView):
     @extend_schema(
         summary="An experiment's results per metric",
         description="Per arm and per comparison with the control; see docs/api.md.",
+        parameters=[ProjectQuery],
         responses={
             200: OpenApiResponse(
                 response={"type": "object", "additionalProperties": True},
@@ -230,8 +243,7 @@ class ExperimentAssignmentApi(APIView):
     """Recording an exposure is idempotent (the first one's time is kept), so a read key may
     ask: an agent or script that only reads its arm holds no write key."""
 
-    class QuerySerializer(QueryFilterSerializer):
-        project = serializers.SlugField(required=False, help_text="A project's slug.")
+    class QuerySerializer(ProjectQuery):
         unit = TextField(min_length=1, max_length=UNIT_ID_MAX, help_text="The unit's id.")
 
     @extend_schema(

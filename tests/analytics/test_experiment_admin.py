@@ -85,3 +85,17 @@ def test_exposures_are_listed_in_the_admin(admin_client, project):
     )
     page = admin_client.get("/admin/analytics/exposure/")
     assert page.status_code == 200 and "unit-7" in page.content.decode()
+
+
+def test_a_started_experiments_design_is_read_only(admin_client, project):
+    arms = [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]
+    admin_client.post(ADD, form(project, arms))
+    experiment = Experiment.objects.get()
+    experiment.start()
+    changed = form(project, [{"key": "a", "weight": 0.9}, {"key": "b", "weight": 0.1}])
+    changed["name"] = "Renamed"
+    response = admin_client.post(f"/admin/analytics/experiment/{experiment.pk}/change/", changed)
+    assert response.status_code == 302
+    experiment.refresh_from_db()
+    assert experiment.name == "Renamed"
+    assert [arm["weight"] for arm in experiment.arms] == [0.5, 0.5]

@@ -173,3 +173,14 @@ def test_assignment_of_known_units_follows_the_growthbook_vectors(client, write_
     b = get(client, read_key, url, unit="b").json()
     assert (a["hash"], a["arm"], a["context"]) == (0.0505, "c", "")
     assert (b["hash"], b["arm"]) == (0.2696, "t")
+
+
+def test_a_bad_project_parameter_is_a_400_naming_it(client, write_key, read_key):
+    running_experiment(client, write_key)
+    for value in ("", "not a slug", "nul\x00"):
+        response = get(client, read_key, f"{EXPERIMENTS}/tests-first/results", project=value)
+        assert response.status_code == 400
+        assert "project" in response.json()["error"]["detail"]
+    response = get(client, read_key, f"{EXPERIMENTS}/tests-first", project="alpha")
+    assert response.status_code == 200
+    assert get(client, read_key, f"{EXPERIMENTS}/tests-first", project="beta").status_code == 404
