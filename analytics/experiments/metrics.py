@@ -31,14 +31,19 @@ def _units_sql(experiment: Experiment) -> tuple[str, list]:
     exposures, sessions = Exposure._meta.db_table, Session._meta.db_table
     project = experiment.project_id
     if experiment.unit == Experiment.SESSION:
-        sql = (
-            f"SELECT x.unit_id, x.first_exposed_at AS exposed_at, s.id AS session_id, "  # noqa: S608 - names only
-            f"s.started_at FROM {exposures} x "
+        # The session, then its subagents' sessions: two joins in a UNION ALL, as an OR in
+        # one join condition leaves Postgres a nested loop over every pair of sessions.
+        main = (
+            f"FROM {exposures} x "  # noqa: S608 - names only
             f"JOIN {sessions} m ON m.project_id = %s AND m.external_id = x.unit_id "
-            f"JOIN {sessions} s ON s.project_id = %s AND (s.id = m.id OR s.parent_id = m.id) "
-            f"WHERE x.experiment_id = %s"
         )
-        return sql, [project, project, experiment.pk]
+        sql = (
+            f"SELECT x.unit_id, x.first_exposed_at AS exposed_at, m.id AS session_id, "
+            f"m.started_at {main} WHERE x.experiment_id = %s UNION ALL "
+            f"SELECT x.unit_id, x.first_exposed_at, s.id, s.started_at {main}"
+            f"JOIN {sessions} s ON s.parent_id = m.id WHERE x.experiment_id = %s"
+        )
+        return sql, [project, experiment.pk, project, experiment.pk]
     sql = (
         f"SELECT x.unit_id, x.first_exposed_at AS exposed_at, s.id AS session_id, "  # noqa: S608 - names only
         f"s.started_at FROM {exposures} x "
