@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser
@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from analytics.experiments.definitions import METRIC_NAMES
 from analytics.experiments.exposure import expose
-from analytics.experiments.results import experiment_results
+from analytics.experiments.results import DECISIONS, experiment_results
 from analytics.experiments.validation import (
     MAX_ARM_KEY,
     MAX_ARMS,
@@ -215,18 +215,91 @@ class ExperimentStopApi(_TransitionApi):
         return super().post(request, key)
 
 
+DECISION = serializers.ChoiceField(choices=DECISIONS)
+
+
+class ArmResultSerializer(serializers.Serializer):
+    variant = serializers.CharField()
+    units = serializers.IntegerField(help_text="Units exposed to the arm.")
+    n = serializers.IntegerField(help_text="Units with data for the metric.")
+    units_without_data = serializers.IntegerField()
+    numerator = serializers.FloatField()
+    denominator = serializers.FloatField()
+    mean = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    ci_method = serializers.ChoiceField(choices=["wilson", "t"], allow_null=True)
+
+
+class ComparisonSerializer(serializers.Serializer):
+    variant = serializers.CharField()
+    baseline = serializers.CharField()
+    abs_diff = serializers.FloatField(allow_null=True)
+    abs_ci_low = serializers.FloatField(allow_null=True)
+    abs_ci_high = serializers.FloatField(allow_null=True)
+    abs_p_value = serializers.FloatField(allow_null=True, help_text="Welch, the difference.")
+    rel_lift = serializers.FloatField(allow_null=True)
+    rel_ci_low = serializers.FloatField(allow_null=True)
+    rel_ci_high = serializers.FloatField(allow_null=True)
+    p_value = serializers.FloatField(allow_null=True, help_text="Welch, the relative lift.")
+    q_value = serializers.FloatField(allow_null=True, help_text="BH over goals; null: guardrail.")
+    df = serializers.FloatField(allow_null=True)
+    chance_to_win = serializers.FloatField(allow_null=True)
+    mde_at_current_n = serializers.FloatField(allow_null=True)
+    test = serializers.CharField(allow_null=True)
+    alpha = serializers.FloatField()
+    effect_size = serializers.FloatField(allow_null=True)
+    effect_size_kind = serializers.ChoiceField(choices=["cohens_h", "cohens_d"], allow_null=True)
+    enough_data = serializers.BooleanField()
+    srm_p_value = serializers.FloatField(allow_null=True)
+    srm_flag = serializers.BooleanField()
+    sequential = serializers.BooleanField()
+    decision = DECISION
+
+
+class MetricResultSerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=METRIC_NAMES)
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
+    role = serializers.ChoiceField(choices=["goal", "guardrail"])
+    kind = serializers.CharField(help_text="ratio or mean")
+    higher_is_better = serializers.BooleanField()
+    arms = ArmResultSerializer(many=True)
+    comparisons = ComparisonSerializer(many=True)
+
+
+class ArmUnitsSerializer(serializers.Serializer):
+    variant = serializers.CharField()
+    units = serializers.IntegerField()
+    weight = serializers.FloatField()
+
+
+class ResultsSerializer(serializers.Serializer):
+    """Documents the results object (analytics.experiments.results); not used to render it."""
+
+    experiment = serializers.CharField()
+    project = serializers.CharField()
+    status = serializers.CharField(help_text="draft, running or stopped")
+    unit = serializers.CharField(help_text="session or user")
+    method = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+    window_start = serializers.DateTimeField(allow_null=True)
+    window_end = serializers.DateTimeField()
+    units = ArmUnitsSerializer(many=True)
+    n = serializers.IntegerField()
+    srm_p_value = serializers.FloatField(allow_null=True)
+    srm_flag = serializers.BooleanField()
+    sequential = serializers.BooleanField()
+    n_star = serializers.IntegerField(allow_null=True)
+    decision = DECISION
+    metrics = MetricResultSerializer(many=True)
+
+
 class ExperimentResultsApi(APIView):
     @extend_schema(
         summary="An experiment's results per metric",
         description="Per arm and per comparison with the control; see docs/api.md.",
         parameters=[ProjectQuery],
-        responses={
-            200: OpenApiResponse(
-                response={"type": "object", "additionalProperties": True},
-                description="The results object (docs/api.md, Experiments).",
-            ),
-            **errors(400, 401, 404),
-        },
+        responses={200: ResultsSerializer, **errors(400, 401, 404)},
     )
     def get(self, request, key: str):
         return Response(experiment_results(experiment_or_404(request, key)))
