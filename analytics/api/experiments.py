@@ -7,7 +7,7 @@ user names the project with `?project=SLUG` when the key is used in several of t
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -159,10 +159,14 @@ class ExperimentListApi(APIView):
         body = _validated(ExperimentCreateSerializer, request)
         project = _target_project(request.user, body.pop("project", None))
         body["arms"] = [dict(arm) for arm in body["arms"]]
-        with transaction.atomic():
-            if Experiment.objects.select_for_update().filter(project=project, key=body["key"]):
-                raise ValidationError({"key": [f"Project {project.slug} has this key already."]})
-            experiment = Experiment.objects.create(project=project, **body)
+        taken = ValidationError({"key": [f"Project {project.slug} has this key already."]})
+        if Experiment.objects.filter(project=project, key=body["key"]).exists():
+            raise taken
+        try:
+            with transaction.atomic():
+                experiment = Experiment.objects.create(project=project, **body)
+        except IntegrityError:  # created meanwhile by a concurrent request
+            raise taken from None
         return Response(ExperimentSerializer(experiment).data, status=status.HTTP_201_CREATED)
 
 
