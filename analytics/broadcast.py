@@ -15,10 +15,17 @@ from collections.abc import Iterable
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
-from analytics.frames import anomaly_data, checkpoint_data, encode, server_time, session_data
+from analytics.frames import (
+    anomaly_data,
+    checkpoint_data,
+    encode,
+    experiment_data,
+    server_time,
+    session_data,
+)
 from analytics.layer import channel_layer
 from analytics.liveview import events_group
-from analytics.models import SkillAnomaly
+from analytics.models import Experiment, SkillAnomaly
 from tracking import events
 from tracking.models import Checkpoint, Session
 
@@ -66,6 +73,17 @@ def anomalies_changed(opened: Iterable[SkillAnomaly], resolved: Iterable[SkillAn
     _send_on_commit(
         [(a.project_id, "anomaly_opened", "anomaly", anomaly_data(a)) for a in opened]
         + [(a.project_id, "anomaly_resolved", "anomaly", anomaly_data(a)) for a in resolved]
+    )
+
+
+def experiments_updated(changed: Iterable[tuple[Experiment, dict, dict | None]]) -> None:
+    """Push `experiment_updated` for each (experiment, results, previous results) whose
+    decision changed, to the experiment's project, after commit."""
+    _send_on_commit(
+        [
+            (e.project_id, "experiment_updated", "experiment", experiment_data(e, now, before))
+            for e, now, before in changed
+        ]
     )
 
 

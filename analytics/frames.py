@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from analytics.models import SkillAnomaly
+from analytics.models import Experiment, SkillAnomaly
 from tracking import instruments
 from tracking.models import Checkpoint, Session
 
@@ -83,3 +83,30 @@ def anomaly_data(anomaly: SkillAnomaly) -> dict:
             value = getattr(anomaly, name)
             data[name] = iso(value) if isinstance(value, datetime) else value
     return data
+
+
+def experiment_data(experiment: Experiment, results: dict, previous: dict | None) -> dict:
+    """An experiment whose decision changed: the decisions now and before (null: never
+    evaluated), per comparison with its p and q; the whole results are in the API."""
+    return {
+        "project": experiment.project.slug,
+        "key": experiment.key,
+        "name": experiment.name,
+        "status": results["status"],
+        "decision": results["decision"],
+        "previous_decision": previous["decision"] if previous else None,
+        "srm_flag": results["srm_flag"],
+        "computed_at": results["computed_at"],
+        "metrics": [
+            {
+                "metric": metric["metric"],
+                "role": metric["role"],
+                "variant": comparison["variant"],
+                "decision": comparison["decision"],
+                "p_value": comparison["p_value"],
+                "q_value": comparison["q_value"],
+            }
+            for metric in results["metrics"]
+            for comparison in metric["comparisons"]
+        ],
+    }

@@ -1,11 +1,18 @@
-"""Stored analytics results: anomalies with an open → resolved lifecycle; worker heartbeats."""
+"""Stored analytics results: anomalies with an open → resolved lifecycle; worker heartbeats;
+experiments and their exposures."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
+from analytics.experiments.assignment import bucket_ranges
+from analytics.experiments.validation import arms_problem, metrics_problem
 from tracking import instruments
 from tracking.models import Project
 
@@ -101,3 +108,116 @@ class WorkerHeartbeat(models.Model):
         fields = {"last_run_at": now, **({"last_success_at": now} if succeeded else {})}
         cls.objects.update_or_create(worker=worker, defaults=fields)
         instruments.worker_runs.labels(worker, "success" if succeeded else "error").inc()
+
+
+class ExperimentStateError(ValueError):
+    """A transition the experiment's status does not allow (draft → running → stopped)."""
+
+
+class Experiment(models.Model):
+    """An A/B test of an agent setup in one project, assigned by GrowthBook's hash v2.
+
+    Arms are `[{key, weight, context}]`, the first being the control; weights sum to 1 and
+    take cumulative ranges of the unit interval. `context` is what the agent is given (the
+    SessionStart hook's additionalContext). The status moves draft → running → stopped only,
+    through `start()` and `stop()`; a draft or stopped experiment assigns no one.
+    """
+
+    DRAFT = "draft"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    STATUSES = [(DRAFT, "draft"), (RUNNING, "running"), (STOPPED, "stopped")]
+    SESSION = "session"
+    USER = "user"
+    UNITS = [(SESSION, "session"), (USER, "user")]
+    HASH_RULE = "fnv1a32(str(fnv1a32(key + unit))) mod 10000 / 10000 (GrowthBook hash v2)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="experiments")
+    key = models.SlugField(max_length=100, help_text="The hash seed too: never change it once run.")
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=DRAFT)
+    unit = models.CharField(max_length=10, choices=UNITS, default=SESSION)
+    arms = models.JSONField(help_text='[{"key": "control", "weight": 0.5, "context": ""}, …]')
+    metrics = models.JSONField(default=list, help_text="Goal metrics, corrected by BH.")
+    guardrail_metrics = models.JSONField(default=list, blank=True)
+    planned_units = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    # The analytics worker's last results, to tell when a decision changed (pushed live).
+    last_results = models.JSONField(null=True, blank=True, editable=False)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="experiment_project_key")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("experiment-detail", args=[self.project.slug, self.key])
+
+    def clean(self) -> None:
+        problems = {}
+        if (problem := arms_problem(self.arms)) is not None:
+            problems["arms"] = problem
+        if (problem := metrics_problem(self.metrics, self.guardrail_metrics)) is not None:
+            problems["metrics"] = problem
+        if problems:
+            raise ValidationError(problems)
+
+    @property
+    def arm_keys(self) -> list[str]:
+        return [arm["key"] for arm in self.arms]
+
+    @property
+    def ranges(self) -> list[tuple[float, float]]:
+        return bucket_ranges([float(arm["weight"]) for arm in self.arms])
+
+    @property
+    def assignment_rule(self) -> str:
+        """The rule in words, with each arm's range of the hash (shown in the admin)."""
+        ranges = ", ".join(
+            f"{key} [{start:.4f}, {end:.4f})"
+            for key, (start, end) in zip(self.arm_keys, self.ranges, strict=True)
+        )
+        return f"hash = {self.HASH_RULE.replace('key', repr(self.key))}; {ranges}"
+
+    def start(self, now: datetime | None = None) -> None:
+        """draft → running; anything else is an ExperimentStateError."""
+        if self.status != self.DRAFT:
+            raise ExperimentStateError(f"only a draft can start; this one is {self.status}")
+        self.status = self.RUNNING
+        self.started_at = now or timezone.now()
+        self.save(update_fields=["status", "started_at"])
+
+    def stop(self, now: datetime | None = None) -> None:
+        """running → stopped; anything else is an ExperimentStateError."""
+        if self.status != self.RUNNING:
+            raise ExperimentStateError(
+                f"only a running experiment can stop; this one is {self.status}"
+            )
+        self.status = self.STOPPED
+        self.stopped_at = now or timezone.now()
+        self.save(update_fields=["status", "stopped_at"])
+
+
+class Exposure(models.Model):
+    """A unit's first exposure to an experiment: its arm and when (kept on every repeat)."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="exposures")
+    unit_id = models.CharField(max_length=200)
+    arm = models.CharField(max_length=50)
+    first_exposed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "unit_id"], name="exposure_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} → {self.arm}"

@@ -9,4 +9,10 @@ urlpatterns = [
     # A skill's name may hold "/": the path runs to the last "/" of the address.
     path("p/<slug:slug>/skills/<path:skill>/", views.skill_detail, name="skill-detail"),
     path("p/<slug:slug>/session-patterns/", views.session_patterns, name="session-patterns"),
+    path("p/<slug:slug>/experiments/", views.experiment_list, name="experiment-list"),
+    path(
+        "p/<slug:slug>/experiments/<slug:key>/",
+        views.experiment_detail,
+        name="experiment-detail",
+    ),
 ]

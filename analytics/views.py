@@ -1,5 +1,6 @@
-"""The analytics pages: the live dashboard, a project's skills, a skill, the anomalies and a
-project's session patterns. Login required; a project the user may not see is a 404.
+"""The analytics pages: the live dashboard, a project's skills, a skill, the anomalies, a
+project's session patterns and its experiments (one experiment's results). Login required; a
+project the user may not see is a 404.
 
 Each view parses its query with the API's own fields (the same messages for the same mistakes;
 a bad query is a 400 page naming the parameter), calls the functions the REST endpoints call
@@ -12,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -21,7 +23,9 @@ from rest_framework.exceptions import NotFound
 from analytics import skills as skill_figures
 from analytics.api.anomalies import AnomalyListApi
 from analytics.api.skills import WindowField
-from analytics.models import SkillAnomaly
+from analytics.experiments.display import displayed
+from analytics.experiments.results import experiment_results
+from analytics.models import Experiment, SkillAnomaly
 from analytics.session_stats import session_stats
 from analytics.trends import skill_trends
 from lib.text import check_text
@@ -306,3 +310,26 @@ def session_patterns(request: HttpRequest, slug: str) -> HttpResponse:
         ],
     )
     return render(request, "analytics/session_patterns.html", ctx)
+
+
+@login_required
+def experiment_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = selectors.project_for(request.user, slug)
+    experiments = Experiment.objects.filter(project=project).annotate(units=Count("exposures"))
+    return render(
+        request,
+        "analytics/experiment_list.html",
+        {"project": project, "experiments": experiments},
+    )
+
+
+@login_required
+def experiment_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    project = selectors.project_for(request.user, slug)
+    experiment = get_object_or_404(Experiment, project=project, key=key)
+    results = displayed(experiment_results(experiment))
+    return render(
+        request,
+        "analytics/experiment_detail.html",
+        {"project": project, "experiment": experiment, "results": results},
+    )

@@ -311,6 +311,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tracking.api.schema.add_answers_of_every_operation",
     ],
+    # An experiment's goal and guardrail metrics are one choice set: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"MetricNameEnum": "analytics.experiments.definitions.METRIC_NAMES"},
 }
 
 # Ingest limits: a request carries at most this many events and bytes.

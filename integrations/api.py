@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from analytics.experiments.exposure import session_start_context
 from integrations.claude_code.hooks import EVENTS, MAX_AGENT_ID, MAX_ID, HookError, handle_hook
 from tracking.api.ingest import IngestView, RawJSONParser, parse_json_body
 from tracking.api.limits import read_body
@@ -14,6 +16,21 @@ from tracking.api.permissions import HasWriteKey
 from tracking.api.schema import RequiredBodySchema, errors
 
 TOOL_EVENTS = ["PostToolUse", "PostToolUseFailure", "PreToolUse"]
+# Claude Code's documented SessionStart output: text added to the session's context.
+SESSION_START_OUTPUT = {
+    "type": "object",
+    "properties": {
+        "hookSpecificOutput": {
+            "type": "object",
+            "properties": {
+                "hookEventName": {"type": "string", "enum": ["SessionStart"]},
+                "additionalContext": {"type": "string"},
+            },
+            "required": ["hookEventName", "additionalContext"],
+        }
+    },
+    "required": ["hookSpecificOutput"],
+}
 
 
 def _text(limit: int, *, required: bool = False) -> dict:
@@ -68,10 +85,19 @@ class ClaudeCodeHookApi(IngestView):
         description=(
             "The JSON input of a SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, "
             "PostToolUseFailure, Stop, SubagentStop, PreCompact or SessionEnd hook. Answers "
-            "204 with an empty body: Claude Code would add any text to the model's context."
+            "204 with an empty body: Claude Code would add any text to the model's context. "
+            "The one exception: a SessionStart while the project runs an experiment whose unit "
+            "is the session gets its arm's context as `hookSpecificOutput.additionalContext` "
+            "(200), and the exposure is recorded."
         ),
         request={"application/json": hook_input_schema()},
-        responses={204: OpenApiResponse(description="Stored."), **errors(400, 401, 403, 413)},
+        responses={
+            200: OpenApiResponse(
+                SESSION_START_OUTPUT, description="A SessionStart in an experiment."
+            ),
+            204: OpenApiResponse(description="Stored."),
+            **errors(400, 401, 403, 413),
+        },
         examples=[
             OpenApiExample(
                 "PostToolUse",
@@ -91,8 +117,14 @@ class ClaudeCodeHookApi(IngestView):
     def post(self, request):
         body = read_body(request, settings.INGEST_MAX_BYTES)
         payload = parse_json_body(body)
+        now = timezone.now()
         try:
-            handle_hook(request.user.project, payload)
+            handle_hook(request.user.project, payload, now=now)
         except HookError as exc:
             raise exceptions.ParseError(str(exc)) from None
+        if payload["hook_event_name"] == "SessionStart":
+            context = session_start_context(request.user.project, payload["session_id"], now)
+            if context is not None:
+                output = {"hookEventName": "SessionStart", "additionalContext": context}
+                return Response({"hookSpecificOutput": output})
         return Response(status=status.HTTP_204_NO_CONTENT)

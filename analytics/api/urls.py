@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.api import anomalies, session_stats, skills, trends
+from analytics.api import anomalies, experiments, session_stats, skills, trends
 
 urlpatterns = [
     path(
@@ -16,4 +16,28 @@ urlpatterns = [
     path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
     path("skills/<path:skill>/trend", trends.SkillTrendApi.as_view(), name="api-skill-trend"),
     path("anomalies", anomalies.AnomalyListApi.as_view(), name="api-anomalies"),
+    path("experiments", experiments.ExperimentListApi.as_view(), name="api-experiments"),
+    path(
+        "experiments/<slug:key>", experiments.ExperimentDetailApi.as_view(), name="api-experiment"
+    ),
+    path(
+        "experiments/<slug:key>/start",
+        experiments.ExperimentStartApi.as_view(),
+        name="api-experiment-start",
+    ),
+    path(
+        "experiments/<slug:key>/stop",
+        experiments.ExperimentStopApi.as_view(),
+        name="api-experiment-stop",
+    ),
+    path(
+        "experiments/<slug:key>/results",
+        experiments.ExperimentResultsApi.as_view(),
+        name="api-experiment-results",
+    ),
+    path(
+        "experiments/<slug:key>/assignment",
+        experiments.ExperimentAssignmentApi.as_view(),
+        name="api-experiment-assignment",
+    ),
 ]

@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from prometheus_client import start_http_server
 
 from analytics.detection import RunSummary, evaluate
+from analytics.experiments.evaluation import evaluate_experiments
 from analytics.models import WorkerHeartbeat
 from lib.hours import floor_hour
 from lib.leader import lead, stop_on_signals
@@ -81,6 +82,7 @@ class Command(BaseCommand):
                 summary = evaluate(datetime.now(UTC))
                 WorkerHeartbeat.beat(WORKER, succeeded=not summary.errors)
                 self._report(summary)
+                evaluate_experiments(datetime.now(UTC))
             except Exception as error:
                 # A lost database connection or the like: log, count, try again next time.
                 instruments.worker_runs.labels(WORKER, "error").inc()
@@ -94,6 +96,7 @@ class Command(BaseCommand):
     def _once(self, at: datetime) -> None:
         summary = evaluate(at)
         WorkerHeartbeat.beat(WORKER, succeeded=not summary.errors)
+        evaluate_experiments(at)
         self._report(summary)
         if summary.errors:
             raise CommandError(f"{len(summary.errors)} project evaluations failed")
