@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from analytics import live_metrics, ticker, wire
+from analytics import ticker, wire
 from analytics.fanout import UNAVAILABLE_REASON, Frame, LocalFanout, local_fanout
 from analytics.frames import encode, error_frame, server_time, status_frame
 from analytics.layer import UNAVAILABLE
@@ -27,6 +27,7 @@ from analytics.registry import registry
 from analytics.snapshot import skill_known, skill_metrics
 from lib import gctune
 from lib.text import JSONDepthError, NonFiniteNumber, check_text, loads_bounded
+from tracking import instruments
 from tracking.auth import ApiKeyUser, visible_projects
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.fanout = local_fanout()
         self.counted = True
-        live_metrics.connections.inc()
+        instruments.live_connections.inc()
         self.raw_send = wire.unwrap(self.base_send)
         self.protocol = wire.protocol_of(self.base_send)
         gctune.freeze_soon()
@@ -201,7 +202,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.joined = frozenset()
         if self.counted:
             self.counted = False
-            live_metrics.connections.dec()
+            instruments.live_connections.dec()
         if self.fanout is not None:
             await self.fanout.drop(self)
 
@@ -240,20 +241,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         protocol = self.protocol
         if protocol is None:
-            live_metrics.frames_written["asgi"] += 1
+            wire.frames_written["asgi"] += 1
             await self.raw_send({"type": "websocket.send", "text": frame.text})
             return
         if wire.buffered_bytes(protocol) > self.buffer_limit:
             # Over the limit: drop this frame. A reader that drains is back under within
             # milliseconds (a burst can overshoot within one loop turn); one that stays over
             # for the grace period has stopped reading.
-            live_metrics.frames_dropped.inc()
+            instruments.live_frames_dropped.inc()
             now = time.monotonic()
             if self.over_since is None:
                 self.over_since = now
             elif now - self.over_since >= self.slow_grace:
                 self.closing = True
-                live_metrics.slow_readers_closed.inc()
+                instruments.live_slow_readers_closed.inc()
                 await self.close(code=CLOSE_SLOW_READER)
                 wire.abort(protocol)  # the close frame would wait behind
             return

@@ -20,21 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from prometheus_client import Counter
 
 from analytics import anomalies, broadcast
 from analytics.anomalies import RESOLVE_AFTER, RESOLVE_P, TestResult
 from analytics.models import SkillAnomaly
 from lib.hours import floor_hour
+from tracking import instruments
 from tracking.models import Project, SkillHourly
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=1)
 BASELINE = timedelta(hours=168)
-
-opened_total = Counter("cairn_anomalies_opened_total", "Anomalies opened.", ["metric"])
-errors_total = Counter("cairn_analytics_worker_errors_total", "Failed project evaluations.")
 
 
 @dataclass
@@ -121,7 +118,7 @@ def evaluate(at: datetime) -> RunSummary:
             summary.tests += len(tests)
             apply(project, at, tests, summary)
         except Exception as error:
-            errors_total.inc()
+            instruments.analytics_worker_errors.inc()
             summary.errors.append(f"{project.slug}: {error}")
             log.exception("anomaly evaluation of project %s at %s failed", project.slug, at)
     return summary
@@ -177,7 +174,7 @@ def apply(project: Project, at: datetime, tests: list[TestResult], summary: RunS
         _record(anomaly, test, at, start, end)
         anomaly.save()
         opened.append(anomaly)
-        opened_total.labels(test.metric).inc()
+        instruments.anomalies_detected.labels(test.metric, test.direction).inc()
         summary.opened += 1
     broadcast.anomalies_changed(opened, resolved)
 

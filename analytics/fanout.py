@@ -18,10 +18,11 @@ from collections import defaultdict
 from autobahn.websocket.protocol import PreparedMessage
 from channels.layers import InMemoryChannelLayer
 
-from analytics import live_metrics, wire
+from analytics import wire
 from analytics.frames import status_frame
 from analytics.layer import UNAVAILABLE, channel_layer
 from analytics.registry import registry
+from tracking import instruments
 
 log = logging.getLogger(__name__)
 # Let the event loop run other work (handshakes, client messages, Twisted's buffered writes
@@ -69,6 +70,7 @@ class LocalFanout:
     async def join(self, group: str, member) -> None:
         # Local first: whatever happens to the layer, the member is released from what it holds.
         self.members[group].add(member)
+        instruments.live_fanout_members.set(self.member_count())
         await self._attach(group)
 
     async def leave(self, group: str, member) -> None:
@@ -76,6 +78,7 @@ class LocalFanout:
         if members is None:
             return
         members.discard(member)
+        instruments.live_fanout_members.set(self.member_count())
         if not members:
             del self.members[group]
             await self._detach(group)
@@ -89,6 +92,7 @@ class LocalFanout:
             if not members:
                 del self.members[group]
                 emptied.append(group)
+        instruments.live_fanout_members.set(self.member_count())
         for group in emptied:
             await self._detach(group)
 
@@ -195,8 +199,9 @@ class LocalFanout:
         members = list(self.members.get(group, ()))
         started = time.perf_counter()
         sent = await self._push_all(members, Frame(text))
-        live_metrics.fanout_seconds.observe(time.perf_counter() - started)
-        live_metrics.frames_sent.inc(sent)
+        instruments.live_fanout_seconds.observe(time.perf_counter() - started)
+        instruments.live_frames_sent.inc(sent)
+        wire.flush_frames_written()
         return sent
 
     async def _push_all(self, members: list, frame: Frame) -> int:
@@ -219,10 +224,3 @@ def local_fanout() -> LocalFanout:
     if _current is None or _current.loop is not asyncio.get_running_loop():
         _current = LocalFanout()
     return _current
-
-
-def _member_count() -> int:
-    return _current.member_count() if _current is not None else 0
-
-
-live_metrics.fanout_members.set_function(_member_count)

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from analytics.models import SkillAnomaly
+from tracking import instruments
 from tracking.models import Checkpoint, Session
 
 
@@ -24,6 +25,8 @@ def encode(frame: dict) -> str:
 
 
 def error_frame(code: str, message: str) -> str:
+    reason = instruments.one_of(code, instruments.LIVE_REJECTION_REASONS)
+    instruments.live_frames_rejected.labels(reason).inc()
     return encode({"type": "error", "code": code, "message": message})
 
 

@@ -1,10 +1,12 @@
-"""Stored analytics results: anomalies with an open → resolved lifecycle."""
+"""Stored analytics results: anomalies with an open → resolved lifecycle; worker heartbeats."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from tracking import instruments
 from tracking.models import Project
 
 
@@ -78,3 +80,24 @@ class SkillAnomaly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill} {self.metric} {self.anomaly_type} ({self.status})"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a periodic worker last ran and last succeeded. In the database, not in a process:
+    any process's /metrics tells it (`cairn_worker_last_success_timestamp_seconds`), across
+    restarts of the worker."""
+
+    worker = models.CharField(max_length=40, unique=True)
+    last_run_at = models.DateTimeField()
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.worker
+
+    @classmethod
+    def beat(cls, worker: str, *, succeeded: bool) -> None:
+        """Record and count one finished run of `worker`."""
+        now = timezone.now()
+        fields = {"last_run_at": now, **({"last_success_at": now} if succeeded else {})}
+        cls.objects.update_or_create(worker=worker, defaults=fields)
+        instruments.worker_runs.labels(worker, "success" if succeeded else "error").inc()

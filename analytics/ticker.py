@@ -17,11 +17,11 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from analytics import live_metrics
 from analytics.frames import encode, server_time
 from analytics.layer import UNAVAILABLE, channel_layer
 from analytics.registry import registry
 from analytics.snapshot import build_payloads
+from tracking import instruments
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Ticker:
             )
             await layer.group_send(group, {"type": "live.frame", "group": group, "text": text})
         self.last_build_s = built - started
-        live_metrics.snapshot_build_seconds.observe(self.last_build_s)
+        instruments.live_snapshot_build_seconds.observe(self.last_build_s)
         self.last_send_s = time.perf_counter() - built
         return len(payloads)
 

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the zone is the logged-in person's own, or the site's.
+    "tracking.zones.DisplayZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
@@ -332,3 +334,9 @@ LOGGING = {
         "axes.apps": {"level": "WARNING"},
     },
 }
+
+# Metrics (docs/metrics.md): projects with per-project figures, skills with their own label
+# per project (the rest are `other`); the version in cairn_build_info.
+METRICS_MAX_PROJECTS = envint("METRICS_MAX_PROJECTS", "50")
+METRICS_TOP_SKILLS = envint("METRICS_TOP_SKILLS", "20")
+CAIRN_VERSION = os.environ.get("CAIRN_VERSION", "1.0.0")

@@ -6,10 +6,9 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from integrations.claude_code.hooks import EVENTS, MAX_AGENT_ID, MAX_ID, HookError, handle_hook
-from tracking.api.ingest import RawJSONParser, parse_json_body
+from tracking.api.ingest import IngestView, RawJSONParser, parse_json_body
 from tracking.api.limits import read_body
 from tracking.api.permissions import HasWriteKey
 from tracking.api.schema import RequiredBodySchema, errors
@@ -58,7 +57,8 @@ def hook_input_schema() -> dict:
     }
 
 
-class ClaudeCodeHookApi(APIView):
+class ClaudeCodeHookApi(IngestView):
+    ingest_source = "hook"
     parser_classes = [RawJSONParser]
     permission_classes = [HasWriteKey]
     schema = RequiredBodySchema()

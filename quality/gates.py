@@ -74,10 +74,19 @@ def validate(conditions: Any) -> list[dict[str, Any]]:
     return conditions
 
 
+NO_START = "no session start checkpoint to compare with"
+NO_SESSION = "a checkpoint without a session has no start checkpoint to compare with"
+
+
 def evaluate(
-    conditions: list[dict[str, Any]], observations: Observations, baseline: Observations | None
+    conditions: list[dict[str, Any]],
+    observations: Observations,
+    baseline: Observations | None,
+    *,
+    in_session: bool = True,
 ) -> tuple[str, list[ConditionResult]]:
-    """(verdict, results): verdict "failed", "passed", or "" when nothing could be evaluated."""
+    """(verdict, results): verdict "failed", "passed", or "" when nothing could be evaluated.
+    `in_session` False (a CI checkpoint) says why a `start` threshold has no baseline."""
     results = []
     for c in validate(conditions):
         metric, op, threshold = c["metric"], c["op"], c["threshold"]
@@ -92,11 +101,10 @@ def evaluate(
             status, reason = NOT_MEASURED, f"{metric} was not measured"
         elif limit is None:
             status = NOT_MEASURED
-            reason = (
-                "no session start checkpoint to compare with"
-                if baseline is None
-                else f"{metric} was not measured at the session start"
-            )
+            if baseline is not None:
+                reason = f"{metric} was not measured at the session start"
+            else:
+                reason = NO_START if in_session else NO_SESSION
         else:
             ok = OPERATORS[op](round(actual, 6), round(limit, 6))
             status, reason = (PASSED if ok else FAILED), ""

@@ -23,6 +23,7 @@ from lib.formatting import (
     timestamp,
 )
 from quality import debt as debt_
+from quality import gates
 from quality import score as score_
 from quality.observations import Observations, detail, value
 
@@ -57,7 +58,10 @@ def mark(ok: bool | None) -> str:
 
 
 # Why a gate condition could not be evaluated, as the pages and the report say it.
-_WHY_NOT = {"no session start checkpoint to compare with": "the session has no start checkpoint"}
+_WHY_NOT = {
+    gates.NO_START: "the session has no start checkpoint",
+    gates.NO_SESSION: "the checkpoint has no session, so no start checkpoint",
+}
 
 
 def gate_outcome(condition: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from tracking.models import (
     ApiKey,
     Checkpoint,
     Measurement,
+    Preferences,
     Project,
     Session,
     SkillHourly,
@@ -365,3 +366,9 @@ class SkillHourlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not obj.duration_count:
             return DASH
         return number(obj.duration_sum / obj.duration_count, 2, grouping=False)
+
+
+@admin.register(Preferences)
+class PreferencesAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone"]
+    search_fields = ["user__username"]

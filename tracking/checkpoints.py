@@ -24,7 +24,7 @@ from quality.collectors.git import GitInfo
 from quality.measure import Artefacts, measure
 from quality.observations import Observations, Observed, from_readings
 from quality.recommendations import recommend
-from tracking import events
+from tracking import events, instruments
 from tracking.models import Checkpoint, Measurement, Project, Session
 from tracking.sessions import SessionStart, session_end, session_start
 
@@ -111,7 +111,9 @@ def checkpoint_record(
         if is_start:
             base_obs = observations
         result = score.compute(observations)
-        verdict, conditions_result = gates.evaluate(conditions, observations, base_obs)
+        verdict, conditions_result = gates.evaluate(
+            conditions, observations, base_obs, in_session=session is not None
+        )
         debt = debt_.compute(observations)
         parts = {name: result.part(name)[0] for name in score.PARTS}
         checkpoint = Checkpoint.objects.create(
@@ -142,6 +144,7 @@ def checkpoint_record(
         if session is not None:
             _update_session(session, kind, git.head, checkpoint.created_at)
         events.send_checkpoint_created(checkpoint)
+    instruments.count_checkpoint(kind, verdict)
     return checkpoint
 
 
@@ -256,10 +259,12 @@ def checkpoint_take(
     start_commit = session_baseline(session).commit if session is not None else ""
     if session is not None and not start_commit:
         start_commit = git_collector.head_of(root).head
+    timer = instruments.CollectorTimer(progress)
     result = measure(
         root, artefacts=artefacts, run_tools=run_tools, start_commit=start_commit,
-        python=python, progress=progress,
+        python=python, progress=timer,
     )  # fmt: skip
+    timer.done()
     progress("storing the checkpoint")
     return checkpoint_record(
         project=project, readings=result.readings, git=result.git, session=session, kind=kind

@@ -1,10 +1,10 @@
-"""Forms of the pages: the one that creates an API key on a project's keys page."""
+"""Forms of the pages: a new API key on a project's keys page, and a person's preferences."""
 
 from __future__ import annotations
 
 from django import forms
 
-from tracking.models import ApiKey
+from tracking.models import ApiKey, Preferences, available_zones
 
 
 class ApiKeyForm(forms.Form):
@@ -17,3 +17,21 @@ class ApiKeyForm(forms.Form):
         help_text="What the key is for, e.g. “CI” or “laptop hooks”.",
     )
     scope = forms.ChoiceField(choices=ApiKey.SCOPES, initial=ApiKey.WRITE)
+
+
+class PreferencesForm(forms.ModelForm):
+    """A person's display zone, picked from the zones this machine knows."""
+
+    time_zone = forms.ChoiceField(required=False, label="Time zone")
+
+    class Meta:
+        model = Preferences
+        fields = ["time_zone"]
+
+    def __init__(self, *args, site_zone: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", f"The site's zone ({site_zone})")] + [
+            (name, name) for name in sorted(available_zones())
+        ]

@@ -18,7 +18,7 @@ from lib.hours import floor_hour
 from lib.ranges import check_duration, check_not_future, check_time
 from lib.sql import insert_rows
 from lib.text import check_text
-from tracking import events
+from tracking import events, instruments
 from tracking.models import (
     Project,
     Session,
@@ -158,6 +158,8 @@ def ingest_events(project: Project, raw_events: list, *, source: str = "api") ->
             errors.append({"index": index, "message": exc.messages[0], "messages": exc.messages})
     result = record_invocations(project, events, source=source)
     result.errors = errors
+    if errors:
+        instruments.count_rejection(source, "invalid_event", len(errors))
     return result
 
 
@@ -192,6 +194,7 @@ def record_invocations(
         result.duplicates += len(batch) - len(inserted)
         new_events = [e for e in batch if e.key in inserted]
         result.touched = _add_to_rollups(project, new_events, session_ids)
+    instruments.count_invocations(source, new_events, duplicates=result.duplicates)
     return result
 
 
@@ -230,6 +233,7 @@ def _session_ids(
             ids[session.external_id] = session.pk
             session.project = project
         events.send_sessions_updated(created)  # pushed once the transaction commits
+        instruments.sessions_started.labels(instruments.UNKNOWN).inc(len(created))
     return ids
 
 

@@ -1,22 +1,36 @@
 """`/metrics` for Prometheus, behind a bearer token and an optional address allow-list.
 
-The page lists every view's request counts and latencies: it tells an outsider what the server
-does and how busy it is, so it is never public. `METRICS_TOKEN` (README) is compared in
-constant time; `METRICS_ALLOWED_ADDRESSES`, when set, also limits who may ask.
+The page lists every view's request counts and latencies and Cairn's own figures
+(`docs/metrics.md`): it tells an outsider what the server does and how busy it is, so it is
+never public. `METRICS_TOKEN` (README) is compared in constant time;
+`METRICS_ALLOWED_ADDRESSES`, when set, also limits who may ask.
+
+Two kinds of figures: event counts, which every process adds to (`tracking/instruments.py`;
+with `PROMETHEUS_MULTIPROC_DIR` any process serves the sum of all), and state read from the
+database when scraped (`StateCollector` and the collectors other apps add with
+`add_state_collector`), the same whichever process answers.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Iterable
+import platform
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
+from django.db.models import F, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
+from tracking import instruments
 from tracking.auth import bearer_token
+from tracking.models import Checkpoint, Measurement, Project, Session
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -47,7 +61,7 @@ def token_matches(header: str, expected: str) -> bool:
 
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    """django-prometheus's export, for an allowed address with the right token."""
+    """Every metric family, for an allowed address with the right token."""
     networks = parse_networks(settings.METRICS_ALLOWED_ADDRESSES)
     if not address_allowed(request.META.get("REMOTE_ADDR"), networks):
         return HttpResponse("Forbidden.\n", status=403, content_type="text/plain")
@@ -59,4 +73,119 @@ def metrics(request: HttpRequest) -> HttpResponse:
         )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return ExportToDjangoView(request)
+    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+StateReader = Callable[[], Iterable[Metric]]
+_state_readers: list[StateReader] = []
+
+
+def add_state_collector(reader: StateReader) -> None:
+    """Add a function yielding metric families read at scrape time (an app's `ready()`: the
+    analytics app adds its anomalies and worker state this way, tracking cannot import it)."""
+    if reader not in _state_readers:
+        _state_readers.append(reader)
+
+
+class _Process(Collector):
+    """This process's default registry (single-process mode: django-prometheus, ours,
+    process_* and python_*)."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+
+
+class StateCollector(Collector):
+    """Figures read from the database when scraped: tracking's, then each added reader's."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from tracking_state()
+        for reader in _state_readers:
+            yield from reader()
+
+
+def scrape_registry() -> CollectorRegistry:
+    """A registry for one scrape. In multiprocess mode a fresh one over the files of every
+    process (prometheus_client's docs: per request, never the global registry)."""
+    registry = CollectorRegistry(auto_describe=False)
+    if instruments.MULTIPROCESS:
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_Process())
+    registry.register(StateCollector())
+    return registry
+
+
+COVERAGE_KEY = "coverage.line_percent"
+
+
+def tracking_state() -> Iterator[Metric]:
+    """Active sessions by agent; per project (the `METRICS_MAX_PROJECTS` with the latest
+    checkpoints) the latest checkpoint's score and coverage as ratios and its time; build
+    info. A figure the latest checkpoint did not measure has no sample (not 0)."""
+    active = GaugeMetricFamily(
+        "cairn_sessions_active", "Sessions with status active, by agent.", labels=["agent"]
+    )
+    by_agent = {agent: 0 for agent in instruments.AGENTS}
+    rows = Session.objects.filter(status=Session.ACTIVE).values_list("agent")
+    for (agent,) in rows.iterator():
+        by_agent[instruments.agent_label(agent)] += 1
+    for agent, n in by_agent.items():
+        active.add_metric([agent], n)
+    yield active
+
+    score = GaugeMetricFamily(
+        "cairn_quality_score_ratio",
+        "Quality Score V2 of the project's latest checkpoint, 0-1 (total / 100).",
+        labels=["project"],
+    )
+    coverage = GaugeMetricFamily(
+        "cairn_coverage_ratio",
+        "Line coverage of the project's latest checkpoint, 0-1.",
+        labels=["project"],
+    )
+    last = GaugeMetricFamily(
+        "cairn_last_checkpoint_timestamp_seconds",
+        "Unix time of the project's latest checkpoint.",
+        labels=["project"],
+    )
+    latest = Checkpoint.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-pk")
+    projects = (
+        Project.objects.annotate(checkpoint_id=Subquery(latest.values("pk")[:1]))
+        .filter(checkpoint_id__isnull=False)
+        .values_list("slug", "checkpoint_id")
+    )
+    checkpoints = dict(projects.iterator())
+    omitted = max(0, len(checkpoints) - settings.METRICS_MAX_PROJECTS)
+    rows_ = (
+        Checkpoint.objects.filter(pk__in=list(checkpoints.values()))
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "project__slug", "score_total", "created_at")
+    )[: settings.METRICS_MAX_PROJECTS]
+    kept = list(rows_)
+    covered = dict(
+        Measurement.objects.filter(
+            checkpoint_id__in=[pk for pk, *_ in kept], key=COVERAGE_KEY, value__isnull=False
+        ).values_list("checkpoint_id", F("value"))
+    )
+    for pk, slug, total, created_at in kept:
+        last.add_metric([slug], created_at.timestamp())
+        if total is not None:
+            score.add_metric([slug], total / 100)
+        if pk in covered:
+            coverage.add_metric([slug], covered[pk] / 100)
+    yield score
+    yield coverage
+    yield last
+    yield GaugeMetricFamily(
+        "cairn_metrics_projects_omitted",
+        "Projects with checkpoints left out of the per-project figures (METRICS_MAX_PROJECTS).",
+        value=omitted,
+    )
+    info = GaugeMetricFamily(
+        "cairn_build_info",
+        "Always 1: the version of Cairn and Python.",
+        labels=["version", "python"],
+    )
+    info.add_metric([settings.CAIRN_VERSION, platform.python_version()], 1)
+    yield info

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
+from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -384,3 +387,33 @@ class SkillSessionHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill} {self.hour:%Y-%m-%d %H}:00 session {self.session_id}"
+
+
+@cache
+def available_zones() -> frozenset[str]:
+    """The zone names this machine's tz database has (read once: it walks the database)."""
+    return frozenset(available_timezones())
+
+
+def validate_time_zone(name: str) -> None:
+    """A zone name the IANA database knows ("Europe/Berlin"); blank means the site's zone."""
+    if name and name not in available_zones():
+        raise ValidationError(f"“{name}” is not a time zone name such as Europe/Berlin or UTC.")
+
+
+class Preferences(models.Model):
+    """A person's own display settings. Times on every page (and the admin) are shown in
+    `time_zone`; blank falls back to the site's `CAIRN_DISPLAY_TZ`."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cairn_preferences"
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, validators=[validate_time_zone], help_text="Blank: the site's."
+    )
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'site zone'}"

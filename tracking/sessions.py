@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tracking import events
+from tracking import events, instruments
 from tracking.models import Project, Session
 
 # Descriptive fields a start may fill in on a session that already exists.
@@ -50,6 +50,8 @@ def session_start(*, project: Project, start: SessionStart) -> tuple[Session, bo
         session = Session.objects.get(project=project, external_id=start.external_id)
         created = False
     changed = created
+    if created:
+        instruments.sessions_started.labels(instruments.agent_label(session.agent)).inc()
     if not created:
         blank = {k: v for k, v in fields.items() if v and not getattr(session, k)}
         if blank:
@@ -83,5 +85,6 @@ def session_end(
     )
     session.refresh_from_db()
     if changed:
+        instruments.sessions_ended.labels(instruments.agent_label(session.agent)).inc()
         events.send_sessions_updated([session])
     return session, bool(changed)

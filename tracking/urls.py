@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.project_list, name="project-list"),
+    path("preferences/", views.preferences, name="preferences"),
     path("p/<slug:slug>/", views.project_detail, name="project-detail"),
     path("p/<slug:slug>/keys/", views.api_keys, name="api-keys"),
     path("p/<slug:slug>/keys/<int:pk>/revoke", views.api_key_revoke, name="api-key-revoke"),

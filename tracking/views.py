@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST
 
 from quality.report import render_markdown
 from tracking import selectors
-from tracking.forms import ApiKeyForm
-from tracking.models import ApiKey, Project
+from tracking.forms import ApiKeyForm, PreferencesForm
+from tracking.models import ApiKey, Preferences, Project
 from tracking.panels import session_panels
 from tracking.reports import report_data
+from tracking.zones import site_zone_name
 
 
 def _project_context(request: HttpRequest, slug: str) -> dict:
@@ -154,3 +155,21 @@ def api_key_rotate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, f"Key {key.prefix}… is revoked already; it cannot be rotated.")
         return redirect(reverse("api-keys", args=[project.slug]))
     return _key_shown_once(request, project, new, plain, replaced=key)
+
+
+@never_cache
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The logged-in person's display zone (GET shows it, POST changes it)."""
+    user_id = request.user.pk
+    assert user_id is not None  # login_required
+    current, _ = Preferences.objects.get_or_create(user_id=user_id)
+    form = PreferencesForm(request.POST or None, instance=current, site_zone=site_zone_name())
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            shown = form.instance.time_zone or f"the site's zone ({site_zone_name()})"
+            messages.success(request, f"Times are now shown in {shown}.")
+            return redirect(reverse("preferences"))
+        return render(request, "tracking/preferences.html", {"form": form}, status=400)
+    return render(request, "tracking/preferences.html", {"form": form})

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -82,5 +81,5 @@ class SessionStatsApi(APIView):
         given.is_valid(raise_exception=True)
         until = given.validated_data.get("until") or datetime.now(UTC)
         since = given.validated_data.get("since") or until - DEFAULT_WINDOW
-        body = session_stats(project, since, until, ZoneInfo(settings.CAIRN_DISPLAY_TZ))
+        body = session_stats(project, since, until, timezone.get_current_timezone())
         return Response(SessionStatsSerializer({"project": project.slug, **body}).data)

@@ -21,7 +21,6 @@ from typing import cast
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from prometheus_client import Counter
 
 from integrations.claude_code.importer.finding import default_paths
 from integrations.claude_code.importer.storing import ForeignTranscript, import_own_file
@@ -29,7 +28,7 @@ from integrations.claude_code.importer.totals import announce
 from integrations.claude_code.transcript import external_id, tool_skill
 from integrations.models import ClaudeSession, HookToolCall
 from lib.text import check_text, is_storable
-from tracking import events
+from tracking import events, instruments
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Project, Session
 from tracking.sessions import SessionStart, session_end, session_start
@@ -58,11 +57,6 @@ MAX_AGENT_ID = (
 )
 # After these the transcript holds a finished turn worth reading.
 READ_AFTER = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
-
-transcripts_refused = Counter(
-    "cairn_hook_transcripts_refused_total",
-    "Transcripts a hook pointed at that are not its key's project's, left unread.",
-)
 
 
 class HookError(ValueError):
@@ -178,7 +172,7 @@ def _read_transcript(project: Project, path: Path) -> str:
     try:
         result = import_own_file(path, project)
     except ForeignTranscript as refused:
-        transcripts_refused.inc()
+        instruments.hook_transcripts_refused.inc()
         log.warning("a hook of project %s named a transcript not read: %s", project.slug, refused)
         return str(refused)
     except (OSError, DatabaseError):

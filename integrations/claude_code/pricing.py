@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from integrations.claude_code.accounting import Usage
+from tracking import instruments
 
 TABLE_PATH = Path(__file__).with_name("pricing.json")
 MILLION = Decimal(1_000_000)
@@ -77,6 +78,27 @@ def price_for(model: str, table: dict[str, Price] | None = None) -> Price | None
         if model.startswith(name + "-") and (best is None or len(name) > len(best)):
             best = name
     return table[best] if best else None
+
+
+def count_usage(added: dict[str, Usage]) -> None:
+    """Count tokens a batch added ({model: usage}) and their cost by model family
+    (`cairn_tokens_total`, `cairn_cost_usd_total`); a model without a price adds no cost."""
+    table = price_table()
+    counts = {
+        model: {
+            "input": u.input,
+            "output": u.output,
+            "cache_read": u.cache_read,
+            "cache_creation": u.cache_creation,
+        }
+        for model, u in added.items()
+    }
+    costs = {}
+    for model, usage in added.items():
+        price = price_for(model, table)
+        if price is not None:
+            costs[model] = float(price.cost(usage))
+    instruments.count_tokens(counts, costs)
 
 
 def cost_of(by_model: dict[str, Usage], table: dict[str, Price] | None = None) -> Decimal | None:

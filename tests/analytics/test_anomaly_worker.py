@@ -17,6 +17,7 @@ from analytics.models import SkillAnomaly
 from lib.hours import floor_hour
 from tests.analytics.anomaly_data import hour_of, perfect_baseline
 from tests.analytics.conftest import at
+from tracking import instruments
 
 T = at("2026-11-20T12:00:00")
 HOUR = timedelta(hours=1)
@@ -177,12 +178,12 @@ def test_a_failing_project_is_logged_and_counted_and_the_others_still_run(
         return real(p, at)
 
     monkeypatch.setattr(detection, "project_tests", failing)
-    before = detection.errors_total._value.get()
+    before = instruments.analytics_worker_errors._value.get()
     err = StringIO()
     with pytest.raises(CommandError, match="1 project evaluations failed"):
         call_command("analytics_worker", "--at", T.isoformat(), stdout=StringIO(), stderr=err)
     assert "alpha: rollup unreadable" in err.getvalue()
-    assert detection.errors_total._value.get() == before + 1
+    assert instruments.analytics_worker_errors._value.get() == before + 1
     assert [a.project.slug for a in SkillAnomaly.objects.all()] == ["beta"]
 
 

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from analytics import live_metrics
 from analytics.consumers import ClientError, parse_message, ping_id
 from analytics.fanout import local_fanout
 from analytics.ticker import Ticker
@@ -28,6 +27,7 @@ from tests.analytics import servers
 from tests.analytics.conftest import bearer, subscribed
 from tests.analytics.test_live_contract import section
 from tests.properties import PROPERTY
+from tracking import instruments
 
 DOCUMENTED = set(re.findall(r"^\| `(\w+)` \|", section("Errors"), re.M))
 
@@ -121,7 +121,7 @@ def test_a_ping_id_of_another_type_is_a_bad_request(ident):
 async def test_a_crashing_message_gets_an_error_and_the_consumer_stays(
     live, project, read_key, text, codes
 ):
-    connections = live_metrics.connections._value.get()
+    connections = instruments.live_connections._value.get()
     communicator = await subscribed(bearer(read_key))
     fanout = local_fanout()
     assert fanout.member_count() == 1
@@ -134,7 +134,7 @@ async def test_a_crashing_message_gets_an_error_and_the_consumer_stays(
     assert (await communicator.receive_json_from())["type"] == "metrics_update"
     await communicator.disconnect()
     assert fanout.member_count() == 0
-    assert live_metrics.connections._value.get() == connections
+    assert instruments.live_connections._value.get() == connections
 
 
 @pytest.mark.django_db(transaction=True)
@@ -143,10 +143,13 @@ async def test_a_crashing_message_gets_an_error_and_the_consumer_stays(
 async def test_a_consumer_that_ends_without_a_disconnect_leaves_the_fanout(
     live, project, read_key, ending
 ):
-    connections = live_metrics.connections._value.get()
+    connections = instruments.live_connections._value.get()
     communicator = await subscribed(bearer(read_key))
     fanout = local_fanout()
-    assert (fanout.member_count(), live_metrics.connections._value.get()) == (1, connections + 1)
+    assert (fanout.member_count(), instruments.live_connections._value.get()) == (
+        1,
+        connections + 1,
+    )
     if ending == "exception":
         # A receive event with neither text nor bytes: Channels itself raises (KeyError).
         await communicator.send_input({"type": "websocket.receive"})
@@ -157,7 +160,7 @@ async def test_a_consumer_that_ends_without_a_disconnect_leaves_the_fanout(
         with pytest.raises(asyncio.CancelledError):
             await communicator.future
     assert fanout.member_count() == 0
-    assert live_metrics.connections._value.get() == connections
+    assert instruments.live_connections._value.get() == connections
     assert await Ticker().tick() == 0  # no view left to build for
 
 

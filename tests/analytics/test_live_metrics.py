@@ -42,7 +42,7 @@ async def test_it_counts_connections_frames_and_build_times(live, project, read_
     response = await get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
     text = response.content.decode()
     assert "# TYPE cairn_live_frames_sent_total counter" in text
-    assert "# HELP cairn_live_connections Open /ws/live/ connections in this process." in text
+    assert "# HELP cairn_live_connections Open /ws/live/ connections." in text
     for communicator in clients:
         await communicator.disconnect()
     assert value("cairn_live_connections") == before["cairn_live_connections"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.analytics import servers
-from tests.browser import CHROMEDRIVER, CHROMIUM
+from tests.browser import CHROMEDRIVER, CHROMIUM, log_in
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +51,7 @@ def test_it_shows_the_first_update_then_ingested_events_without_reload(embedded_
     from selenium.webdriver.support.ui import WebDriverWait
 
     wait = WebDriverWait(browser, 15)
-    browser.get(embedded_server["url"] + "/login/?next=/live/")
-    browser.find_element(By.NAME, "username").send_keys("alice")
-    browser.find_element(By.NAME, "password").send_keys("password-alice")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    log_in(browser, embedded_server["url"], "/live/", "alice", "password-alice")
     wait.until(lambda d: d.find_element(By.ID, "live-status").get_attribute("data-state") == "live")
     first_seq = int(browser.find_element(By.ID, "last-update").get_attribute("data-seq"))
     empty = browser.find_element(By.CSS_SELECTOR, "#top-skills tbody td")
@@ -96,10 +93,7 @@ def test_it_shows_reconnecting_and_comes_back_when_the_server_restarts(embedded_
         return driver.find_element(By.ID, "live-status").get_attribute("data-state")
 
     wait = WebDriverWait(browser, 20)
-    browser.get(embedded_server["url"] + "/login/?next=/live/")
-    browser.find_element(By.NAME, "username").send_keys("alice")
-    browser.find_element(By.NAME, "password").send_keys("password-alice")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    log_in(browser, embedded_server["url"], "/live/", "alice", "password-alice")
     wait.until(lambda d: state(d) == "live")
     embedded_server["process"].stop()
     wait.until(lambda d: state(d) == "reconnecting")

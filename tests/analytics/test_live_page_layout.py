@@ -12,7 +12,7 @@ import pytest
 
 from tests.analytics import servers
 from tests.analytics.test_live_page import ingest
-from tests.browser import CHROMEDRIVER, CHROMIUM
+from tests.browser import CHROMEDRIVER, CHROMIUM, log_in
 
 IDS = [
     "0c6a7f0e-5d7b-4c55-9a3e-2b1f9d4e8a61",
@@ -59,10 +59,7 @@ def test_active_sessions_link_their_pages_and_fit_at_1440_px(embedded_server, br
     ]
     assert ingest(embedded_server, events)["accepted"] == len(IDS)
 
-    browser.get(embedded_server["url"] + "/login/?next=/live/")
-    browser.find_element(By.NAME, "username").send_keys("alice")
-    browser.find_element(By.NAME, "password").send_keys("password-alice")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    log_in(browser, embedded_server["url"], "/live/", "alice", "password-alice")
     links = wait.until(
         lambda d: d.execute_script(
             "const links = [...document.querySelectorAll('#active-sessions tbody a')];"

@@ -45,6 +45,13 @@ def test_it_passes_when_measured_conditions_hold_and_lists_the_rest_as_not_measu
     assert gates.evaluate([], {}, None)[0] == ""
 
 
+def test_a_checkpoint_without_a_session_says_so_for_a_start_threshold():
+    config = [{"metric": "coverage.line_percent", "op": ">=", "threshold": "start"}]
+    _, [result] = gates.evaluate(config, obs(coverage__line_percent=70.0), None, in_session=False)
+    assert result.status == "not measured"
+    assert result.reason == "a checkpoint without a session has no start checkpoint to compare with"
+
+
 def test_it_uses_the_projects_own_conditions():
     config = [{"metric": "coverage.line_percent", "op": ">=", "threshold": 90}]
     verdict, results = gates.evaluate(config, obs(coverage__line_percent=89.99), None)

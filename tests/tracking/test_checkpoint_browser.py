@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from quality.collectors.base import Source, measured, not_measured
-from tests.browser import requires_chromium
+from tests.browser import log_in, requires_chromium
 from tracking.checkpoints import checkpoint_record
 from tracking.models import Project, Session
 
@@ -48,10 +48,7 @@ def test_it_draws_session_and_project_trends(live_server, browser):  # noqa: F81
             project=project, readings=readings(coverage), session=session, kind=kind
         )
 
-    browser.get(f"{live_server.url}/login/?next=/p/trend/c/{last.pk}/")
-    browser.find_element(By.NAME, "username").send_keys("viewer")
-    browser.find_element(By.NAME, "password").send_keys("viewer-pass-123")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    log_in(browser, live_server.url, f"/p/trend/c/{last.pk}/", "viewer", "viewer-pass-123")
     wait = WebDriverWait(browser, 15)
     wait.until(lambda d: d.execute_script("return typeof Chart !== 'undefined'"))
     state = wait.until(

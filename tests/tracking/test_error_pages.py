@@ -13,7 +13,7 @@ def test_a_pages_404_is_cairns_layout_with_the_users_navigation(owner_client, pr
     assert response.status_code == 404
     page = response.content.decode()
     assert "<h1>Page not found (404)</h1>" in page
-    assert 'class="topbar"' in page and ">alice</span>" in page and 'href="/live/"' in page
+    assert 'class="topbar"' in page and ">alice</a>" in page and 'href="/live/"' in page
 
 
 @pytest.mark.django_db

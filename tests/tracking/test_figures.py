@@ -61,7 +61,7 @@ def test_the_report_says_why_a_gate_condition_was_not_evaluated(project):
     report = render_markdown(report_data(ci_839(project)))
     assert (
         "- `coverage.line_percent` >= session start: not evaluated: "
-        "the session has no start checkpoint" in report
+        "the checkpoint has no session, so no start checkpoint" in report
     )
     assert "- `tests.failed` == 0: 1, failed" in report
     for emoji in "✅❌➖":
@@ -92,7 +92,7 @@ def test_the_checkpoint_page_shows_partial_and_why_the_gate_was_not_evaluated(
     assert "Excellent" not in card and "★" not in card
     assert '<span class="badge fail" title="gate failed">gate failed</span>' in card
     gates = page.split('id="gates"', 1)[1].split("</section>", 1)[0]
-    assert "not evaluated: the session has no start checkpoint" in gates
+    assert "not evaluated: the checkpoint has no session, so no start checkpoint" in gates
     assert "not measured" not in gates
     assert "scaled over the 15 of 100" not in page
 
@@ -134,5 +134,5 @@ def test_tables_admin_and_footer_share_one_zone_and_format(owner_client, project
     admin = Client()
     admin.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
     listing = admin.get("/admin/tracking/session/").content.decode()
-    assert "2026-12-01 17:33:00" in listing  # TIME_ZONE (= CAIRN_DISPLAY_TZ at start-up) is UTC
+    assert "2026-12-01 18:33:00" in listing  # the admin too, in the same zone as the pages
     assert "Dec. 1, 2026" not in listing

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from tests.browser import requires_chromium
+from tests.browser import log_in, requires_chromium
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Checkpoint, Project, Session
 
@@ -39,12 +39,7 @@ return {
 
 
 def login(browser, live_server, next_url: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    browser.get(f"{live_server.url}/login/?next={next_url}")
-    browser.find_element(By.NAME, "username").send_keys("viewer")
-    browser.find_element(By.NAME, "password").send_keys("viewer-pass-123")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    log_in(browser, live_server.url, next_url, "viewer", "viewer-pass-123")
 
 
 def wait_for_chart(browser, canvas_id: str) -> dict:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 
-from tests.browser import requires_chromium
+from tests.browser import log_in, requires_chromium
 from tracking.models import ApiKey, Checkpoint, Project, Session
 
 pytestmark = [requires_chromium, pytest.mark.django_db(transaction=True)]
@@ -28,14 +28,7 @@ def project(db) -> Project:
 
 
 def login(browser, live_server, next_url: str) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.get(f"{live_server.url}/login/?next={next_url}")
-    browser.find_element(By.NAME, "username").send_keys("viewer")
-    browser.find_element(By.NAME, "password").send_keys("viewer-pass-123")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 15).until(lambda d: "/login/" not in d.current_url)
+    log_in(browser, live_server.url, next_url, "viewer", "viewer-pass-123")
 
 
 def wait_for(browser, css: str):

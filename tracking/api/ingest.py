@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -10,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lib.text import JSONDepthError, loads_bounded
+from tracking import instruments
 from tracking.api.limits import PayloadTooLarge, read_body
 from tracking.api.permissions import HasWriteKey
 from tracking.api.schema import errors
@@ -65,7 +68,38 @@ def parse_json_body(body: bytes):
         raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
 
 
-class IngestInvocationsApi(APIView):
+# A refused request's status as a rejection reason (docs/metrics.md).
+REJECTION_BY_STATUS = {
+    400: "bad_request",
+    401: "auth",
+    403: "auth",
+    413: "too_large",
+    415: "media_type",
+    429: "rate_limited",
+}
+
+
+class IngestView(APIView):
+    """An ingest endpoint: each request's answer time and each refused request are counted
+    under `ingest_source` (`cairn_ingest_request_duration_seconds`, `..._rejections_total`)."""
+
+    ingest_source = "api"
+
+    def dispatch(self, request, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - started
+            instruments.ingest_request_duration.labels(self.ingest_source).observe(elapsed)
+
+    def handle_exception(self, exc):
+        reason = REJECTION_BY_STATUS.get(getattr(exc, "status_code", 500), "other")
+        instruments.count_rejection(self.ingest_source, reason)
+        return super().handle_exception(exc)
+
+
+class IngestInvocationsApi(IngestView):
     parser_classes = [RawJSONParser]
     permission_classes = [HasWriteKey]
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import template
-from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.html import format_html
@@ -92,8 +90,9 @@ def short_sha(value: str) -> str:
 
 
 def display_zone_name() -> str:
-    """The zone every page shows times in: `CAIRN_DISPLAY_TZ` (default UTC)."""
-    return str(getattr(settings, "CAIRN_DISPLAY_TZ", "") or "UTC")
+    """The zone the page shows times in: the one `tracking.zones` activated for the request
+    (the person's own or the site's `CAIRN_DISPLAY_TZ`)."""
+    return timezone.get_current_timezone_name()
 
 
 @register.simple_tag
@@ -107,7 +106,7 @@ def when(value: datetime | None) -> str:
     """A moment as `<time>` in the display zone, "2026-12-01 16:37:05"; None → "—"."""
     if value is None:
         return formatting.DASH
-    local = timezone.localtime(value, ZoneInfo(display_zone_name()))
+    local = timezone.localtime(value)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         value.isoformat(),

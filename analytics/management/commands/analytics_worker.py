@@ -10,10 +10,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from prometheus_client import start_http_server
 
-from analytics.detection import RunSummary, errors_total, evaluate
+from analytics.detection import RunSummary, evaluate
+from analytics.models import WorkerHeartbeat
 from lib.hours import floor_hour
 from lib.leader import lead, stop_on_signals
+from tracking import instruments
 from tracking.ingest import parse_timestamp
+
+WORKER = "analytics"
 
 
 def next_run(now: datetime, interval: timedelta) -> datetime:
@@ -74,10 +78,13 @@ class Command(BaseCommand):
         self.stdout.write(f"analytics_worker: a run every {minutes} min and at each full hour")
         while not stop.is_set():
             try:
-                self._report(evaluate(datetime.now(UTC)))
+                summary = evaluate(datetime.now(UTC))
+                WorkerHeartbeat.beat(WORKER, succeeded=not summary.errors)
+                self._report(summary)
             except Exception as error:
                 # A lost database connection or the like: log, count, try again next time.
-                errors_total.inc()
+                instruments.worker_runs.labels(WORKER, "error").inc()
+                instruments.analytics_worker_errors.inc()
                 self.stderr.write(f"analytics_worker: run failed: {error}")
             close_old_connections()
             now = datetime.now(UTC)
@@ -86,6 +93,7 @@ class Command(BaseCommand):
 
     def _once(self, at: datetime) -> None:
         summary = evaluate(at)
+        WorkerHeartbeat.beat(WORKER, succeeded=not summary.errors)
         self._report(summary)
         if summary.errors:
             raise CommandError(f"{len(summary.errors)} project evaluations failed")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.db import connection
 
-from integrations.claude_code.accounting import USAGE_FIELDS, Ledger, Request
+from integrations.claude_code.accounting import USAGE_FIELDS, Ledger, Request, Usage
 from integrations.claude_code.importer.reading import NewLines
 from integrations.claude_code.importer.results import Stored
 from integrations.claude_code.importer.sessions import SessionKey
+from integrations.claude_code.pricing import count_usage
 from integrations.claude_code.transcript import parse_time
 from integrations.models import TOKEN_FIELDS, ApiRequest
 from lib.sql import any_of, insert_rows, update_rows
@@ -42,17 +43,26 @@ def store_requests(
         )
         existing.update(((row.message_id, row.request_id), row) for row in rows)
     new, changed = [], []
+    added: dict[str, Usage] = {}  # tokens this batch adds, by model, for the metrics
     for key, request in ledger.requests.items():
         row = existing.get(key)
         if row is None:
             new.append(_new_request(request, sessions[(request.session_id, request.agent_id)]))
+            added[request.model] = added.get(request.model, Usage()) + request.usage
             continue
+        before = Usage(*(getattr(row, name) for name in USAGE_ATTRS))
         if _raise_request(row, request):
+            after = Usage(*(getattr(row, name) for name in USAGE_ATTRS))
+            raised = Usage(
+                *(a - b for a, b in zip(after.as_tuple(), before.as_tuple(), strict=True))
+            )
+            added[row.model] = added.get(row.model, Usage()) + raised
             changed.append(row)
             result.sessions.add(row.session_id)
     insert_rows(ApiRequest, (*REQUEST_COLUMNS, *TOKEN_FIELDS), new)
     update_rows(ApiRequest, changed, (*TOKEN_FIELDS, "nested"))
     result.requests_new += len(new)
+    count_usage(added)
     result.requests_updated += len(changed)
 
 

@@ -22,6 +22,7 @@ from integrations.claude_code.transcript import (
 )
 from integrations.models import ClaudeSession
 from lib.sql import any_of, update_rows
+from tracking import instruments
 from tracking.models import Project, Session
 
 AGENT = "claude-code"
@@ -212,6 +213,7 @@ def _get_or_create_sessions(
                 )
         if new:
             Session.objects.bulk_create(new, ignore_conflicts=True)
+            instruments.sessions_started.labels(instruments.agent_label(AGENT)).inc(len(new))
             names = [session.external_id for session in new]
             made = Session.objects.filter(project=owner, external_id__in=names)
             existing.update((row.external_id, row) for row in made)

@@ -19,7 +19,7 @@ from integrations.claude_code.importer.requests import USAGE_ATTRS
 from integrations.claude_code.pricing import cost_of
 from integrations.models import TOKEN_FIELDS, ApiRequest
 from lib.sql import any_of, update_rows
-from tracking import events
+from tracking import events, instruments
 from tracking.models import Session, SkillInvocation
 
 MICRO_DOLLAR = Decimal("0.000001")
@@ -135,6 +135,7 @@ def _end_if_idle(session: Session, now: datetime, idle: timedelta) -> None:
     if activity and session.status == Session.ACTIVE and now - activity > idle:
         session.status = Session.ENDED
         session.ended_at = activity
+        instruments.sessions_ended.labels(instruments.agent_label(session.agent)).inc()
     elif activity and session.status == Session.ENDED and session.ended_at:
         session.ended_at = max(session.ended_at, activity)
 
