@@ -82,7 +82,10 @@ def test_each_process_restarts_on_failure_and_may_write_only_its_folders(name):
 
 def test_the_metrics_folder_is_wiped_before_the_processes_start():
     unit = settings_of("cairn-metrics-dir.service")
-    assert unit["ExecStartPre"] == ["/usr/bin/find ${PROMETHEUS_MULTIPROC_DIR} -mindepth 1 -delete"]
+    assert unit["ExecStartPre"] == ["/usr/bin/find /run/cairn/prometheus -mindepth 1 -delete"]
+    assert unit["ExecStart"] == [
+        """/bin/sh -c 'test "$$PROMETHEUS_MULTIPROC_DIR" = /run/cairn/prometheus'"""
+    ]
     assert unit["RuntimeDirectory"] == ["cairn/prometheus"]
     example = (UNITS / "cairn.env.example").read_text().splitlines()
     assert "PROMETHEUS_MULTIPROC_DIR=/run/cairn/prometheus" in example
