@@ -166,10 +166,12 @@ def stack(django_db_setup, tmp_path_factory):
             process.kill()
 
 
-def https(stack, method: str, path: str, body: bytes | None = None, **headers: str) -> tuple:
-    """One request from CLIENT over TLS: (status, headers as a list, body)."""
+def https(
+    stack, method: str, path: str, body: bytes | None = None, source: str = CLIENT, **headers: str
+) -> tuple:
+    """One request from `source` over TLS: (status, headers as a list, body)."""
     connection = http.client.HTTPSConnection(
-        "127.0.0.1", stack["https"], context=stack["tls"], source_address=(CLIENT, 0), timeout=10
+        "127.0.0.1", stack["https"], context=stack["tls"], source_address=(source, 0), timeout=10
     )
     try:
         connection.request(method, path, body=body, headers=headers)
@@ -349,6 +351,18 @@ def test_wss_clients_through_nginx_get_the_ticks_from_both_processes(stack, read
         time.sleep(0.1)
     upstreams = sorted(line.split()[-1] for line in lines)
     assert upstreams == sorted(f"127.0.0.1:{port}" for port in stack["daphnes"])
+
+
+def test_logins_are_rate_limited_per_address(stack):
+    # 10 a minute with a burst of 10: the first 11 pass, then 429 until the rate refills.
+    answers = [https(stack, "GET", "/login/", source="127.0.0.3") for _ in range(20)]
+    statuses = [status for status, _, _ in answers]
+    assert statuses[:11] == [200] * 11, statuses
+    assert 429 in statuses[11:], statuses
+    refused = next(headers for status, headers, _ in answers if status == 429)
+    assert values(refused, "Strict-Transport-Security") == [HSTS]
+    # Another address is not affected.
+    assert https(stack, "GET", "/login/")[0] == 200
 
 
 def test_check_deploy_is_clean_with_the_documented_settings(stack):

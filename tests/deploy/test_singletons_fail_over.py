@@ -42,7 +42,7 @@ def shared_env(tmp_path):
     )
 
 
-def wait_for_log(process: Process, pattern: str, timeout: float = 20.0) -> float:
+def wait_for_log(process: Process, pattern: str, timeout: float = 40.0) -> float:
     """Wait until the process's log matches; the monotonic time it was seen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -55,8 +55,9 @@ def wait_for_log(process: Process, pattern: str, timeout: float = 20.0) -> float
 
 
 def leader_and_follower(copies: list[Process], name: str) -> tuple[Process, Process]:
-    """Which copy leads: one says it leads, the other that it waits."""
-    deadline = time.monotonic() + 20
+    """Which copy leads: one says it leads, the other that it waits (both started by then: a
+    Django process takes tens of seconds to start on a loaded machine)."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         logs = [copy.log.read_text() for copy in copies]
         leading = [f"{name}: leading" in log for log in logs]

@@ -16,6 +16,7 @@ SERVICES = [
     "cairn-daphne@.service",
     "cairn-live-broadcast.service",
     "cairn-analytics-worker.service",
+    "cairn-metrics-server.service",
     "cairn-metrics-dir.service",
 ]
 needs_systemd = pytest.mark.skipif(
@@ -37,7 +38,7 @@ def settings_of(name: str) -> dict[str, list[str]]:
 def test_every_unit_passes_systemd_analyze_verify():
     done = subprocess.run([VERIFY], capture_output=True, text=True, timeout=60)  # noqa: S603
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "systemd-analyze verify: 5 units clean"
+    assert done.stdout.strip() == "systemd-analyze verify: 6 units clean"
     assert done.stderr == ""
 
 
@@ -67,7 +68,7 @@ def test_each_service_is_sandboxed_with_its_environment_file(name):
     assert unit["PartOf"] == ["cairn.target"]
 
 
-@pytest.mark.parametrize("name", SERVICES[:3])
+@pytest.mark.parametrize("name", SERVICES[:4])
 def test_each_process_restarts_on_failure_and_may_write_only_its_folders(name):
     unit = settings_of(name)
     assert unit["Restart"] == ["on-failure"]
@@ -81,7 +82,10 @@ def test_each_process_restarts_on_failure_and_may_write_only_its_folders(name):
 
 def test_the_metrics_folder_is_wiped_before_the_processes_start():
     unit = settings_of("cairn-metrics-dir.service")
-    assert unit["ExecStartPre"] == ["/usr/bin/find ${PROMETHEUS_MULTIPROC_DIR} -mindepth 1 -delete"]
+    assert unit["ExecStartPre"] == ["/usr/bin/find /run/cairn/prometheus -mindepth 1 -delete"]
+    assert unit["ExecStart"] == [
+        """/bin/sh -c 'test "$$PROMETHEUS_MULTIPROC_DIR" = /run/cairn/prometheus'"""
+    ]
     assert unit["RuntimeDirectory"] == ["cairn/prometheus"]
     example = (UNITS / "cairn.env.example").read_text().splitlines()
     assert "PROMETHEUS_MULTIPROC_DIR=/run/cairn/prometheus" in example
