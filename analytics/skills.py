@@ -21,8 +21,11 @@ from lib.hours import floor_hour
 from lib.stats import percentile_linear
 from tracking.models import (
     Project,
+    SkillDaily,
     SkillDurationBucket,
+    SkillDurationBucketDay,
     SkillHourly,
+    SkillPhaseDay,
     SkillPhaseHour,
     SkillSessionHour,
 )
@@ -99,6 +102,67 @@ TOTALS = {
 }
 
 
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """Where a window of hours is read: its whole UTC days from the daily tier, the hours
+    before the first and after the last whole day from the hourly rows. Both tiers hold the
+    same additive counts, so the sums are those of the hours alone."""
+
+    hours: Q
+    days: Q | None
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime) -> Tiers:
+        """The tiers of the hours h with start ≤ h < end (`start` on an hour)."""
+        first = datetime.combine(start.date(), datetime.min.time(), tzinfo=UTC)
+        if first < start:
+            first += DAY
+        # The last hour counted is the one `end` falls in (or the one before, on the hour).
+        last_hour = floor_hour(end) if floor_hour(end) < end else floor_hour(end) - HOUR
+        last = datetime.combine((last_hour + HOUR).date(), datetime.min.time(), tzinfo=UTC)
+        if last <= first:
+            return cls(Q(hour__gte=start, hour__lt=end), None)
+        edges = Q(hour__gte=start, hour__lt=first) | Q(hour__gte=last, hour__lt=end)
+        return cls(edges, Q(day__gte=first.date(), day__lt=last.date()))
+
+
+def window_totals(
+    projects: QuerySet[Project] | list[Project], tiers: Tiers, skills: list[str] | None = None
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """TOTALS per (skill, project id) over the window, from both tiers."""
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    reads = [(SkillHourly, tiers.hours)] + ([(SkillDaily, tiers.days)] if tiers.days else [])
+    for model, where in reads:
+        rows = model.objects.filter(where, project__in=projects)
+        if skills is not None:
+            rows = rows.filter(skill__in=skills)
+        for row in rows.values("skill", "project_id").annotate(**TOTALS).order_by():
+            key = (row["skill"], row["project_id"])
+            if key in found:
+                for name in TOTALS:
+                    found[key][name] += row[name]
+            else:
+                found[key] = {name: row[name] for name in TOTALS}
+    return found
+
+
+def by_skill(totals: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-project TOTALS summed per skill, with the number of projects."""
+    skills: dict[str, dict[str, Any]] = {}
+    for (skill, _), row in sorted(totals.items()):
+        if skill in skills:
+            for name in TOTALS:
+                skills[skill][name] += row[name]
+            skills[skill]["projects"] += 1
+        else:
+            skills[skill] = {"skill": skill, **row, "projects": 1}
+    return list(skills.values())
+
+
 def _stats_of(row: Mapping[str, Any], sessions: int, start: datetime, end: datetime) -> SkillStats:
     """SkillStats from one skill's TOTALS and its distinct sessions."""
     decided = row["ok"] + row["bad"]
@@ -135,12 +199,10 @@ def skill_stats(
     """
     start = floor_hour(since)
     end = until or datetime.now(UTC)
-    rows = SkillHourly.objects.filter(project__in=projects, hour__gte=start, hour__lt=end)
+    totals = by_skill(window_totals(projects, Tiers.of(start, end), skills))
     sessions = SkillSessionHour.objects.filter(project__in=projects, hour__gte=start, hour__lt=end)
     if skills is not None:
-        rows = rows.filter(skill__in=skills)
         sessions = sessions.filter(skill__in=skills)
-    totals = rows.values("skill").annotate(**TOTALS)
     distinct = dict(
         sessions.values("skill")
         .annotate(n=Count("session", distinct=True))
@@ -212,15 +274,11 @@ def skill_baselines(
     """
     start = floor_hour(since)
     end = until or datetime.now(UTC)
+    tiers = Tiers.of(start, end)
     window = Q(project__in=projects, hour__gte=start, hour__lt=end)
     chosen = window & Q(skill__in=skills) if skills is not None else window
-    # Every skill of the window (the rank is among all of them), in one pass.
-    totals: list[dict[str, Any]] = [
-        dict(row)
-        for row in SkillHourly.objects.filter(window)
-        .values("skill")
-        .annotate(**TOTALS, projects=Count("project", distinct=True))
-    ]
+    # Every skill of the window (the rank is among all of them), in one pass per tier.
+    totals = by_skill(window_totals(projects, tiers))
     ranks = effectiveness_percentiles({r["skill"]: (r["ok"], r["ok"] + r["bad"]) for r in totals})
     people: dict[str, dict[str, Any]] = {
         row["skill"]: dict(row)
@@ -233,7 +291,7 @@ def skill_baselines(
     }
     histograms: dict[str, list[tuple[float, int]]] = defaultdict(list)
     phases: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for skill, key, is_phase, count in _buckets_and_phases(chosen):
+    for skill, key, is_phase, count in _buckets_and_phases(projects, tiers, skills):
         if is_phase:
             phases[skill].append((key, count))
         else:
@@ -272,25 +330,39 @@ def skill_baselines(
     return [_with_across(b, wide.get(b.skill)) for b in result]
 
 
-def _buckets_and_phases(chosen: Q) -> list[tuple[str, str, bool, int]]:
-    """(skill, bucket or phase, is a phase, count) summed over the window: both rollups in
-    one query (UNION ALL), the bucket as text. The empty phase is left out."""
-    durations = (
-        SkillDurationBucket.objects.filter(chosen)
-        .annotate(key=Cast("bucket", CharField()), is_phase=Value(False))
-        .values("skill", "key", "is_phase")
-        .annotate(n=Sum("count"))
-        .values_list("skill", "key", "is_phase", "n")
-    )
-    named = (
-        SkillPhaseHour.objects.filter(chosen)
-        .exclude(phase="")
-        .annotate(key=F("phase"), is_phase=Value(True))
-        .values("skill", "key", "is_phase")
-        .annotate(n=Sum("count"))
-        .values_list("skill", "key", "is_phase", "n")
-    )
-    return list(durations.union(named, all=True))
+def _buckets_and_phases(
+    projects: QuerySet[Project] | list[Project], tiers: Tiers, skills: list[str] | None
+) -> list[tuple[str, str, bool, int]]:
+    """(skill, bucket or phase, is a phase, count) summed over the window: both rollups of
+    both tiers in one query (UNION ALL), the bucket as text, then summed across tiers. The
+    empty phase is left out."""
+    reads = [(SkillDurationBucket, SkillPhaseHour, tiers.hours)]
+    if tiers.days is not None:
+        reads.append((SkillDurationBucketDay, SkillPhaseDay, tiers.days))
+    parts: list[QuerySet] = []
+    for bucket_model, phase_model, where in reads:
+        chosen = where & Q(project__in=projects)
+        if skills is not None:
+            chosen &= Q(skill__in=skills)
+        parts.append(
+            bucket_model.objects.filter(chosen)
+            .annotate(key=Cast("bucket", CharField()), is_phase=Value(False))
+            .values("skill", "key", "is_phase")
+            .annotate(n=Sum("count"))
+            .values_list("skill", "key", "is_phase", "n")
+        )
+        parts.append(
+            phase_model.objects.filter(chosen)
+            .exclude(phase="")
+            .annotate(key=F("phase"), is_phase=Value(True))
+            .values("skill", "key", "is_phase")
+            .annotate(n=Sum("count"))
+            .values_list("skill", "key", "is_phase", "n")
+        )
+    summed: dict[tuple[str, str, bool], int] = defaultdict(int)
+    for skill, key, is_phase, n in parts[0].union(*parts[1:], all=True):
+        summed[(skill, key, is_phase)] += n
+    return [(skill, key, is_phase, n) for (skill, key, is_phase), n in summed.items()]
 
 
 def _with_across(baseline: SkillBaseline, wide: SkillBaseline | None) -> SkillBaseline:
