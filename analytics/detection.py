@@ -34,7 +34,9 @@ WINDOW = timedelta(hours=1)
 BASELINE = timedelta(hours=168)
 
 opened_total = Counter("cairn_anomalies_opened_total", "Anomalies opened.", ["metric"])
-errors_total = Counter("cairn_analytics_worker_errors_total", "Failed project evaluations.")
+errors_total = Counter(
+    "cairn_analytics_worker_errors_total", "Failed project evaluations and worker steps."
+)
 
 
 @dataclass

@@ -78,3 +78,34 @@ class SkillAnomaly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill} {self.metric} {self.anomaly_type} ({self.status})"
+
+
+class SkillAudience(models.Model):
+    """Who used a skill in a project over a closed window of whole hours: distinct sessions
+    and the distinct named users, with the window's invocations they were counted with.
+
+    Written by the analytics worker (`analytics.audience.recompute`) for the standard windows
+    ending at the current hour; the skills endpoint reads it instead of counting distinct
+    sessions over every hour, adds what came after `window_end`, and computes live instead
+    when the invocations no longer match (events added to the window since). Distinct counts
+    do not add up across hours or days, which is why they are not a rollup tier.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    invocations = models.PositiveIntegerField()
+    sessions = models.PositiveIntegerField()
+    users = models.JSONField(default=list, help_text="Distinct non-empty Session.user_name.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["project", "window_start", "window_end"], name="skillaudience_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.window_start:%Y-%m-%d %H}:00–{self.window_end:%Y-%m-%d %H}:00"

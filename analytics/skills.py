@@ -16,15 +16,15 @@ from typing import Any
 from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 
+from analytics.audience import audience
+from analytics.tiers import Tiers, by_skill, window_totals
 from lib import buckets
 from lib.hours import floor_hour
 from lib.stats import percentile_linear
 from tracking.models import (
     Project,
-    SkillDaily,
     SkillDurationBucket,
     SkillDurationBucketDay,
-    SkillHourly,
     SkillPhaseDay,
     SkillPhaseHour,
     SkillSessionHour,
@@ -89,78 +89,6 @@ def duration_moments(count: int, total: float, squares: float) -> tuple[float | 
         return mean, None
     variance = max(0.0, (squares - count * mean * mean) / (count - 1))
     return mean, math.sqrt(variance)
-
-
-# The sums over a window's SkillHourly rows that SkillStats is made of.
-TOTALS = {
-    "n": Sum("invocations"),
-    "ok": Sum("completed"),
-    "bad": Sum("failed"),
-    "dn": Sum("duration_count"),
-    "ds": Sum("duration_sum"),
-    "dq": Sum("duration_sumsq"),
-}
-
-
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Tiers:
-    """Where a window of hours is read: its whole UTC days from the daily tier, the hours
-    before the first and after the last whole day from the hourly rows. Both tiers hold the
-    same additive counts, so the sums are those of the hours alone."""
-
-    hours: Q
-    days: Q | None
-
-    @classmethod
-    def of(cls, start: datetime, end: datetime) -> Tiers:
-        """The tiers of the hours h with start ≤ h < end (`start` on an hour)."""
-        first = datetime.combine(start.date(), datetime.min.time(), tzinfo=UTC)
-        if first < start:
-            first += DAY
-        # The last hour counted is the one `end` falls in (or the one before, on the hour).
-        last_hour = floor_hour(end) if floor_hour(end) < end else floor_hour(end) - HOUR
-        last = datetime.combine((last_hour + HOUR).date(), datetime.min.time(), tzinfo=UTC)
-        if last <= first:
-            return cls(Q(hour__gte=start, hour__lt=end), None)
-        edges = Q(hour__gte=start, hour__lt=first) | Q(hour__gte=last, hour__lt=end)
-        return cls(edges, Q(day__gte=first.date(), day__lt=last.date()))
-
-
-def window_totals(
-    projects: QuerySet[Project] | list[Project], tiers: Tiers, skills: list[str] | None = None
-) -> dict[tuple[str, int], dict[str, Any]]:
-    """TOTALS per (skill, project id) over the window, from both tiers."""
-    found: dict[tuple[str, int], dict[str, Any]] = {}
-    reads = [(SkillHourly, tiers.hours)] + ([(SkillDaily, tiers.days)] if tiers.days else [])
-    for model, where in reads:
-        rows = model.objects.filter(where, project__in=projects)
-        if skills is not None:
-            rows = rows.filter(skill__in=skills)
-        for row in rows.values("skill", "project_id").annotate(**TOTALS).order_by():
-            key = (row["skill"], row["project_id"])
-            if key in found:
-                for name in TOTALS:
-                    found[key][name] += row[name]
-            else:
-                found[key] = {name: row[name] for name in TOTALS}
-    return found
-
-
-def by_skill(totals: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per-project TOTALS summed per skill, with the number of projects."""
-    skills: dict[str, dict[str, Any]] = {}
-    for (skill, _), row in sorted(totals.items()):
-        if skill in skills:
-            for name in TOTALS:
-                skills[skill][name] += row[name]
-            skills[skill]["projects"] += 1
-        else:
-            skills[skill] = {"skill": skill, **row, "projects": 1}
-    return list(skills.values())
 
 
 def _stats_of(row: Mapping[str, Any], sessions: int, start: datetime, end: datetime) -> SkillStats:
@@ -265,8 +193,10 @@ def skill_baselines(
     skills: list[str] | None = None,
     across: QuerySet[Project] | list[Project] | None = None,
 ) -> list[SkillBaseline]:
-    """`skill_stats` plus the baseline figures, all from rollups: users from the sessions of
-    SkillSessionHour, percentiles from SkillDurationBucket, phases from SkillPhaseHour.
+    """`skill_stats` plus the baseline figures, all from rollups: sessions and users from the
+    worker's SkillAudience completed with SkillSessionHour (`analytics.audience`), percentiles
+    from the duration histograms, phases from the phase counts, each from the daily tier for
+    whole days and the hourly rows for the rest.
 
     The effectiveness rank is among every skill of `projects` in the window, whatever
     `skills` selects. With `across` (every project the reader may see), each skill also
@@ -275,20 +205,11 @@ def skill_baselines(
     start = floor_hour(since)
     end = until or datetime.now(UTC)
     tiers = Tiers.of(start, end)
-    window = Q(project__in=projects, hour__gte=start, hour__lt=end)
-    chosen = window & Q(skill__in=skills) if skills is not None else window
     # Every skill of the window (the rank is among all of them), in one pass per tier.
-    totals = by_skill(window_totals(projects, tiers))
+    per_project = window_totals(projects, tiers)
+    totals = by_skill(per_project)
     ranks = effectiveness_percentiles({r["skill"]: (r["ok"], r["ok"] + r["bad"]) for r in totals})
-    people: dict[str, dict[str, Any]] = {
-        row["skill"]: dict(row)
-        for row in SkillSessionHour.objects.filter(chosen)
-        .values("skill")
-        .annotate(
-            sessions=Count("session", distinct=True),
-            users=Count("session__user_name", distinct=True, filter=~Q(session__user_name="")),
-        )
-    }
+    people = audience(projects, start, end, skills, per_project)
     histograms: dict[str, list[tuple[float, int]]] = defaultdict(list)
     phases: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for skill, key, is_phase, count in _buckets_and_phases(projects, tiers, skills):
@@ -302,12 +223,12 @@ def skill_baselines(
             continue
         found = phases.get(row["skill"])
         counted = histograms.get(row["skill"], [])
-        seen = people.get(row["skill"], {})
-        stats = _stats_of(row, seen.get("sessions", 0), start, end)
+        seen = people.get(row["skill"])
+        stats = _stats_of(row, seen.sessions if seen else 0, start, end)
         result.append(
             SkillBaseline(
                 **{f.name: getattr(stats, f.name) for f in fields(SkillStats)},
-                users=seen.get("users", 0),
+                users=len(seen.users) if seen else 0,
                 rate_smoothed=smoothed_rate(stats.completed, stats.decided),
                 duration_p50=percentile_linear(counted, 50),
                 duration_p90=percentile_linear(counted, 90),

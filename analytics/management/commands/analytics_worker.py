@@ -1,4 +1,5 @@
-"""`manage.py analytics_worker`: evaluates anomalies every few minutes, as long as it runs."""
+"""`manage.py analytics_worker`: one pass of `analytics.worker.STEPS` (anomalies, baselines…)
+every few minutes and at each full hour, as long as it runs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from prometheus_client import start_http_server
 
-from analytics.detection import RunSummary, errors_total, evaluate
+from analytics.detection import errors_total
+from analytics.worker import PassReport, run_pass
 from lib.hours import floor_hour
 from tracking.ingest import parse_timestamp
 
@@ -26,7 +28,8 @@ def next_run(now: datetime, interval: timedelta) -> datetime:
 class Command(BaseCommand):
     help = (
         "Evaluate skill anomalies (completion rate, volume, duration) from the hourly rollups "
-        "at every full hour, re-checking every --interval-minutes, until stopped."
+        "and recompute the skills' baselines at every full hour, re-checking every "
+        "--interval-minutes, until stopped."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -70,9 +73,9 @@ class Command(BaseCommand):
         self.stdout.write(f"analytics_worker: a run every {minutes} min and at each full hour")
         while not stop.is_set():
             try:
-                self._report(evaluate(datetime.now(UTC)))
+                self._report(run_pass(datetime.now(UTC)))
             except Exception as error:
-                # A lost database connection or the like: log, count, try again next time.
+                # Outside any step (the steps catch their own): log, count, try next time.
                 errors_total.inc()
                 self.stderr.write(f"analytics_worker: run failed: {error}")
             close_old_connections()
@@ -81,16 +84,21 @@ class Command(BaseCommand):
         self.stdout.write("analytics_worker: stopped")
 
     def _once(self, at: datetime) -> None:
-        summary = evaluate(at)
-        self._report(summary)
-        if summary.errors:
-            raise CommandError(f"{len(summary.errors)} project evaluations failed")
+        report = run_pass(at)
+        self._report(report)
+        failed = [s.name for s in report.steps if s.failed]
+        if failed:
+            raise CommandError(f"steps failed: {', '.join(failed)}")
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} project evaluations failed")
 
-    def _report(self, summary: RunSummary) -> None:
+    def _report(self, report: PassReport) -> None:
+        for step in report.steps:
+            done = "failed" if step.failed else step.line
+            self.stdout.write(f"analytics_worker: {step.name} ({step.seconds:.2f} s): {done}")
         self.stdout.write(
-            f"analytics_worker: at {summary.at.isoformat()}: {summary.projects} projects, "
-            f"{summary.tests} tests, {summary.opened} opened, {summary.updated} updated, "
-            f"{summary.resolved} resolved, {len(summary.errors)} errors"
+            f"analytics_worker: pass at {report.at.isoformat()} took {report.seconds:.2f} s, "
+            f"{len(report.errors)} errors"
         )
-        for error in summary.errors:
+        for error in report.errors:
             self.stderr.write(f"analytics_worker: {error}")
