@@ -1,4 +1,6 @@
-"""Per-skill statistics from the hourly rollups (never from the event log).
+"""Per-skill statistics from the rollups (never from the event log): whole days from the
+daily tier, the other hours from the hourly rows (`analytics.tiers`), and what is not additive
+from the worker's stored window figures (`analytics.window_figures`).
 
 Every figure carries what it was computed on: the window and n. Completion rates are
 proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
@@ -7,28 +9,19 @@ proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast
+from django.db.models import Count, QuerySet
 
-from analytics.audience import audience
 from analytics.tiers import Tiers, by_skill, window_totals
+from analytics.window_figures import Figures, figures
 from lib import buckets
 from lib.hours import floor_hour
 from lib.stats import percentile_linear
-from tracking.models import (
-    Project,
-    SkillDurationBucket,
-    SkillDurationBucketDay,
-    SkillPhaseDay,
-    SkillPhaseHour,
-    SkillSessionHour,
-)
+from tracking.models import Project, SkillSessionHour
 
 Z_95 = 1.959963984540054
 # Skills with fewer decided invocations are not ranked (their rate says too little).
@@ -193,10 +186,10 @@ def skill_baselines(
     skills: list[str] | None = None,
     across: QuerySet[Project] | list[Project] | None = None,
 ) -> list[SkillBaseline]:
-    """`skill_stats` plus the baseline figures, all from rollups: sessions and users from the
-    worker's SkillAudience completed with SkillSessionHour (`analytics.audience`), percentiles
-    from the duration histograms, phases from the phase counts, each from the daily tier for
-    whole days and the hourly rows for the rest.
+    """`skill_stats` plus the baseline figures, all from rollups: the totals from both tiers
+    (`analytics.tiers`), sessions, users, duration percentiles and phases from the worker's
+    stored window figures completed with the rollups, or counted from the rollups
+    (`analytics.window_figures`).
 
     The effectiveness rank is among every skill of `projects` in the window, whatever
     `skills` selects. With `across` (every project the reader may see), each skill also
@@ -209,32 +202,25 @@ def skill_baselines(
     per_project = window_totals(projects, tiers)
     totals = by_skill(per_project)
     ranks = effectiveness_percentiles({r["skill"]: (r["ok"], r["ok"] + r["bad"]) for r in totals})
-    people = audience(projects, start, end, skills, per_project)
-    histograms: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    phases: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for skill, key, is_phase, count in _buckets_and_phases(projects, tiers, skills):
-        if is_phase:
-            phases[skill].append((key, count))
-        else:
-            histograms[skill].append((buckets.midpoint(int(key)), count))
+    found = figures(projects, start, end, skills, per_project)
     result = []
     for row in totals:
         if skills is not None and row["skill"] not in skills:
             continue
-        found = phases.get(row["skill"])
-        counted = histograms.get(row["skill"], [])
-        seen = people.get(row["skill"])
-        stats = _stats_of(row, seen.sessions if seen else 0, start, end)
+        seen = found.get(row["skill"]) or Figures()
+        counted = [(buckets.midpoint(b), n) for b, n in seen.durations.items()]
+        phases = seen.phases.items()
+        stats = _stats_of(row, seen.sessions, start, end)
         result.append(
             SkillBaseline(
                 **{f.name: getattr(stats, f.name) for f in fields(SkillStats)},
-                users=len(seen.users) if seen else 0,
+                users=len(seen.users),
                 rate_smoothed=smoothed_rate(stats.completed, stats.decided),
                 duration_p50=percentile_linear(counted, 50),
                 duration_p90=percentile_linear(counted, 90),
                 duration_p95=percentile_linear(counted, 95),
                 # Most invocations; a tie goes to the phase first in alphabetical order.
-                most_common_phase=min(found, key=lambda p: (-p[1], p[0]))[0] if found else None,
+                most_common_phase=min(phases, key=lambda p: (-p[1], p[0]))[0] if phases else None,
                 effectiveness_percentile=ranks.get(row["skill"]),
                 projects=row["projects"],
             )
@@ -249,41 +235,6 @@ def skill_baselines(
         b.skill: b for b in skill_baselines(across, since, until, skills=[r.skill for r in result])
     }
     return [_with_across(b, wide.get(b.skill)) for b in result]
-
-
-def _buckets_and_phases(
-    projects: QuerySet[Project] | list[Project], tiers: Tiers, skills: list[str] | None
-) -> list[tuple[str, str, bool, int]]:
-    """(skill, bucket or phase, is a phase, count) summed over the window: both rollups of
-    both tiers in one query (UNION ALL), the bucket as text, then summed across tiers. The
-    empty phase is left out."""
-    reads = [(SkillDurationBucket, SkillPhaseHour, tiers.hours)]
-    if tiers.days is not None:
-        reads.append((SkillDurationBucketDay, SkillPhaseDay, tiers.days))
-    parts: list[QuerySet] = []
-    for bucket_model, phase_model, where in reads:
-        chosen = where & Q(project__in=projects)
-        if skills is not None:
-            chosen &= Q(skill__in=skills)
-        parts.append(
-            bucket_model.objects.filter(chosen)
-            .annotate(key=Cast("bucket", CharField()), is_phase=Value(False))
-            .values("skill", "key", "is_phase")
-            .annotate(n=Sum("count"))
-            .values_list("skill", "key", "is_phase", "n")
-        )
-        parts.append(
-            phase_model.objects.filter(chosen)
-            .exclude(phase="")
-            .annotate(key=F("phase"), is_phase=Value(True))
-            .values("skill", "key", "is_phase")
-            .annotate(n=Sum("count"))
-            .values_list("skill", "key", "is_phase", "n")
-        )
-    summed: dict[tuple[str, str, bool], int] = defaultdict(int)
-    for skill, key, is_phase, n in parts[0].union(*parts[1:], all=True):
-        summed[(skill, key, is_phase)] += n
-    return [(skill, key, is_phase, n) for (skill, key, is_phase), n in summed.items()]
 
 
 def _with_across(baseline: SkillBaseline, wide: SkillBaseline | None) -> SkillBaseline:

@@ -1,7 +1,8 @@
 """A skill's trend over daily points: Mann–Kendall for whether, Theil–Sen for how much.
 
 Daily points are UTC calendar days read from the daily tier of the rollups (`SkillDaily`, the
-hourly counts summed per day at ingest), never from the event log. The window is the `days` full days ending with the last full day before `at`.
+hourly counts summed per day at ingest), never from the event log. The window is the `days`
+full days ending with the last full day before `at`.
 Mann–Kendall is `scipy.stats.kendalltau(day_index, value)` with scipy's default method (exact
 null distribution without ties for small n, else asymptotic with tie correction); Theil–Sen is
 `scipy.stats.theilslopes(value, day_index, alpha=0.95)`; OLS (`linregress`) is an extra column,

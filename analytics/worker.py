@@ -17,7 +17,7 @@ from datetime import datetime
 
 from prometheus_client import Gauge
 
-from analytics import audience
+from analytics import window_figures
 from analytics.detection import errors_total, evaluate
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ def anomalies_step(at: datetime) -> tuple[str, list[str]]:
 
 
 def baselines_step(at: datetime) -> tuple[str, list[str]]:
-    """Recompute the skills' audiences of the standard windows (`analytics.audience`)."""
-    rows = audience.recompute(at)
-    return f"{rows} skill audiences for the windows ending {at:%Y-%m-%d %H}:00", []
+    """Recompute the skills' stored window figures (`analytics.window_figures`)."""
+    rows = window_figures.recompute(at)
+    return f"{rows} skill window figures for the windows ending {at:%Y-%m-%d %H}:00", []
 
 
 Step = Callable[[datetime], tuple[str, list[str]]]

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from analytics import detection, worker
-from analytics.models import SkillAudience
+from analytics.models import SkillWindowFigures
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -57,9 +57,9 @@ def test_once_reports_each_steps_time_and_fails_on_a_broken_step(project, monkey
     def broken(at):
         raise RuntimeError("no audience today")
 
-    monkeypatch.setattr(worker.audience, "recompute", broken)
+    monkeypatch.setattr(worker.window_figures, "recompute", broken)
     err = StringIO()
     with pytest.raises(CommandError, match="steps failed: baselines"):
         call_command("analytics_worker", "--at", AT.isoformat(), stdout=out, stderr=err)
     assert "baselines: no audience today" in err.getvalue()
-    assert not SkillAudience.objects.exists()
+    assert not SkillWindowFigures.objects.exists()

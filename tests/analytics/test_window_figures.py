@@ -1,6 +1,6 @@
-"""Distinct sessions and users of a skill (`analytics.audience`): the worker's stored figures
-give the same API output as counting live, the hour after them is added, and a window that
-got events after they were counted is counted live again."""
+"""A skill's stored window figures (`analytics.window_figures`): the worker's figures give the
+same API output as counting live, the hour after them is added, and a window that got events
+after they were counted is counted live again; and how a window is split into tiers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from analytics.models import SkillAudience
+from analytics.models import SkillWindowFigures
 from analytics.tiers import Tiers
 from lib.hours import floor_hour
 from tracking.ingest import InvocationEvent, record_invocations
@@ -50,8 +50,16 @@ def test_a_window_reads_its_whole_days_from_the_daily_tier():
     assert short.days is None
 
 
-def use(project, key, session, user, when, skill="pytest"):
-    event = InvocationEvent(key=key, session=session, skill=skill, invoked_at=when, completed=True)
+def use(project, key, session, user, when, skill="pytest", duration=None, phase=""):
+    event = InvocationEvent(
+        key=key,
+        session=session,
+        skill=skill,
+        invoked_at=when,
+        completed=True,
+        duration_s=duration,
+        phase=phase,
+    )
     record_invocations(project, [event], source="api")
     Session.objects.filter(project=project, external_id=session).update(user_name=user)
 
@@ -66,12 +74,25 @@ def hour(project):
     """ann in s1 (3 h ago) and s3 (30 h ago), bob in s2 (2 h ago), an unnamed s0 (2 h ago);
     ruff once in s1."""
     now = floor_hour(datetime.now(UTC))
-    use(project, "e1", "s1", "ann", now - 3 * HOUR)
-    use(project, "e2", "s2", "bob", now - 2 * HOUR)
-    use(project, "e3", "s3", "ann", now - 30 * HOUR)
+    use(project, "e1", "s1", "ann", now - 3 * HOUR, duration=2.0, phase="test")
+    use(project, "e2", "s2", "bob", now - 2 * HOUR, duration=8.0, phase="lint")
+    use(project, "e3", "s3", "ann", now - 30 * HOUR, duration=30.0, phase="lint")
     use(project, "e4", "s0", "", now - 2 * HOUR)
     use(project, "e5", "s1", "ann", now - 3 * HOUR, skill="ruff")
     return now
+
+
+def without_end(value):
+    """The answer less its window ends (the moment of the request)."""
+    if isinstance(value, dict):
+        return {k: without_end(v) for k, v in value.items() if k != "window_end"}
+    if isinstance(value, list):
+        return [without_end(v) for v in value]
+    return value
+
+
+def whole(client, window):
+    return without_end(client.get(URL, {"window": window}).json()["skills"])
 
 
 def same_hour(now):
@@ -82,17 +103,23 @@ def same_hour(now):
 @pytest.mark.django_db
 def test_stored_figures_answer_as_counting_live_does(owner_client, project, hour):
     live = {w: figures(owner_client, w) for w in ("24h", "7d", "30d")}
+    every_field = {w: whole(owner_client, w) for w in live}
     # By hand: 24 h sees s0, s1, s2 (ann, bob); 7 d also s3 (ann again).
     assert live["24h"] == {"pytest": (3, 3, 2), "ruff": (1, 1, 1)}
     assert live["7d"] == live["30d"] == {"pytest": (4, 4, 2), "ruff": (1, 1, 1)}
     call_command("analytics_worker", "--once", stdout=StringIO())
     same_hour(hour)
-    stored = SkillAudience.objects.get(skill="pytest", window_start=hour - 23 * HOUR)
+    stored = SkillWindowFigures.objects.get(skill="pytest", window_start=hour - 23 * HOUR)
     assert (stored.window_end, stored.invocations, stored.sessions) == (hour, 3, 3)
     assert stored.users == ["ann", "bob"]
     assert {w: figures(owner_client, w) for w in live} == live
+    # Percentiles and phases too: p50 of 2 s and 8 s (midpoints of their buckets); lint wins.
+    assert {w: whole(owner_client, w) for w in live} == every_field
+    assert every_field["24h"][0]["duration_p50"] == pytest.approx(5.0, rel=0.05)
+    assert every_field["7d"][0]["most_common_phase"] == "lint"
+    assert stored.durations and stored.phases == {"lint": 1, "test": 1}
     # The stored row is what answers: changed by hand, the answer changes.
-    SkillAudience.objects.filter(pk=stored.pk).update(sessions=99)
+    SkillWindowFigures.objects.filter(pk=stored.pk).update(sessions=99)
     assert figures(owner_client, "24h")["pytest"] == (3, 99, 2)
 
 
@@ -112,7 +139,7 @@ def test_the_current_hour_adds_only_the_sessions_and_users_not_seen(owner_client
 @pytest.mark.django_db
 def test_a_late_event_in_the_stored_window_is_counted_live(owner_client, project, hour):
     call_command("analytics_worker", "--once", stdout=StringIO())
-    SkillAudience.objects.filter(skill="pytest").update(sessions=99)
+    SkillWindowFigures.objects.filter(skill="pytest").update(sessions=99)
     # Delivered late: 5 h ago, a new session of a new user.
     use(project, "late", "s5", "dee", hour - 5 * HOUR)
     same_hour(hour)
