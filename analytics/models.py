@@ -80,7 +80,6 @@ class SkillAnomaly(models.Model):
         return f"{self.skill} {self.metric} {self.anomaly_type} ({self.status})"
 
 
-
 class SkillWindowFigures(models.Model):
     """A skill's figures over a closed window of whole hours in one project that cannot be
     summed from the rollups cheaply: distinct sessions and named users (distinct counts do

@@ -5,7 +5,7 @@ both in one transaction), so a window's sums are those of its hours alone."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
@@ -30,26 +30,40 @@ HOUR = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Tiers:
-    """Where a window of hours is read: its whole UTC days from the daily tier, the hours
-    before the first and after the last whole day from the hourly rows. Both tiers hold the
-    same additive counts, so the sums are those of the hours alone."""
+    """Where a window of hours is read: its whole UTC days [first, last) from the daily tier,
+    the hours before the first and from the last whole day on from the hourly rows. Both
+    tiers hold the same additive counts, so the sums are those of the hours alone."""
 
-    hours: Q
-    days: Q | None
+    hour_ranges: tuple[tuple[datetime, datetime], ...]
+    day_range: tuple[date, date] | None
 
     @classmethod
     def of(cls, start: datetime, end: datetime) -> Tiers:
         """The tiers of the hours h with start ≤ h < end (`start` on an hour)."""
-        first = datetime.combine(start.date(), datetime.min.time(), tzinfo=UTC)
+        first = datetime.combine(start.date(), time(), tzinfo=UTC)
         if first < start:
             first += DAY
         # The last hour counted is the one `end` falls in (or the one before, on the hour).
         last_hour = floor_hour(end) if floor_hour(end) < end else floor_hour(end) - HOUR
-        last = datetime.combine((last_hour + HOUR).date(), datetime.min.time(), tzinfo=UTC)
+        last = datetime.combine((last_hour + HOUR).date(), time(), tzinfo=UTC)
         if last <= first:
-            return cls(Q(hour__gte=start, hour__lt=end), None)
-        edges = Q(hour__gte=start, hour__lt=first) | Q(hour__gte=last, hour__lt=end)
-        return cls(edges, Q(day__gte=first.date(), day__lt=last.date()))
+            return cls(((start, end),), None)
+        return cls(((start, first), (last, end)), (first.date(), last.date()))
+
+    @property
+    def hours(self) -> Q:
+        """The filter of the hourly rows."""
+        found = Q()
+        for low, high in self.hour_ranges:
+            found |= Q(hour__gte=low, hour__lt=high)
+        return found
+
+    @property
+    def days(self) -> Q | None:
+        """The filter of the daily rows, None when the window has no whole day."""
+        if self.day_range is None:
+            return None
+        return Q(day__gte=self.day_range[0], day__lt=self.day_range[1])
 
 
 def window_totals(
@@ -62,7 +76,8 @@ def window_totals(
         rows = model.objects.filter(where, project__in=projects)
         if skills is not None:
             rows = rows.filter(skill__in=skills)
-        for row in rows.values("skill", "project_id").annotate(**TOTALS).order_by():
+        for values in rows.values("skill", "project_id").annotate(**TOTALS).order_by():
+            row: dict[str, Any] = dict(values)
             key = (row["skill"], row["project_id"])
             if key in found:
                 for name in TOTALS:

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import CharField, Count, F, Max, QuerySet, Sum, Value
+from django.db.models import CharField, Count, F, Max, Model, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 
 from analytics.models import SkillWindowFigures
@@ -76,13 +76,15 @@ def histograms(
 ) -> dict[str, Figures]:
     """Duration buckets and non-empty phases summed per skill over the window: the two
     rollups of both tiers in one query (UNION ALL), the bucket as text."""
-    reads = [(SkillDurationBucket, SkillPhaseHour, tiers.hours)]
+    reads: list[tuple[type[Model], type[Model], Q]] = [
+        (SkillDurationBucket, SkillPhaseHour, tiers.hours)
+    ]
     if tiers.days is not None:
         reads.append((SkillDurationBucketDay, SkillPhaseDay, tiers.days))
     parts: list[QuerySet] = []
     for bucket_model, phase_model, where in reads:
-        chosen = bucket_model.objects.filter(where, project__in=projects)
-        named = phase_model.objects.filter(where, project__in=projects).exclude(phase="")
+        chosen = bucket_model._default_manager.filter(where, project__in=projects)
+        named = phase_model._default_manager.filter(where, project__in=projects).exclude(phase="")
         if skills is not None:
             chosen, named = chosen.filter(skill__in=skills), named.filter(skill__in=skills)
         parts.append(

@@ -217,7 +217,8 @@ def load(args) -> list:
         t0 = time.monotonic()
         for statement in rebuild_indexes:
             cursor.execute(statement)
-        print(f"  {len(rebuild_indexes)} indexes and constraints rebuilt in {time.monotonic() - t0:.0f} s")
+        rebuilt = time.monotonic() - t0
+        print(f"  {len(rebuild_indexes)} indexes and constraints rebuilt in {rebuilt:.0f} s")
         cursor.execute("ANALYZE")
     print(
         f"loaded {args.events:,} events in {events_s:.0f} s, rollups {written} in "
@@ -239,14 +240,20 @@ def time_worker() -> None:
         print(f"  {line}")
 
 
-def endpoints(projects) -> dict[str, list[tuple[str, dict]]]:
+Request = tuple[str, dict[str, str]]
+
+
+def endpoints(projects) -> dict[str, list[Request]]:
     """Each benchmarked page or endpoint as the requests it is made of."""
     slug = projects[0].slug
     skill = "skill-000"
-    trend = (f"/api/v1/skills/{skill}/trend", {"project": slug, "metric": "completion_rate"})
+    trend: Request = (
+        f"/api/v1/skills/{skill}/trend",
+        {"project": slug, "metric": "completion_rate"},
+    )
     anomalies = ("/api/v1/anomalies", {"project": slug, "skill": skill})
     skills = ("/api/v1/skills", {"project": slug, "window": "30d"})
-    found = {
+    found: dict[str, list[Request]] = {
         "skills list: skills?project=…&window=30d (across 20 projects)": [skills],
         "skills?window=30d (all 20 projects)": [("/api/v1/skills", {"window": "30d"})],
         "projects/…/skills?window=90d": [(f"/api/v1/projects/{slug}/skills", {"window": "90d"})],

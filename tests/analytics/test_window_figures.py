@@ -4,7 +4,7 @@ after they were counted is counted live again; and how a window is split into ti
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -26,28 +26,20 @@ def at(text: str) -> datetime:
 
 def test_a_window_reads_its_whole_days_from_the_daily_tier():
     tiers = Tiers.of(at("2026-11-20T10:00"), at("2026-11-23T05:30"))
-    assert tiers.days is not None
-    assert dict(tiers.days.children) == {
-        "day__gte": at("2026-11-21T00:00").date(),
-        "day__lt": at("2026-11-23T00:00").date(),
-    }
-    before, after = tiers.hours.children
-    assert dict(before.children) == {
-        "hour__gte": at("2026-11-20T10:00"),
-        "hour__lt": at("2026-11-21T00:00"),
-    }
-    # The hour 05:00 is counted (it starts before the end): 00:00–05:30 from hours.
-    assert dict(after.children) == {
-        "hour__gte": at("2026-11-23T00:00"),
-        "hour__lt": at("2026-11-23T05:30"),
-    }
-    # From midnight to midnight: days only (the hour ranges are empty).
+    assert tiers.day_range == (date(2026, 11, 21), date(2026, 11, 23))
+    # The hour 05:00 is counted (it starts before the end): 00:00–05:30 from the hours.
+    assert tiers.hour_ranges == (
+        (at("2026-11-20T10:00"), at("2026-11-21T00:00")),
+        (at("2026-11-23T00:00"), at("2026-11-23T05:30")),
+    )
+    # From midnight to midnight: days only (both hour ranges empty).
     whole = Tiers.of(at("2026-11-20T00:00"), at("2026-11-22T00:00"))
-    assert whole.days is not None
-    assert dict(whole.days.children)["day__lt"] == at("2026-11-22T00:00").date()
+    assert whole.day_range == (date(2026, 11, 20), date(2026, 11, 22))
+    assert [low == high for low, high in whole.hour_ranges] == [True, True]
     # Less than a whole day: hours only.
     short = Tiers.of(at("2026-11-20T10:00"), at("2026-11-21T09:00"))
-    assert short.days is None
+    assert short.day_range is None
+    assert short.hour_ranges == ((at("2026-11-20T10:00"), at("2026-11-21T09:00")),)
 
 
 def use(project, key, session, user, when, skill="pytest", duration=None, phase=""):

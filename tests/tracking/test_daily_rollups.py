@@ -87,7 +87,9 @@ def test_ingest_adds_each_new_event_to_its_utc_day(stored):
         ("pytest", date(2026, 11, 20), bucket_of(6.0)): 1,
         ("ruff", date(2026, 11, 20), bucket_of(0.5)): 1,
     }
-    phases = {(r.skill, r.day, r.phase): r.count for r in SkillPhaseDay.objects.filter(project=stored)}
+    phases = {
+        (r.skill, r.day, r.phase): r.count for r in SkillPhaseDay.objects.filter(project=stored)
+    }
     assert phases == {
         ("pytest", date(2026, 11, 20), "test"): 2,
         ("pytest", date(2026, 11, 20), ""): 1,
@@ -110,17 +112,16 @@ def test_the_daily_tier_is_the_hourly_rows_summed_per_day(stored):
         (SkillPhaseHour, SkillPhaseDay, "phase"),
     ):
         by_day: dict[tuple, int] = defaultdict(int)
-        for r in hourly.objects.filter(project=stored):
-            by_day[(r.skill, r.hour.date(), getattr(r, key))] += r.count
-        days = {(r.skill, r.day, getattr(r, key)): r.count for r in day_model.objects.all()}
+        for h in hourly.objects.filter(project=stored):
+            by_day[(h.skill, h.hour.date(), getattr(h, key))] += h.count
+        days = {(d.skill, d.day, getattr(d, key)): d.count for d in day_model.objects.all()}
         assert days == by_day
 
 
 @pytest.mark.django_db
 def test_sessions_count_their_new_tool_calls(stored):
-    calls = {
-        r.session.external_id: r.invocations for r in SessionRollup.objects.select_related("session")
-    }
+    rollups = SessionRollup.objects.select_related("session")
+    calls = {r.session.external_id: r.invocations for r in rollups}
     # s1: a, b, e (the repeat of a is not counted); s2: c, d.
     assert calls == {"s1": 3, "s2": 2}
     assert calls["s1"] == Session.objects.get(external_id="s1").invocations.count()
