@@ -194,23 +194,42 @@ def _project_windows(project: Project, end: datetime) -> list[SkillWindowFigures
     return rows
 
 
-def recompute(at: datetime) -> int:
-    """Store every project's figures for the windows ending at `at`'s hour, replacing the
-    project's older ones; returns the rows written."""
+def _up_to_date(project: Project, end: datetime) -> bool:
+    """Whether the project's stored figures are those of the windows ending at `end` and its
+    longest window still has the invocations they were counted with."""
+    stored = dict(
+        SkillWindowFigures.objects.filter(
+            project=project, window_start=window_starts(end)[-1], window_end=end
+        ).values_list("skill", "invocations")
+    )
+    if not stored:
+        return False
+    totals = window_totals([project], Tiers.of(window_starts(end)[-1], end))
+    return {skill: row["n"] for (skill, _), row in totals.items() if row["n"]} == stored
+
+
+def recompute(at: datetime) -> tuple[int, int]:
+    """Store the figures of the windows ending at `at`'s hour for every project whose stored
+    ones are older or no longer match its rollups (replacing them); returns (projects
+    recomputed, rows written). So the first pass of an hour recomputes, the next ones of the
+    hour only check, unless events were delivered late into a window."""
     end = floor_hour(at)
     ids = (
         SkillHourly.objects.filter(hour__gte=window_starts(end)[-1], hour__lt=end)
         .values_list("project_id", flat=True)
         .distinct()
     )
-    written = 0
+    projects = written = 0
     for project in Project.objects.filter(pk__in=list(ids)).order_by("pk"):
+        if _up_to_date(project, end):
+            continue
         rows = _project_windows(project, end)
         with transaction.atomic():
             SkillWindowFigures.objects.filter(project=project).delete()
             SkillWindowFigures.objects.bulk_create(rows, batch_size=2000)
+        projects += 1
         written += len(rows)
-    return written
+    return projects, written
 
 
 def _stored(

@@ -19,6 +19,7 @@ from prometheus_client import Gauge
 
 from analytics import window_figures
 from analytics.detection import errors_total, evaluate
+from lib.hours import floor_hour
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,12 @@ def anomalies_step(at: datetime) -> tuple[str, list[str]]:
 
 def baselines_step(at: datetime) -> tuple[str, list[str]]:
     """Recompute the skills' stored window figures (`analytics.window_figures`)."""
-    rows = window_figures.recompute(at)
-    return f"{rows} skill window figures for the windows ending {at:%Y-%m-%d %H}:00", []
+    projects, rows = window_figures.recompute(at)
+    hour = floor_hour(at)
+    return (
+        f"{rows} skill window figures of {projects} projects, windows ending {hour:%Y-%m-%d %H}:00",
+        [],
+    )
 
 
 Step = Callable[[datetime], tuple[str, list[str]]]

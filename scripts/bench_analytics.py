@@ -285,6 +285,8 @@ def measure(args, projects) -> None:
         root = User.objects.create_superuser("bench-root", "bench@example.org", "bench-pw")
     client.force_login(root)
     for name, requests in endpoints(projects).items():
+        if args.only and not any(part in name for part in args.only):
+            continue
         timings = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
@@ -312,6 +314,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--skip-load", action="store_true", help="Time what is loaded already.")
     parser.add_argument("--skip-worker", action="store_true", help="No worker pass.")
+    parser.add_argument(
+        "--only", action="append", help="Only the endpoints whose name contains this (repeatable)."
+    )
     args = parser.parse_args()
     import django
 

@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from analytics import window_figures
 from analytics.models import SkillWindowFigures
 from analytics.tiers import Tiers
 from lib.hours import floor_hour
@@ -136,3 +137,16 @@ def test_a_late_event_in_the_stored_window_is_counted_live(owner_client, project
     use(project, "late", "s5", "dee", hour - 5 * HOUR)
     same_hour(hour)
     assert figures(owner_client, "24h") == {"pytest": (4, 4, 3), "ruff": (1, 1, 1)}
+
+
+@pytest.mark.django_db
+def test_the_worker_recomputes_only_what_changed_within_its_hour(project, hour):
+    assert window_figures.recompute(hour) == (1, 8)  # 2 skills × 4 windows
+    assert window_figures.recompute(hour + timedelta(minutes=5)) == (0, 0)
+    use(project, "late", "s5", "dee", hour - 5 * HOUR)
+    assert window_figures.recompute(hour + timedelta(minutes=10)) == (1, 8)
+    stored = SkillWindowFigures.objects.get(skill="pytest", window_start=hour - 23 * HOUR)
+    assert (stored.invocations, stored.sessions, stored.users) == (4, 4, ["ann", "bob", "dee"])
+    # The next hour's windows replace this hour's.
+    window_figures.recompute(hour + HOUR)
+    assert set(SkillWindowFigures.objects.values_list("window_end", flat=True)) == {hour + HOUR}

@@ -55,11 +55,11 @@ def test_once_reports_each_steps_time_and_fails_on_a_broken_step(project, monkey
     assert "pass at 2026-11-20T12:00:00+00:00 took" in lines[2]
 
     def broken(at):
-        raise RuntimeError("no audience today")
+        raise RuntimeError("no figures today")
 
     monkeypatch.setattr(worker.window_figures, "recompute", broken)
     err = StringIO()
     with pytest.raises(CommandError, match="steps failed: baselines"):
         call_command("analytics_worker", "--at", AT.isoformat(), stdout=out, stderr=err)
-    assert "baselines: no audience today" in err.getvalue()
+    assert "baselines: no figures today" in err.getvalue()
     assert not SkillWindowFigures.objects.exists()
