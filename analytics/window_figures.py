@@ -232,26 +232,34 @@ def recompute(at: datetime) -> tuple[int, int]:
     return projects, written
 
 
+# Per stored row: (skill, window_end, invocations, sessions). The JSON columns stay in the
+# database, which sums them (`_stored_sums`): decoding thousands of them in Python cost more
+# than the whole rest of a cross-project read.
+Counts = tuple[str, datetime, int, int]
+
+
 def _stored(
     projects: list[Project], start: datetime, end: datetime, skills: list[str] | None
-) -> dict[int, tuple[datetime, dict[str, SkillWindowFigures]]]:
+) -> dict[int, tuple[datetime, dict[str, tuple[int, int]]]]:
     """Per project: the end of its latest stored window from `start` ending by `end`, and
-    that window's rows by skill."""
+    that window's (invocations, sessions) by skill."""
     rows = SkillWindowFigures.objects.filter(
         project__in=projects, window_start=start, window_end__gt=start, window_end__lte=end
     )
     if skills is not None:
         rows = rows.filter(skill__in=skills)
-    latest: dict[int, tuple[datetime, dict[str, SkillWindowFigures]]] = {}
-    for row in rows.order_by("project_id", "window_end"):
-        if row.project_id not in latest or latest[row.project_id][0] < row.window_end:
-            latest[row.project_id] = (row.window_end, {})
-        latest[row.project_id][1][row.skill] = row
+    latest: dict[int, tuple[datetime, dict[str, tuple[int, int]]]] = {}
+    fields = ("project_id", "skill", "window_end", "invocations", "sessions")
+    for project_id, skill, window_end, invocations, sessions in rows.values_list(*fields):
+        if project_id not in latest or latest[project_id][0] < window_end:
+            latest[project_id] = (window_end, {})
+        if latest[project_id][0] == window_end:
+            latest[project_id][1][skill] = (invocations, sessions)
     return latest
 
 
 def _still_valid(
-    stored: dict[int, tuple[datetime, dict[str, SkillWindowFigures]]],
+    stored: dict[int, tuple[datetime, dict[str, tuple[int, int]]]],
     end: datetime,
     skills: list[str] | None,
     totals: dict[tuple[str, int], dict[str, Any]],
@@ -279,9 +287,56 @@ def _still_valid(
                 if pk == project_id and row["n"] - later.get((skill, pk), 0)
             }
             rows = stored[project_id][1]
-            if before == {skill: r.invocations for skill, r in rows.items() if r.invocations}:
+            if before == {skill: n for skill, (n, _) in rows.items() if n}:
                 valid[window_end].append(project_id)
     return valid
+
+
+def _json_each(column: str) -> tuple[str, str]:
+    """The FROM item that unnests a JSON object or array column of `f`, and its value as an
+    integer (for objects), in this database's SQL."""
+    if connection.vendor == "postgresql":
+        each = "jsonb_array_elements_text" if column == "users" else "jsonb_each_text"
+        alias = "e(value)" if column == "users" else "e(key, value)"
+        return f"{each}(f.{column}) AS {alias}", "CAST(e.value AS integer)"
+    return f"json_each(f.{column}) AS e", "e.value"
+
+
+def _stored_sums(
+    ids: list[int], start: datetime, window_end: datetime, skills: list[str] | None
+) -> dict[str, Figures]:
+    """The histograms, phases and users of the stored windows [start, window_end) of the
+    projects `ids`, summed (users: their union) per skill by the database."""
+    table = SkillWindowFigures._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    marks = ", ".join(["%s"] * len(ids))
+    where = f"f.project_id IN ({marks}) AND f.window_start = %s AND f.window_end = %s"
+    params: list[Any] = [*ids, adapt(start), adapt(window_end)]
+    if skills is not None:
+        where += f" AND f.skill IN ({', '.join(['%s'] * len(skills))})"
+        params += skills
+    parts = []
+    for kind, column in (("d", "durations"), ("p", "phases")):
+        each, value = _json_each(column)
+        parts.append(
+            f"SELECT f.skill, '{kind}', e.key, SUM({value}) FROM {table} AS f, {each} "  # noqa: S608 - names and marks only
+            f"WHERE {where} GROUP BY f.skill, e.key"
+        )
+    each, _ = _json_each("users")
+    parts.append(
+        f"SELECT DISTINCT f.skill, 'u', e.value, 0 FROM {table} AS f, {each} WHERE {where}"  # noqa: S608 - names and marks only
+    )
+    found: dict[str, Figures] = defaultdict(Figures)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params * len(parts))
+        for skill, kind, key, n in cursor.fetchall():
+            if kind == "d":
+                found[skill].durations[int(key)] += int(n)
+            elif kind == "p":
+                found[skill].phases[key] += int(n)
+            else:
+                found[skill].users.add(key)
+    return found
 
 
 def figures(
@@ -305,12 +360,11 @@ def figures(
         for skill, part in live(rest, start, end, skills).items():
             found[skill].add(part)
     for window_end, ids in valid.items():
+        for skill, part in _stored_sums(ids, start, window_end, skills).items():
+            found[skill].add(part)
         for project_id in ids:
-            for skill, row in stored[project_id][1].items():
-                durations = Counter({int(b): c for b, c in row.durations.items()})
-                found[skill].add(
-                    Figures(row.sessions, set(row.users), durations, Counter(row.phases))
-                )
+            for skill, (_, sessions) in stored[project_id][1].items():
+                found[skill].sessions += sessions
         _add_later(found, ids, start, window_end, end, skills)
     return found
 
