@@ -382,9 +382,17 @@ def _add_later(
     projects = Project.objects.filter(pk__in=ids)
     for skill, part in histograms(projects, Tiers.of(window_end, end), skills).items():
         found[skill].add(part)
-    later = SkillSessionHour.objects.filter(project_id__in=ids, hour__gte=window_end, hour__lt=end)
+    # The skills of those hours first, by the hourly rollup's index on the hour: the session
+    # rows are then found by their (project, skill, hour) key, not a scan of the projects'.
+    active = SkillHourly.objects.filter(project_id__in=ids, hour__gte=window_end, hour__lt=end)
     if skills is not None:
-        later = later.filter(skill__in=skills)
+        active = active.filter(skill__in=skills)
+    used = set(active.values_list("skill", flat=True).distinct().order_by())
+    if not used:
+        return
+    later = SkillSessionHour.objects.filter(
+        project_id__in=ids, skill__in=used, hour__gte=window_end, hour__lt=end
+    )
     pairs = set(later.values_list("skill", "session_id", "session__user_name").order_by())
     if not pairs:
         return
