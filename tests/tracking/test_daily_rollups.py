@@ -139,3 +139,29 @@ def test_the_backfill_rebuilds_the_same_rows(stored):
     assert daily(stored) == before
     assert dict(SessionRollup.objects.values_list("session_id", "invocations")) == calls
     assert sorted(SkillPhaseDay.objects.values_list("count", flat=True)) == [1, 1, 1, 2]
+
+
+@pytest.mark.django_db
+def test_a_merge_adds_the_daily_rows_and_keeps_the_session_counts(stored, other_project):
+    from tracking.merging import merge_projects
+
+    record_invocations(
+        other_project,
+        [
+            event("x", "pytest", 20, True, 1.0, session="t1", phase="test"),
+            event("y", "mypy", 80, False, 3.0, session="t1"),
+        ],
+        source="api",
+    )
+    merge_projects(stored, other_project)
+    assert daily(stored) == {
+        # 12 + 1 s of duration, 56 + 1 of squares.
+        ("pytest", date(2026, 11, 20)): (4, 3, 1, 4, 13.0, 57.0),
+        ("pytest", date(2026, 11, 21)): (1, 0, 0, 0, 0.0, 0.0),
+        ("ruff", date(2026, 11, 20)): (1, 1, 0, 1, 0.5, 0.25),
+        ("mypy", date(2026, 11, 21)): (1, 0, 1, 1, 3.0, 9.0),
+    }
+    test_phase = SkillPhaseDay.objects.get(project=stored, skill="pytest", phase="test")
+    assert test_phase.count == 3
+    calls = {r.session.external_id: r.invocations for r in SessionRollup.objects.all()}
+    assert calls == {"s1": 3, "s2": 2, "t1": 2}
