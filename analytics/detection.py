@@ -18,6 +18,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import transaction
 
@@ -32,6 +33,18 @@ log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=1)
 BASELINE = timedelta(hours=168)
+
+
+class Hour(NamedTuple):
+    """The fields of a SkillHourly row the tests read."""
+
+    skill: str
+    hour: datetime
+    invocations: int
+    completed: int
+    failed: int
+    duration_count: int
+    duration_sum: float
 
 
 @dataclass
@@ -57,11 +70,10 @@ def project_tests(project: Project, at: datetime) -> list[TestResult]:
     """Every test of one project at `at`, with q-values set per metric family."""
     base_start, start, end = windows(at)
     rows = SkillHourly.objects.filter(project=project, hour__gte=base_start, hour__lt=end)
-    by_skill: dict[str, list[SkillHourly]] = defaultdict(list)
-    for row in rows.only(
-        "skill", "hour", "invocations", "completed", "failed", "duration_count", "duration_sum"
-    ):
-        by_skill[row.skill].append(row)
+    by_skill: dict[str, list[Hour]] = defaultdict(list)
+    # Plain tuples, not model instances: a busy project has tens of thousands of rows here.
+    for row in rows.values_list(*Hour._fields).order_by():
+        by_skill[row[0]].append(Hour(*row))
     same_hours = [start - timedelta(days=d) for d in range(1, anomalies.VOLUME_DAYS + 1)]
     families: dict[str, list[TestResult]] = defaultdict(list)
     for skill in sorted(by_skill):
@@ -77,7 +89,7 @@ def project_tests(project: Project, at: datetime) -> list[TestResult]:
 
 
 def _skill_tests(
-    skill: str, window: list[SkillHourly], baseline: list[SkillHourly], same_hours: list[datetime]
+    skill: str, window: list[Hour], baseline: list[Hour], same_hours: list[datetime]
 ) -> list[TestResult]:
     ok_c = sum(r.completed for r in window)
     n_c = ok_c + sum(r.failed for r in window)

@@ -221,3 +221,38 @@ class Exposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} → {self.arm}"
+
+
+class SkillWindowFigures(models.Model):
+    """A skill's figures over a closed window of whole hours in one project that cannot be
+    summed from the rollups cheaply: distinct sessions and named users (distinct counts do
+    not add up across hours), and the window's duration histogram and phase counts (summing
+    them reads a row per bucket and day: millions over 30 days of 20 busy projects).
+
+    Written by the analytics worker (`analytics.window_figures.recompute`) for the standard
+    windows ending at its hour; the skills endpoint reads it, adds what came after
+    `window_end`, and counts live instead when the window's invocations no longer match the
+    ones stored (events delivered late into the window since).
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    invocations = models.PositiveIntegerField(help_text="The window's, when it was counted.")
+    sessions = models.PositiveIntegerField()
+    users = models.JSONField(default=list, help_text="Distinct non-empty Session.user_name.")
+    durations = models.JSONField(default=dict, help_text="Duration bucket → count.")
+    phases = models.JSONField(default=dict, help_text="Non-empty phase → count.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["project", "window_start", "window_end"], name="skillwindowfigures_window"
+            )
+        ]
+        verbose_name_plural = "skill window figures"
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.window_start:%Y-%m-%d %H}:00–{self.window_end:%Y-%m-%d %H}:00"

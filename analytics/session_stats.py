@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count
 from scipy import stats
 
-from tracking.models import Checkpoint, Project, Session, SkillInvocation
+from tracking.models import Checkpoint, Project, Session, SessionRollup
 from tracking.trends import start_and_end
 
 SHORT_MINUTES = 15
@@ -125,7 +124,7 @@ def correlation(
 
 def session_facts(project: Project, since: datetime, until: datetime) -> list[SessionFacts]:
     """The sessions started in [since, until), oldest first, with their tool-call counts (from
-    the event index by session) and score changes."""
+    the per-session rollup that ingest keeps, never the event log) and score changes."""
     in_window = Session.objects.filter(project=project, started_at__gte=since, started_at__lt=until)
     sessions = list(
         in_window.order_by("started_at", "pk").only("pk", "started_at", "ended_at", "cost_usd")
@@ -133,10 +132,7 @@ def session_facts(project: Project, since: datetime, until: datetime) -> list[Se
     # A subquery, not a list of ids: a long window's sessions would exceed SQLite's parameters.
     ids = in_window.values("pk")
     calls = dict(
-        SkillInvocation.objects.filter(project=project, session__in=ids)
-        .values("session")
-        .annotate(n=Count("id"))
-        .values_list("session", "n")
+        SessionRollup.objects.filter(session__in=ids).values_list("session_id", "invocations")
     )
     checkpoints: dict[int, list[Checkpoint]] = defaultdict(list)
     for checkpoint in (

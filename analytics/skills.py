@@ -1,4 +1,6 @@
-"""Per-skill statistics from the hourly rollups (never from the event log).
+"""Per-skill statistics from the rollups (never from the event log): whole days from the
+daily tier, the other hours from the hourly rows (`analytics.tiers`), and what is not additive
+from the worker's stored window figures (`analytics.window_figures`).
 
 Every figure carries what it was computed on: the window and n. Completion rates are
 proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
@@ -13,19 +15,14 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import Count, QuerySet
 
+from analytics.tiers import Tiers, by_skill, window_totals
+from analytics.window_figures import Figures, figures
 from lib import buckets
 from lib.hours import floor_hour
 from lib.stats import percentile_linear
-from tracking.models import (
-    Project,
-    SkillDurationBucket,
-    SkillHourly,
-    SkillPhaseHour,
-    SkillSessionHour,
-)
+from tracking.models import Project, SkillDurationBucketDay, SkillSessionHour
 
 Z_95 = 1.959963984540054
 # Skills with fewer decided invocations are not ranked (their rate says too little).
@@ -88,17 +85,6 @@ def duration_moments(count: int, total: float, squares: float) -> tuple[float | 
     return mean, math.sqrt(variance)
 
 
-# The sums over a window's SkillHourly rows that SkillStats is made of.
-TOTALS = {
-    "n": Sum("invocations"),
-    "ok": Sum("completed"),
-    "bad": Sum("failed"),
-    "dn": Sum("duration_count"),
-    "ds": Sum("duration_sum"),
-    "dq": Sum("duration_sumsq"),
-}
-
-
 def _stats_of(row: Mapping[str, Any], sessions: int, start: datetime, end: datetime) -> SkillStats:
     """SkillStats from one skill's TOTALS and its distinct sessions."""
     decided = row["ok"] + row["bad"]
@@ -135,12 +121,10 @@ def skill_stats(
     """
     start = floor_hour(since)
     end = until or datetime.now(UTC)
-    rows = SkillHourly.objects.filter(project__in=projects, hour__gte=start, hour__lt=end)
+    totals = by_skill(window_totals(projects, Tiers.of(start, end), skills))
     sessions = SkillSessionHour.objects.filter(project__in=projects, hour__gte=start, hour__lt=end)
     if skills is not None:
-        rows = rows.filter(skill__in=skills)
         sessions = sessions.filter(skill__in=skills)
-    totals = rows.values("skill").annotate(**TOTALS)
     distinct = dict(
         sessions.values("skill")
         .annotate(n=Count("session", distinct=True))
@@ -203,8 +187,10 @@ def skill_baselines(
     skills: list[str] | None = None,
     across: QuerySet[Project] | list[Project] | None = None,
 ) -> list[SkillBaseline]:
-    """`skill_stats` plus the baseline figures, all from rollups: users from the sessions of
-    SkillSessionHour, percentiles from SkillDurationBucket, phases from SkillPhaseHour.
+    """`skill_stats` plus the baseline figures, all from rollups: the totals from both tiers
+    (`analytics.tiers`), sessions, users, duration percentiles and phases from the worker's
+    stored window figures completed with the rollups, or counted from the rollups
+    (`analytics.window_figures`).
 
     The effectiveness rank is among every skill of `projects` in the window, whatever
     `skills` selects. With `across` (every project the reader may see), each skill also
@@ -212,50 +198,30 @@ def skill_baselines(
     """
     start = floor_hour(since)
     end = until or datetime.now(UTC)
-    window = Q(project__in=projects, hour__gte=start, hour__lt=end)
-    chosen = window & Q(skill__in=skills) if skills is not None else window
-    # Every skill of the window (the rank is among all of them), in one pass.
-    totals: list[dict[str, Any]] = [
-        dict(row)
-        for row in SkillHourly.objects.filter(window)
-        .values("skill")
-        .annotate(**TOTALS, projects=Count("project", distinct=True))
-    ]
+    tiers = Tiers.of(start, end)
+    # Every skill of the window (the rank is among all of them), in one pass per tier.
+    per_project = window_totals(projects, tiers)
+    totals = by_skill(per_project)
     ranks = effectiveness_percentiles({r["skill"]: (r["ok"], r["ok"] + r["bad"]) for r in totals})
-    people: dict[str, dict[str, Any]] = {
-        row["skill"]: dict(row)
-        for row in SkillSessionHour.objects.filter(chosen)
-        .values("skill")
-        .annotate(
-            sessions=Count("session", distinct=True),
-            users=Count("session__user_name", distinct=True, filter=~Q(session__user_name="")),
-        )
-    }
-    histograms: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    phases: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for skill, key, is_phase, count in _buckets_and_phases(chosen):
-        if is_phase:
-            phases[skill].append((key, count))
-        else:
-            histograms[skill].append((buckets.midpoint(int(key)), count))
+    found = figures(projects, start, end, skills, per_project)
     result = []
     for row in totals:
         if skills is not None and row["skill"] not in skills:
             continue
-        found = phases.get(row["skill"])
-        counted = histograms.get(row["skill"], [])
-        seen = people.get(row["skill"], {})
-        stats = _stats_of(row, seen.get("sessions", 0), start, end)
+        seen = found.get(row["skill"]) or Figures()
+        counted = [(buckets.midpoint(b), n) for b, n in seen.durations.items()]
+        phases = seen.phases.items()
+        stats = _stats_of(row, seen.sessions, start, end)
         result.append(
             SkillBaseline(
                 **{f.name: getattr(stats, f.name) for f in fields(SkillStats)},
-                users=seen.get("users", 0),
+                users=len(seen.users),
                 rate_smoothed=smoothed_rate(stats.completed, stats.decided),
                 duration_p50=percentile_linear(counted, 50),
                 duration_p90=percentile_linear(counted, 90),
                 duration_p95=percentile_linear(counted, 95),
                 # Most invocations; a tie goes to the phase first in alphabetical order.
-                most_common_phase=min(found, key=lambda p: (-p[1], p[0]))[0] if found else None,
+                most_common_phase=min(phases, key=lambda p: (-p[1], p[0]))[0] if phases else None,
                 effectiveness_percentile=ranks.get(row["skill"]),
                 projects=row["projects"],
             )
@@ -270,27 +236,6 @@ def skill_baselines(
         b.skill: b for b in skill_baselines(across, since, until, skills=[r.skill for r in result])
     }
     return [_with_across(b, wide.get(b.skill)) for b in result]
-
-
-def _buckets_and_phases(chosen: Q) -> list[tuple[str, str, bool, int]]:
-    """(skill, bucket or phase, is a phase, count) summed over the window: both rollups in
-    one query (UNION ALL), the bucket as text. The empty phase is left out."""
-    durations = (
-        SkillDurationBucket.objects.filter(chosen)
-        .annotate(key=Cast("bucket", CharField()), is_phase=Value(False))
-        .values("skill", "key", "is_phase")
-        .annotate(n=Sum("count"))
-        .values_list("skill", "key", "is_phase", "n")
-    )
-    named = (
-        SkillPhaseHour.objects.filter(chosen)
-        .exclude(phase="")
-        .annotate(key=F("phase"), is_phase=Value(True))
-        .values("skill", "key", "is_phase")
-        .annotate(n=Sum("count"))
-        .values_list("skill", "key", "is_phase", "n")
-    )
-    return list(durations.union(named, all=True))
 
 
 def _with_across(baseline: SkillBaseline, wide: SkillBaseline | None) -> SkillBaseline:
@@ -320,19 +265,13 @@ def duration_percentiles_over_time(
     project: Project, skill: str, start: datetime, end: datetime, period_days: int = 1
 ) -> list[PercentilePeriod]:
     """p50/p90/p95 of a skill's durations per period of `period_days` UTC days from `start`
-    (a day-aligned window [start, end)), from the duration histogram rollup
-    (`SkillDurationBucket`), with the bucket error of `PERCENTILE_METHOD`. Every period is
+    (a day-aligned window [start, end)), from the daily tier of the duration histogram
+    (`SkillDurationBucketDay`), with the bucket error of `PERCENTILE_METHOD`. Every period is
     listed; one without a duration has n = 0 and no percentiles. The last period may be
     shorter than `period_days`."""
-    rows = (
-        SkillDurationBucket.objects.filter(
-            project=project, skill=skill, hour__gte=start, hour__lt=end
-        )
-        .annotate(day=TruncDate("hour", tzinfo=UTC))
-        .values("day", "bucket")
-        .annotate(n=Sum("count"))
-        .values_list("day", "bucket", "n")
-    )
+    rows = SkillDurationBucketDay.objects.filter(
+        project=project, skill=skill, day__gte=start.date(), day__lt=end.date()
+    ).values_list("day", "bucket", "count")
     first, days = start.date(), (end - start).days
     counted: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for day, bucket, n in rows:

@@ -1,7 +1,8 @@
 """A skill's trend over daily points: Mann–Kendall for whether, Theil–Sen for how much.
 
-Daily points are UTC calendar days read from the hourly rollups (`SkillHourly`), never from the
-event log. The window is the `days` full days ending with the last full day before `at`.
+Daily points are UTC calendar days read from the daily tier of the rollups (`SkillDaily`, the
+hourly counts summed per day at ingest), never from the event log. The window is the `days`
+full days ending with the last full day before `at`.
 Mann–Kendall is `scipy.stats.kendalltau(day_index, value)` with scipy's default method (exact
 null distribution without ties for small n, else asymptotic with tie correction); Theil–Sen is
 `scipy.stats.theilslopes(value, day_index, alpha=0.95)`; OLS (`linregress`) is an extra column,
@@ -14,11 +15,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Sum
-from django.db.models.functions import TruncDate
 from scipy import stats
 
-from tracking.models import Project, SkillHourly
+from tracking.models import Project, SkillDaily
 
 METRICS = ("completion_rate", "duration", "volume")
 MIN_DECIDED = 5
@@ -151,19 +150,10 @@ def trend_of(points: list[Point], trend: Trend) -> Trend:
 
 def daily_totals(project: Project, skill: str, start: datetime, end: datetime) -> list[Day]:
     """Every UTC day of [start, end) with the skill's rollup totals (zeros for days without)."""
-    rows = (
-        SkillHourly.objects.filter(project=project, skill=skill, hour__gte=start, hour__lt=end)
-        .annotate(day=TruncDate("hour", tzinfo=UTC))
-        .values("day")
-        .annotate(
-            n=Sum("invocations"),
-            ok=Sum("completed"),
-            ko=Sum("failed"),
-            dn=Sum("duration_count"),
-            ds=Sum("duration_sum"),
-        )
-    )
-    by_day = {r["day"]: Day(r["day"], r["n"], r["ok"], r["ko"], r["dn"], r["ds"]) for r in rows}
+    rows = SkillDaily.objects.filter(
+        project=project, skill=skill, day__gte=start.date(), day__lt=end.date()
+    ).values_list("day", "invocations", "completed", "failed", "duration_count", "duration_sum")
+    by_day = {row[0]: Day(*row) for row in rows}
     days = (end - start).days
     return [by_day.get(d, Day(d)) for d in (start.date() + timedelta(days=i) for i in range(days))]
 

@@ -22,9 +22,13 @@ from tracking import events, instruments
 from tracking.models import (
     Project,
     Session,
+    SessionRollup,
+    SkillDaily,
     SkillDurationBucket,
+    SkillDurationBucketDay,
     SkillHourly,
     SkillInvocation,
+    SkillPhaseDay,
     SkillPhaseHour,
     SkillSessionHour,
 )
@@ -40,6 +44,8 @@ ROLLUP_COUNTS = (
     "duration_sumsq",
     "unique_sessions",
 )
+# The counts of a SkillDaily row: those of the hours, less distinct sessions (not additive).
+DAILY_COUNTS = ROLLUP_COUNTS[:-1]
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,7 @@ def record_invocations(
         result.accepted = len(inserted)
         result.duplicates += len(batch) - len(inserted)
         new_events = [e for e in batch if e.key in inserted]
+        _add_to_sessions(new_events, session_ids)
         result.touched = _add_to_rollups(project, new_events, session_ids)
     instruments.count_invocations(source, new_events, duplicates=result.duplicates)
     return result
@@ -333,9 +340,50 @@ def _add_to_rollups(
     added = ", ".join(f"{col} = {table}.{col} + excluded.{col}" for col in ROLLUP_COUNTS)
     suffix = f"ON CONFLICT (project_id, skill, hour) DO UPDATE SET {added}"
     insert_rows(SkillHourly, ("project_id", "skill", "hour", *ROLLUP_COUNTS), rows, suffix=suffix)
-    _add_to_counts(project, SkillDurationBucket, "bucket", _keyed_counts(events, "bucket"))
-    _add_to_counts(project, SkillPhaseHour, "phase", _keyed_counts(events, "phase"))
+    _add_to_days(project, totals)
+    buckets, phases = _keyed_counts(events, "bucket"), _keyed_counts(events, "phase")
+    _add_to_counts(project, SkillDurationBucket, "bucket", buckets)
+    _add_to_counts(project, SkillPhaseHour, "phase", phases)
+    _add_to_counts(project, SkillDurationBucketDay, "bucket", _by_day(buckets), "day")
+    _add_to_counts(project, SkillPhaseDay, "phase", _by_day(phases), "day")
     return set(keys)
+
+
+def _by_day(counts: dict[tuple, int]) -> dict[tuple, int]:
+    """Counts keyed (skill, hour, …) summed per (skill, UTC day, …)."""
+    days: dict[tuple, int] = defaultdict(int)
+    for (skill, hour, *rest), n in counts.items():
+        days[(skill, hour.date(), *rest)] += n
+    return days
+
+
+def _add_to_days(project: Project, totals: dict[tuple[str, datetime], list]) -> None:
+    """Add the hours' counts to the daily tier (SkillDaily), one upsert in sorted order."""
+    days: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0.0])
+    for (skill, hour), counts in totals.items():
+        row = days[(skill, hour.date())]
+        for i, value in enumerate(counts):
+            row[i] += value
+    table = _quote(SkillDaily._meta.db_table)
+    rows = [(project.pk, skill, day, *days[(skill, day)]) for skill, day in sorted(days)]
+    added = ", ".join(f"{col} = {table}.{col} + excluded.{col}" for col in DAILY_COUNTS)
+    suffix = f"ON CONFLICT (project_id, skill, day) DO UPDATE SET {added}"
+    insert_rows(SkillDaily, ("project_id", "skill", "day", *DAILY_COUNTS), rows, suffix=suffix)
+
+
+def _add_to_sessions(events: list[InvocationEvent], session_ids: dict[str, int]) -> None:
+    """Add the new events to their sessions' call counts (SessionRollup), sorted by session:
+    after the sessions and before the skill rollups, the lock order of every batch."""
+    calls: dict[int, int] = defaultdict(int)
+    for e in events:
+        calls[session_ids[e.session]] += 1
+    table = _quote(SessionRollup._meta.db_table)
+    suffix = (
+        f"ON CONFLICT (session_id) DO UPDATE SET "
+        f"invocations = {table}.invocations + excluded.invocations"
+    )
+    rows = [(pk, calls[pk]) for pk in sorted(calls)]
+    insert_rows(SessionRollup, ("session_id", "invocations"), rows, suffix=suffix)
 
 
 def _keyed_counts(events: list[InvocationEvent], key: str) -> dict[tuple, int]:
@@ -352,22 +400,24 @@ def _keyed_counts(events: list[InvocationEvent], key: str) -> dict[tuple, int]:
 
 def _add_to_counts(
     project: Project,
-    model: type[SkillDurationBucket] | type[SkillPhaseHour],
+    model: type[SkillDurationBucket | SkillPhaseHour | SkillDurationBucketDay | SkillPhaseDay],
     key: str,
     counts: dict[tuple, int],
+    period: str = "hour",
 ) -> None:
-    """Add `counts` to `model`'s rows keyed (project, skill, hour, `key`) in one upsert: the
-    same atomic add as SkillHourly's, in sorted order (the lock order of every batch)."""
+    """Add `counts` to `model`'s rows keyed (project, skill, `period`, `key`) in one upsert:
+    the same atomic add as SkillHourly's, in sorted order (the lock order of every batch)."""
     table = _quote(model._meta.db_table)
+    adapt = _adapt_time if period == "hour" else (lambda day: day)
     rows = [
-        (project.pk, skill, _adapt_time(hour), value, counts[(skill, hour, value)])
-        for skill, hour, value in sorted(counts)
+        (project.pk, skill, adapt(when), value, counts[(skill, when, value)])
+        for skill, when, value in sorted(counts)
     ]
     suffix = (
-        f"ON CONFLICT (project_id, skill, hour, {_quote(key)}) "
+        f"ON CONFLICT (project_id, skill, {period}, {_quote(key)}) "
         f"DO UPDATE SET count = {table}.count + excluded.count"
     )
-    insert_rows(model, ("project_id", "skill", "hour", key, "count"), rows, suffix=suffix)
+    insert_rows(model, ("project_id", "skill", period, key, "count"), rows, suffix=suffix)
 
 
 def _new_session_hours(

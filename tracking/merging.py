@@ -12,8 +12,16 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils.text import slugify
 
-from tracking.ingest import ROLLUP_COUNTS
-from tracking.models import Project, SkillDurationBucket, SkillHourly, SkillPhaseHour
+from tracking.ingest import DAILY_COUNTS, ROLLUP_COUNTS
+from tracking.models import (
+    Project,
+    SkillDaily,
+    SkillDurationBucket,
+    SkillDurationBucketDay,
+    SkillHourly,
+    SkillPhaseDay,
+    SkillPhaseHour,
+)
 
 
 class MergeRefused(Exception):
@@ -68,6 +76,9 @@ ADDITIVE_ROLLUPS: dict[type[models.Model], tuple[tuple[str, ...], tuple[str, ...
     SkillHourly: (("skill", "hour"), tuple(ROLLUP_COUNTS)),
     SkillDurationBucket: (("skill", "hour", "bucket"), ("count",)),
     SkillPhaseHour: (("skill", "hour", "phase"), ("count",)),
+    SkillDaily: (("skill", "day"), tuple(DAILY_COUNTS)),
+    SkillDurationBucketDay: (("skill", "day", "bucket"), ("count",)),
+    SkillPhaseDay: (("skill", "day", "phase"), ("count",)),
 }
 
 

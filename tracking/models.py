@@ -389,6 +389,88 @@ class SkillSessionHour(models.Model):
         return f"{self.skill} {self.hour:%Y-%m-%d %H}:00 session {self.session_id}"
 
 
+class SkillDaily(models.Model):
+    """The daily tier of SkillHourly: the same additive counts per (project, skill, UTC day),
+    upserted by ingest in the same transaction as the hourly rows, so a window's whole days
+    are read as one row each instead of 24. Distinct sessions do not add up across hours and
+    are not kept here (they come from SkillSessionHour)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    day = models.DateField(help_text="The UTC calendar day.")
+    invocations = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    duration_sum = models.FloatField(default=0)
+    duration_sumsq = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "skill", "day"], name="skilldaily_key")
+        ]
+        indexes = [models.Index(fields=["project", "day"], name="skilldaily_project_day")]
+        verbose_name_plural = "skill daily rollups"
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.day:%Y-%m-%d}"
+
+
+class SkillDurationBucketDay(models.Model):
+    """The daily tier of SkillDurationBucket: durations per log-spaced bucket and UTC day."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    day = models.DateField()
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "skill", "day", "bucket"], name="skilldurationbucketday_key"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "day"], name="skilldurationbucketday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.day:%Y-%m-%d} bucket {self.bucket}"
+
+
+class SkillPhaseDay(models.Model):
+    """The daily tier of SkillPhaseHour: invocations per phase and UTC day."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    skill = models.CharField(max_length=200)
+    day = models.DateField()
+    phase = models.CharField(max_length=100, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "skill", "day", "phase"], name="skillphaseday_key"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "day"], name="skillphaseday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} {self.day:%Y-%m-%d} {self.phase or '(no phase)'}"
+
+
+class SessionRollup(models.Model):
+    """Per-session counts kept by ingest with the events (same transaction), so session
+    analytics never count the event log: today the number of tool calls (invocations)."""
+
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, primary_key=True, related_name="rollup"
+    )
+    invocations = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"session {self.session_id}: {self.invocations} invocations"
+
+
 @cache
 def available_zones() -> frozenset[str]:
     """The zone names this machine's tz database has (read once: it walks the database)."""

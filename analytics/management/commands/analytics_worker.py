@@ -1,4 +1,5 @@
-"""`manage.py analytics_worker`: evaluates anomalies every few minutes, as long as it runs."""
+"""`manage.py analytics_worker`: one pass of `analytics.worker.STEPS` (anomalies, baselines…)
+every few minutes and at each full hour, as long as it runs."""
 
 from __future__ import annotations
 
@@ -10,15 +11,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from prometheus_client import start_http_server
 
-from analytics.detection import RunSummary, evaluate
-from analytics.experiments.evaluation import evaluate_experiments
-from analytics.models import WorkerHeartbeat
+from analytics.worker import WORKER, PassReport, run_pass
 from lib.hours import floor_hour
 from lib.leader import lead, stop_on_signals
 from tracking import instruments
 from tracking.ingest import parse_timestamp
-
-WORKER = "analytics"
 
 
 def next_run(now: datetime, interval: timedelta) -> datetime:
@@ -32,7 +29,8 @@ def next_run(now: datetime, interval: timedelta) -> datetime:
 class Command(BaseCommand):
     help = (
         "Evaluate skill anomalies (completion rate, volume, duration) from the hourly rollups "
-        "at every full hour, re-checking every --interval-minutes, until stopped."
+        "and recompute the skills' baselines at every full hour, re-checking every "
+        "--interval-minutes, until stopped."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -79,12 +77,9 @@ class Command(BaseCommand):
         self.stdout.write(f"analytics_worker: a run every {minutes} min and at each full hour")
         while not stop.is_set():
             try:
-                summary = evaluate(datetime.now(UTC))
-                WorkerHeartbeat.beat(WORKER, succeeded=not summary.errors)
-                self._report(summary)
-                evaluate_experiments(datetime.now(UTC))
+                self._report(run_pass(datetime.now(UTC)))
             except Exception as error:
-                # A lost database connection or the like: log, count, try again next time.
+                # Outside any step (the steps catch their own): log, count, try next time.
                 instruments.worker_runs.labels(WORKER, "error").inc()
                 instruments.analytics_worker_errors.inc()
                 self.stderr.write(f"analytics_worker: run failed: {error}")
@@ -94,18 +89,21 @@ class Command(BaseCommand):
         self.stdout.write("analytics_worker: stopped")
 
     def _once(self, at: datetime) -> None:
-        summary = evaluate(at)
-        WorkerHeartbeat.beat(WORKER, succeeded=not summary.errors)
-        evaluate_experiments(at)
-        self._report(summary)
-        if summary.errors:
-            raise CommandError(f"{len(summary.errors)} project evaluations failed")
+        report = run_pass(at)
+        self._report(report)
+        failed = [s.name for s in report.steps if s.failed]
+        if failed:
+            raise CommandError(f"steps failed: {', '.join(failed)}")
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} project evaluations failed")
 
-    def _report(self, summary: RunSummary) -> None:
+    def _report(self, report: PassReport) -> None:
+        for step in report.steps:
+            done = "failed" if step.failed else step.line
+            self.stdout.write(f"analytics_worker: {step.name} ({step.seconds:.2f} s): {done}")
         self.stdout.write(
-            f"analytics_worker: at {summary.at.isoformat()}: {summary.projects} projects, "
-            f"{summary.tests} tests, {summary.opened} opened, {summary.updated} updated, "
-            f"{summary.resolved} resolved, {len(summary.errors)} errors"
+            f"analytics_worker: pass at {report.at.isoformat()} took {report.seconds:.2f} s, "
+            f"{len(report.errors)} errors"
         )
-        for error in summary.errors:
+        for error in report.errors:
             self.stderr.write(f"analytics_worker: {error}")
