@@ -109,6 +109,8 @@ def scrape_registry() -> CollectorRegistry:
     process (prometheus_client's docs: per request, never the global registry)."""
     registry = CollectorRegistry(auto_describe=False)
     if instruments.MULTIPROCESS:
+        # A process killed since the last scrape leaves no share in the live gauges.
+        instruments.sweep_dead_processes()
         MultiProcessCollector(registry)
     else:
         registry.register(_Process())
