@@ -163,11 +163,10 @@ def tracking_state() -> Iterator[Metric]:
         .order_by("-created_at", "-pk")
         .values_list("pk", "project__slug", "score_total", "created_at")[:cap]
     )
-    covered = dict(
-        Measurement.objects.filter(
-            checkpoint_id__in=[pk for pk, *_ in kept], key=COVERAGE_KEY, value__isnull=False
-        ).values_list("checkpoint_id", "value")
-    )
+    measurements = Measurement.objects.filter(
+        checkpoint_id__in=[pk for pk, *_ in kept], key=COVERAGE_KEY
+    ).values_list("checkpoint_id", "value")
+    covered = {pk: value for pk, value in measurements if value is not None}
     for pk, slug, total, created_at in kept:
         last.add_metric([slug], created_at.timestamp())
         if total is not None:
