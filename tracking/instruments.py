@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import contextlib
 import os
 import re
 import time
@@ -388,9 +389,14 @@ class TopSkills:
         self.read_at = float("-inf")
 
     def allowed(self) -> frozenset[str]:
+        """The allowed skill names; a failed read keeps the last list (counting must never
+        fail the write it counts), and is tried again after `ttl`."""
         if time.monotonic() - self.read_at >= self.ttl:
+            from django.db import DatabaseError
+
             self.read_at = time.monotonic()
-            self.names = self._read()
+            with contextlib.suppress(DatabaseError):
+                self.names = self._read()
         return self.names
 
     def _read(self) -> frozenset[str]:

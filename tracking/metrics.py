@@ -19,7 +19,7 @@ import platform
 from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
@@ -109,6 +109,8 @@ def scrape_registry() -> CollectorRegistry:
     process (prometheus_client's docs: per request, never the global registry)."""
     registry = CollectorRegistry(auto_describe=False)
     if instruments.MULTIPROCESS:
+        # A process killed since the last scrape leaves no share in the live gauges.
+        instruments.sweep_dead_processes()
         MultiProcessCollector(registry)
     else:
         registry.register(_Process())
@@ -150,24 +152,21 @@ def tracking_state() -> Iterator[Metric]:
         labels=["project"],
     )
     latest = Checkpoint.objects.filter(project=OuterRef("pk")).order_by("-created_at", "-pk")
-    projects = (
+    latest_ids = list(
         Project.objects.annotate(checkpoint_id=Subquery(latest.values("pk")[:1]))
         .filter(checkpoint_id__isnull=False)
-        .values_list("slug", "checkpoint_id")
+        .values_list("checkpoint_id", flat=True)
     )
-    checkpoints = dict(projects.iterator())
-    omitted = max(0, len(checkpoints) - settings.METRICS_MAX_PROJECTS)
-    rows_ = (
-        Checkpoint.objects.filter(pk__in=list(checkpoints.values()))
+    cap = settings.METRICS_MAX_PROJECTS
+    kept = list(
+        Checkpoint.objects.filter(pk__in=latest_ids)
         .order_by("-created_at", "-pk")
-        .values_list("pk", "project__slug", "score_total", "created_at")
-    )[: settings.METRICS_MAX_PROJECTS]
-    kept = list(rows_)
-    covered = dict(
-        Measurement.objects.filter(
-            checkpoint_id__in=[pk for pk, *_ in kept], key=COVERAGE_KEY, value__isnull=False
-        ).values_list("checkpoint_id", F("value"))
+        .values_list("pk", "project__slug", "score_total", "created_at")[:cap]
     )
+    measurements = Measurement.objects.filter(
+        checkpoint_id__in=[pk for pk, *_ in kept], key=COVERAGE_KEY
+    ).values_list("checkpoint_id", "value")
+    covered = {pk: value for pk, value in measurements if value is not None}
     for pk, slug, total, created_at in kept:
         last.add_metric([slug], created_at.timestamp())
         if total is not None:
@@ -180,7 +179,7 @@ def tracking_state() -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "cairn_metrics_projects_omitted",
         "Projects with checkpoints left out of the per-project figures (METRICS_MAX_PROJECTS).",
-        value=omitted,
+        value=max(0, len(latest_ids) - cap),
     )
     info = GaugeMetricFamily(
         "cairn_build_info",

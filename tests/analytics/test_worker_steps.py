@@ -42,7 +42,7 @@ def test_steps_run_in_order_and_a_failing_one_does_not_stop_the_next(caplog):
 
 
 def test_the_pass_recomputes_the_baselines_after_the_anomalies():
-    assert [name for name, _ in worker.STEPS] == ["anomalies", "baselines"]
+    assert [name for name, _ in worker.STEPS][:3] == ["anomalies", "baselines", "experiments"]
 
 
 @pytest.mark.django_db
@@ -53,7 +53,8 @@ def test_once_reports_each_steps_time_and_fails_on_a_broken_step(project, monkey
     assert lines[0].startswith("analytics_worker: anomalies (")
     assert "0 projects" in lines[0]
     assert lines[1].startswith("analytics_worker: baselines (")
-    assert "pass at 2026-11-20T12:00:00+00:00 took" in lines[2]
+    assert lines[2].startswith("analytics_worker: experiments (")
+    assert "pass at 2026-11-20T12:00:00+00:00 took" in lines[-1]
 
     def broken(at):
         raise RuntimeError("no figures today")

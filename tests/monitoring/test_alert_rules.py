@@ -85,7 +85,8 @@ def test_at_least_11_alerts_each_with_severity_annotations_and_runbook_section()
 
 def test_every_alert_is_tested_firing_and_not_firing():
     groups = yaml.safe_load((PROMETHEUS / "rules.test.yml").read_text())["tests"]
-    firing, silent = set(), set()
+    firing: set[str] = set()
+    silent: set[str] = set()
     for group in groups:
         for case in group.get("alert_rule_test", []):
             (firing if case["exp_alerts"] else silent).add(case["alertname"])

@@ -1,10 +1,12 @@
 """A real Prometheus (the Debian binary, on its own port) scrapes a machine of two Daphne
 processes and the analytics worker the way docs/metrics.md says: one target, the machine's
 `manage.py metrics_server`. Events spread over both processes add up exactly, the quality
-score is the checkpoint's, and an alert rule of rules.yml fires once its condition holds."""
+score is the checkpoint's, an alert rule of rules.yml fires once its condition holds, and a
+killed process's live connections leave the sum."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -13,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.analytics import servers
 from tests.monitoring.machine import Machine, events
@@ -113,6 +116,14 @@ def test_a_real_prometheus_sees_the_sum_the_score_and_an_alert(tmp_path):
         assert prometheus.until(lambda: value(prometheus.query(ratio)) == score / 100)
         assert 0 < score < 100
         assert prometheus.until(lambda: "CairnQualityGateFailed" in prometheus.firing())
+
+        # A live client on the second process counts; killed, the process counts no more.
+        connections = "sum(cairn_live_connections)"
+        # Closing the client after its server died may fail: only the assertions matter.
+        with contextlib.suppress(OSError, ConnectionClosed), servers.live(machine.ports[1], key):
+            assert prometheus.until(lambda: value(prometheus.query(connections)) == 1)
+            machine.processes[1].kill()
+            assert prometheus.until(lambda: value(prometheus.query(connections)) == 0)
     finally:
         prometheus.process.stop()
         machine.stop()

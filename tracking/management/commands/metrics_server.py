@@ -83,8 +83,8 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        host, port = server.server_address[:2]
-        self.stdout.write(f"metrics_server: http://{host}:{port}/metrics", ending="\n")
+        port = server.server_address[1]
+        self.stdout.write(f"metrics_server: http://{opts['host']}:{port}/metrics")
         self.stdout.flush()
         stop.wait()
         server.shutdown()
