@@ -152,3 +152,25 @@ class HookToolCall(models.Model):
 
     def __str__(self) -> str:
         return self.tool_use_id
+
+
+# The CI models live with their integration; imported here so the app registers them.
+from integrations.ci.models import (  # noqa: E402
+    PipelineJob,
+    PipelineRun,
+    WebhookDelivery,
+    WebhookSecret,
+)
+
+__all__ = [
+    "ApiRequest",
+    "ClaudeSession",
+    "Compaction",
+    "HookToolCall",
+    "PipelineJob",
+    "PipelineRun",
+    "ProjectRule",
+    "TranscriptFile",
+    "WebhookDelivery",
+    "WebhookSecret",
+]
