@@ -83,12 +83,15 @@ def pipeline_analytics(project: Project, *, days: int = 30, now: datetime | None
     """The figures of the jobs and runs that finished in the `days` before `now`."""
     end = now or datetime.now(UTC)
     start = end - timedelta(days=days)
-    jobs = list(
-        PipelineJob.objects.filter(project=project, finished_at__gte=start, finished_at__lt=end)
+    jobs: list[dict] = [
+        dict(row)
+        for row in PipelineJob.objects.filter(
+            project=project, finished_at__gte=start, finished_at__lt=end
+        )
         .exclude(conclusion__in=["", "skipped"])
         .order_by("finished_at", "pk")
         .values("name", "stage", "phase", "commit", "conclusion", "duration_s", "finished_at")
-    )
+    ]
     stages: dict[str, Figures] = defaultdict(Figures)
     per_job: dict[tuple[str, str], Figures] = defaultdict(Figures)
     phases: dict[str, str] = {}
@@ -177,6 +180,8 @@ def duration_trend(project: Project, start: datetime, end: datetime) -> list[dic
         project=project, finished_at__gte=start, finished_at__lt=end
     ).exclude(conclusion="")
     for finished, duration in rows.values_list("finished_at", "duration_s"):
+        if finished is None:  # excluded by the filter; for the type checker
+            continue
         day = finished.astimezone(UTC).date().isoformat()
         counts[day] += 1
         if duration is not None:

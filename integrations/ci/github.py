@@ -50,7 +50,8 @@ def parse(event: str, payload: object) -> Delivery:
     """What a delivery of `event` (X-GitHub-Event) says; PayloadError names a bad field."""
     if not isinstance(payload, dict):
         raise PayloadError("body must be a JSON object")
-    action = payload.get("action") if isinstance(payload.get("action"), str) else ""
+    given = payload.get("action")
+    action = given if isinstance(given, str) else ""
     if event == "ping":
         return Delivery(event=event, action="")
     if event not in HANDLED_ACTIONS or action not in HANDLED_ACTIONS[event]:
