@@ -161,8 +161,10 @@ from integrations.ci.models import (  # noqa: E402
     WebhookDelivery,
     WebhookSecret,
 )
+from integrations.crackerjack.models import CrackerjackRun  # noqa: E402
 
 __all__ = [
+    "CrackerjackRun",
     "ApiRequest",
     "ClaudeSession",
     "Compaction",
