@@ -162,9 +162,11 @@ from integrations.ci.models import (  # noqa: E402
     WebhookSecret,
 )
 from integrations.crackerjack.models import CrackerjackRun  # noqa: E402
+from integrations.ide.models import FileEdit  # noqa: E402
 
 __all__ = [
     "CrackerjackRun",
+    "FileEdit",
     "ApiRequest",
     "ClaudeSession",
     "Compaction",

@@ -4,6 +4,7 @@ from integrations.api import ClaudeCodeHookApi
 from integrations.ci.api import PipelinesApi
 from integrations.ci.webhooks import GitHubWebhookApi, GitLabWebhookApi
 from integrations.crackerjack.api import CrackerjackRunApi
+from integrations.ide.api import IdeSuggestionsApi
 
 # Included under /api/v1/ by config/urls.py.
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("webhooks/gitlab/<slug:project>", GitLabWebhookApi.as_view(), name="api-webhooks-gitlab"),
     path("pipelines", PipelinesApi.as_view(), name="api-pipelines"),
     path("crackerjack/runs", CrackerjackRunApi.as_view(), name="api-crackerjack-runs"),
+    path("ide/suggestions", IdeSuggestionsApi.as_view(), name="api-ide-suggestions"),
 ]

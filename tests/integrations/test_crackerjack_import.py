@@ -64,6 +64,7 @@ def test_the_run_is_a_checkpoint_measured_from_its_gate_report(project):
     assert (values["crackerjack.hooks_failed"], values["crackerjack.hook_issues"]) == (3, 5)
     coverage = Measurement.objects.get(checkpoint=run.checkpoint, key="coverage.line_percent")
     assert coverage.tool == "crackerjack" and RUN in coverage.artefact
+    assert run.checkpoint is not None
     assert run.checkpoint.commit == "d6fde92930d4715a2b49857d24b940956b26d2d3"
 
 
