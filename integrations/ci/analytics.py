@@ -121,7 +121,7 @@ def pipeline_analytics(project: Project, *, days: int = 30, now: datetime | None
     }
 
 
-def bottlenecks(rows: list[dict], kind: str) -> list[dict]:
+def bottlenecks(rows: list[dict], level: str) -> list[dict]:
     """Stages or jobs whose success rate is below BOTTLENECK_BELOW: severity high below
     HIGH_BELOW, medium otherwise. Rows without a decided outcome are not judged."""
     found = []
@@ -131,7 +131,7 @@ def bottlenecks(rows: list[dict], kind: str) -> list[dict]:
             continue
         found.append(
             {
-                "kind": kind,
+                "level": level,
                 "stage": row["stage"],
                 "job": row.get("job"),
                 "success_rate": rate,
@@ -139,7 +139,7 @@ def bottlenecks(rows: list[dict], kind: str) -> list[dict]:
                 "severity": "high" if rate < HIGH_BELOW else "medium",
             }
         )
-    return sorted(found, key=lambda b: (b["success_rate"], b["kind"], b["stage"]))
+    return sorted(found, key=lambda b: (b["success_rate"], b["level"], b["stage"]))
 
 
 def flaky_jobs(jobs: list[dict]) -> list[Flaky]:

@@ -26,18 +26,18 @@ class PipelineFiguresSerializer(serializers.Serializer):
     duration_p90_s = serializers.FloatField(allow_null=True)
 
 
-class StageSerializer(PipelineFiguresSerializer):
+class PipelineStageSerializer(PipelineFiguresSerializer):
     stage = serializers.CharField(help_text="GitLab's stage; for GitHub, the job name's stage.")
     phase = serializers.CharField()
 
 
-class JobSerializer(PipelineFiguresSerializer):
+class PipelineJobSerializer(PipelineFiguresSerializer):
     stage = serializers.CharField()
     job = serializers.CharField()
 
 
-class BottleneckSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(["stage", "job"])
+class PipelineBottleneckSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(["stage", "job"])
     stage = serializers.CharField()
     job = serializers.CharField(allow_null=True)
     success_rate = serializers.FloatField()
@@ -45,7 +45,7 @@ class BottleneckSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(["high", "medium"])
 
 
-class FlakySerializer(serializers.Serializer):
+class PipelineFlakySerializer(serializers.Serializer):
     job = serializers.CharField()
     stage = serializers.CharField()
     commit = serializers.CharField()
@@ -53,7 +53,7 @@ class FlakySerializer(serializers.Serializer):
     passed_at = serializers.DateTimeField()
 
 
-class TrendSerializer(serializers.Serializer):
+class PipelineTrendSerializer(serializers.Serializer):
     day = serializers.DateField()
     runs = serializers.IntegerField()
     duration_n = serializers.IntegerField()
@@ -67,11 +67,11 @@ class PipelineAnalyticsSerializer(serializers.Serializer):
     window_end = serializers.DateTimeField()
     jobs_n = serializers.IntegerField()
     runs = PipelineFiguresSerializer()
-    stages = StageSerializer(many=True)
-    jobs = JobSerializer(many=True)
-    bottlenecks = BottleneckSerializer(many=True)
-    flaky = FlakySerializer(many=True)
-    trend = TrendSerializer(many=True)
+    stages = PipelineStageSerializer(many=True)
+    jobs = PipelineJobSerializer(many=True)
+    bottlenecks = PipelineBottleneckSerializer(many=True)
+    flaky = PipelineFlakySerializer(many=True)
+    trend = PipelineTrendSerializer(many=True)
 
 
 class PipelineQuerySerializer(QueryFilterSerializer):

@@ -122,8 +122,8 @@ ANSWER = inline_serializer(
 RESPONSES = {
     200: OpenApiResponse(ANSWER, description="Stored (accepted), answered (pong), or a replay."),
     202: OpenApiResponse(ANSWER, description="An event Cairn does not handle: counted, ignored."),
-    **errors(400, 413),
-    401: errors(401)[401],
+    # 404: a path that is not a slug (an unknown slug is a 401, see `_refuse`).
+    **errors(400, 401, 404, 413),
 }
 
 

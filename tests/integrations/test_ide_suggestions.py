@@ -20,9 +20,10 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
 
 def edit(project, session: str, tool_id: str, path: str, at: datetime) -> None:
     """An agent's Edit, as its PostToolUse hook reports it."""
+    tool_input = {"file_path": path, "old_string": "a", "new_string": "b"}
     payload = {
         "session_id": session, "hook_event_name": "PostToolUse", "tool_name": "Edit",
-        "tool_use_id": tool_id, "tool_input": {"file_path": path, "old_string": "a", "new_string": "b"},
+        "tool_use_id": tool_id, "tool_input": tool_input,
     }  # fmt: skip
     handle_hook(project, payload, now=at)
 

@@ -82,7 +82,7 @@ def test_figures_per_job_and_stage(project, history):
 
 def test_bottlenecks_and_severity(project, history):
     report = pipeline_analytics(project, days=30, now=NOW)
-    found = {(b["kind"], b["stage"], b["job"]): b["severity"] for b in report["bottlenecks"]}
+    found = {(b["level"], b["stage"], b["job"]): b["severity"] for b in report["bottlenecks"]}
     assert found == {
         ("stage", "deploy", None): "high",  # 1 of 3
         ("stage", "test", None): "medium",  # 3 of 6 is 0.5: not below 0.5
