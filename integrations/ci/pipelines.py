@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integrations.ci import github, gitlab
-from integrations.ci.facts import Delivery, JobFacts, PayloadError, RunFacts
+from integrations.ci.facts import Delivery, JobFacts, RunFacts
 from integrations.ci.models import GITHUB, PipelineJob, PipelineRun, WebhookDelivery
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Checkpoint, Project, Session
@@ -76,7 +76,7 @@ def process_delivery(pk: int) -> None:
             delivery.payload = None
             delivery.error = ""
             delivery.save(update_fields=["status", "processed_at", "payload", "error"])
-    except (PayloadError, IntegrityError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - after the commit: the row keeps the reason
         log.exception("webhook delivery %s failed", pk)
         WebhookDelivery.objects.filter(pk=pk).update(
             status=WebhookDelivery.ERROR, error=str(exc)[:2000]
