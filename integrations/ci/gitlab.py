@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 
 from integrations.ci.facts import (
     Delivery,
@@ -98,9 +99,9 @@ def _pipeline(event: str, payload: dict) -> Delivery:
     jobs = [_pipeline_build(b, i, repo, pipeline_id, commit) for i, b in enumerate(builds)]
     starts = [j.started_at for j in jobs if j.started_at is not None]
     if starts:
-        run = RunFacts(**{**run.__dict__, "started_at": min(starts)})
+        run = replace(run, started_at=min(starts))
     elif created is not None:
-        run = RunFacts(**{**run.__dict__, "started_at": created})
+        run = replace(run, started_at=created)
     return Delivery(event=event, action=status, runs=[run], jobs=jobs)
 
 
