@@ -50,6 +50,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="prometheus-django-metrics"),
     path("", include("tracking.urls")),
     path("", include("analytics.urls")),
+    path("", include("integrations.page_urls")),
 ]
 
 

@@ -11,3 +11,8 @@ class IntegrationsConfig(AppConfig):
 
         register_session_panel("claude-code", render_session_panel)
         register_token_source("claude-code-transcript", transcript_tokens)
+
+        from integrations.ci.pipelines import on_checkpoint_created
+        from tracking.events import checkpoint_created
+
+        checkpoint_created.connect(on_checkpoint_created, dispatch_uid="ci-checkpoint-link")

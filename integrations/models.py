@@ -152,3 +152,29 @@ class HookToolCall(models.Model):
 
     def __str__(self) -> str:
         return self.tool_use_id
+
+
+# The CI models live with their integration; imported here so the app registers them.
+from integrations.ci.models import (  # noqa: E402
+    PipelineJob,
+    PipelineRun,
+    WebhookDelivery,
+    WebhookSecret,
+)
+from integrations.crackerjack.models import CrackerjackRun  # noqa: E402
+from integrations.ide.models import FileEdit  # noqa: E402
+
+__all__ = [
+    "CrackerjackRun",
+    "FileEdit",
+    "ApiRequest",
+    "ClaudeSession",
+    "Compaction",
+    "HookToolCall",
+    "PipelineJob",
+    "PipelineRun",
+    "ProjectRule",
+    "TranscriptFile",
+    "WebhookDelivery",
+    "WebhookSecret",
+]

@@ -104,6 +104,13 @@ KEYS: dict[str, Key] = {
     "services.up": Key("count", "Configured health endpoints that answered."),
     "services.down": Key("count", "Configured health endpoints that did not answer."),
     "services.latency_ms_max": Key("ms", "Slowest answering endpoint (detail per service)."),
+    # crackerjack: a run's hook results and its QualityGateReport (integrations/crackerjack)
+    "crackerjack.gate_passed": Key("bool", "The quality gate report passed."),
+    "crackerjack.checks_passed": Key("count", "Gate checks that passed (detail.checks)."),
+    "crackerjack.checks_failed": Key("count", "Gate checks that failed (detail.names)."),
+    "crackerjack.required_failures": Key("count", "Failed gate checks of severity required."),
+    "crackerjack.hooks_failed": Key("count", "Hooks whose status was not passed (detail.names)."),
+    "crackerjack.hook_issues": Key("count", "Issues the hooks reported (detail.by_hook)."),
 }
 
 

@@ -26,6 +26,7 @@ from integrations.claude_code.importer.finding import default_paths
 from integrations.claude_code.importer.storing import ForeignTranscript, import_own_file
 from integrations.claude_code.importer.totals import announce
 from integrations.claude_code.transcript import external_id, tool_skill
+from integrations.ide.history import note_file_edit
 from integrations.models import ClaudeSession, HookToolCall
 from lib.text import check_text, is_storable
 from tracking import events, instruments
@@ -131,6 +132,10 @@ def handle_hook(project: Project, payload: object, *, now: datetime | None = Non
             )
         elif event in {"PostToolUse", "PostToolUseFailure"}:
             outcome.recorded = _record_tool_call(project, session, payload, event, skill, now)
+            if event == "PostToolUse":  # what the IDE suggestions learn from
+                note_file_edit(
+                    project, session, tool_name, tool_use_id, payload.get("tool_input"), now
+                )
         elif event == "SessionEnd" or (event == "SubagentStop" and agent_id):
             session_end(session=session, ended_at=max(now, session.started_at))
         session.refresh_from_db()

@@ -1,0 +1,66 @@
+"""`POST /api/v1/ide/suggestions`: skills to use next on the file an IDE is editing."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.ide.suggestions import suggest
+from tracking.api.fields import TextField
+from tracking.api.schema import errors
+from tracking.api.scope import project_or_404
+
+
+class SuggestionRequestSerializer(serializers.Serializer):
+    project = serializers.SlugField()
+    file_path = TextField(max_length=4096, help_text="Read for its name only; never opened.")
+    language = TextField(max_length=50, required=False, allow_blank=True, default="")
+    line = serializers.IntegerField(min_value=1, max_value=10**9, required=False, allow_null=True)
+    selection = TextField(max_length=20000, required=False, allow_blank=True, default="")
+
+
+class SuggestionSerializer(serializers.Serializer):
+    skill = serializers.CharField()
+    why = serializers.CharField()
+    completion_rate = serializers.FloatField(allow_null=True, help_text="0–1; null when n = 0.")
+    completion_rate_low = serializers.FloatField(allow_null=True, help_text="Wilson 95 %.")
+    completion_rate_high = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField(help_text="Calls with a known outcome the rate is over.")
+    median_duration_s = serializers.FloatField(allow_null=True)
+    confidence = serializers.FloatField(help_text="P(completes): (x + 1)/(n + 2) for now.")
+    basis = serializers.ChoiceField(["history", "rule"])
+
+
+class IdeSuggestionsApi(APIView):
+    @extend_schema(
+        summary="Suggest skills for the file being edited",
+        description="From the project's history: skills used within 10 min after edits of "
+        "files with the same extension and test-ness. Without such history, rules on the "
+        "language and selection, marked `basis: rule`. Any key of the project may ask.",
+        request=SuggestionRequestSerializer,
+        responses={200: SuggestionSerializer(many=True), **errors(400, 401, 404)},
+        examples=[
+            OpenApiExample(
+                "A test file",
+                request_only=True,
+                value={
+                    "project": "alpha",
+                    "file_path": "tests/test_api.py",
+                    "language": "python",
+                    "line": 42,
+                    "selection": "def test_it_refuses",
+                },
+            )  # fmt: skip
+        ],
+    )
+    def post(self, request):
+        form = SuggestionRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        project = project_or_404(request.user, data["project"])
+        found = suggest(
+            project, data["file_path"], language=data["language"], selection=data["selection"]
+        )
+        return Response([s.as_dict() for s in found])
