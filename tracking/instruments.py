@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import bisect
 import contextlib
+import math
 import os
 import re
 import time
@@ -233,6 +234,25 @@ ci_run_duration = Histogram(
     ["provider"],
     buckets=CI_BUCKETS,
 )
+
+
+# GitLab names its events by the hook (X-Gitlab-Event); the metric uses the object's kind.
+GITLAB_EVENTS = {"Pipeline Hook": "pipeline", "Job Hook": "job"}
+
+
+def count_webhook(provider: str, event: str, outcome: str) -> None:
+    """One webhook delivery's answer; an event outside WEBHOOK_EVENTS is counted as "other"."""
+    event = GITLAB_EVENTS.get(event, event)
+    known = event if event in WEBHOOK_EVENTS else OTHER
+    webhook_deliveries.labels(provider, known, outcome).inc()
+
+
+def count_ci_run(provider: str, conclusion: str, duration_s: float | None) -> None:
+    """A CI run that has just finished, with its duration when the provider gave one."""
+    ci_runs.labels(provider, conclusion if conclusion in CI_CONCLUSIONS else OTHER).inc()
+    if duration_s is not None and math.isfinite(duration_s) and duration_s >= 0:
+        ci_run_duration.labels(provider).observe(duration_s)
+
 
 # Analytics worker.
 anomalies_detected = Counter(

@@ -17,6 +17,7 @@ from django.utils import timezone
 from integrations.ci import github, gitlab
 from integrations.ci.facts import Delivery, JobFacts, RunFacts
 from integrations.ci.models import GITHUB, PipelineJob, PipelineRun, WebhookDelivery
+from tracking import instruments
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Checkpoint, Project, Session
 from tracking.sessions import session_end
@@ -149,7 +150,12 @@ def upsert_run(project: Project, facts: RunFacts) -> PipelineRun:
         "external_id": facts.external_id,
         "attempt": facts.attempt,
     }
-    return _upsert(PipelineRun, keys, {name: getattr(facts, name) for name in RUN_FIELDS})
+    before = PipelineRun.objects.filter(**keys).values_list("conclusion", flat=True).first()
+    run = _upsert(PipelineRun, keys, {name: getattr(facts, name) for name in RUN_FIELDS})
+    if run.conclusion and not before:
+        # Counted once, when the run first has a conclusion (a replay or a late job adds none).
+        instruments.count_ci_run(run.provider, run.conclusion, run.duration_s)
+    return run
 
 
 def upsert_job(project: Project, facts: JobFacts) -> PipelineJob:

@@ -31,6 +31,7 @@ from integrations.ci import github, gitlab
 from integrations.ci.facts import Delivery, PayloadError
 from integrations.ci.models import GITHUB, GITLAB, WebhookDelivery, WebhookSecret
 from integrations.ci.pipelines import parse, process_delivery
+from tracking import instruments
 from tracking.api.ingest import RawJSONParser, parse_json_body
 from tracking.api.limits import read_body
 from tracking.api.schema import RequiredBodySchema, errors
@@ -53,9 +54,11 @@ def _secret(slug: str, provider: str) -> tuple[Project, str] | None:
     return (row.project, row.secret) if row else None
 
 
-def _refuse(message: str) -> BadSignature:
+def _refuse(provider: str, message: str) -> BadSignature:
     # One answer for an unknown project, a project without a secret and a wrong signature:
-    # which of them it is would tell a stranger which projects exist.
+    # which of them it is would tell a stranger which projects exist. The event header of an
+    # unverified delivery is not believed: it is counted as "other".
+    instruments.count_webhook(provider, "", "bad_signature")
     return BadSignature(message)
 
 
@@ -102,12 +105,15 @@ def _answer(
         WebhookDelivery.objects.filter(project=project, provider=provider, delivery_key=key).update(
             replays=F("replays") + 1
         )
+        instruments.count_webhook(provider, parsed.event, "duplicate")
         return Response({"status": "duplicate", "delivery": key})
     if state == WebhookDelivery.IGNORED:
+        instruments.count_webhook(provider, parsed.event, "ignored")
         return Response(
             {"status": "ignored", "delivery": key, "event": parsed.event},
             status=status.HTTP_202_ACCEPTED,
         )
+    instruments.count_webhook(provider, parsed.event, "accepted")
     return Response({"status": "pong" if parsed.event == "ping" else "accepted", "delivery": key})
 
 
@@ -157,8 +163,9 @@ class GitHubWebhookApi(WebhookApi):
         signature = request.headers.get("X-Hub-Signature-256")
         if found is None or not github.signature_ok(found[1], body, signature):
             raise _refuse(
+                GITHUB,
                 "X-Hub-Signature-256 is missing or does not verify with this project's GitHub "
-                "webhook secret (or no such project has one)."
+                "webhook secret (or no such project has one).",
             )
         event = _header(request, "X-GitHub-Event")
         key = _header(request, "X-GitHub-Delivery")
@@ -187,8 +194,9 @@ class GitLabWebhookApi(WebhookApi):
         found = _secret(project, GITLAB)
         if found is None or not gitlab.token_ok(found[1], request.headers.get("X-Gitlab-Token")):
             raise _refuse(
+                GITLAB,
                 "X-Gitlab-Token is missing or is not this project's GitLab webhook secret (or no "
-                "such project has one)."
+                "such project has one).",
             )
         event = _header(request, "X-Gitlab-Event")
         key = gitlab.delivery_key(request.headers.get("Idempotency-Key"), body)
