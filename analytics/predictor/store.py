@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import skops.io as sio
 from django.conf import settings
 from django.db import transaction
+from threadpoolctl import threadpool_limits
 
 from analytics.models import ModelVersion
 from analytics.predictor.features import row_features
@@ -137,5 +138,8 @@ def predict_success(
         version.encoding,
         ZoneInfo(settings.CAIRN_DISPLAY_TZ),
     )
-    p = float(load(version).predict_proba(x)[0, 1])
+    model = load(version)
+    # One row: threads would cost more than they save, in a server process.
+    with threadpool_limits(limits=1):
+        p = float(model.predict_proba(x)[0, 1])
     return {"p_success": p, "version": version.pk, "at": at}
