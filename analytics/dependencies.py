@@ -269,7 +269,7 @@ def related_skills(
     Without `at`, the worker's stored pass for `days` is read when there is one (its window
     and computed_at say how fresh it is); otherwise, or with `at`, the pass is computed from
     the rollup. Each related skill is oriented from `skill`: count_a, confidence_ab and
-    conviction_ab are `skill`'s side. `source` is "stored" or "computed".
+    conviction_ab are `skill`'s side. `origin` is "stored" or "computed".
     """
     run = None
     if at is None:
@@ -284,7 +284,7 @@ def related_skills(
             "pairs_tested": run.pairs_tested,
             "computed_at": run.computed_at,
             "method": run.method,
-            "source": "stored",
+            "origin": "stored",
         }
     else:
         result = compute(project, days, at)
@@ -296,7 +296,7 @@ def related_skills(
             "pairs_tested": len(result.pairs),
             "computed_at": result.computed_at,
             "method": result.method,
-            "source": "computed",
+            "origin": "computed",
         }
     related.sort(key=lambda row: (-row["lift"], row["skill"]))
     return {

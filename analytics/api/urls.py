@@ -1,6 +1,14 @@
 from django.urls import path
 
-from analytics.api import anomalies, session_stats, skills, trends
+from analytics.api import (
+    anomalies,
+    dependencies,
+    predictor,
+    recommendations,
+    session_stats,
+    skills,
+    trends,
+)
 
 urlpatterns = [
     path(
@@ -16,4 +24,16 @@ urlpatterns = [
     path("skills", skills.SkillStatsApi.as_view(), name="api-skills"),
     path("skills/<path:skill>/trend", trends.SkillTrendApi.as_view(), name="api-skill-trend"),
     path("anomalies", anomalies.AnomalyListApi.as_view(), name="api-anomalies"),
+    path(
+        "skills/<path:skill>/related",
+        dependencies.RelatedSkillsApi.as_view(),
+        name="api-skill-related",
+    ),
+    path(
+        "recommendations",
+        recommendations.RecommendationsApi.as_view(),
+        name="api-recommendations",
+    ),
+    path("predictor", predictor.PredictorApi.as_view(), name="api-predictor"),
+    path("predictor/predict", predictor.PredictApi.as_view(), name="api-predictor-predict"),
 ]
