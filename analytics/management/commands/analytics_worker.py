@@ -1,4 +1,5 @@
-"""`manage.py analytics_worker`: evaluates anomalies every few minutes, as long as it runs."""
+"""`manage.py analytics_worker`: evaluates anomalies every few minutes, recomputes the skill
+dependencies and retrains the success predictor when it is due, as long as it runs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from prometheus_client import start_http_server
 
+from analytics.dependencies import refresh_dependencies
 from analytics.detection import RunSummary, errors_total, evaluate
+from analytics.predictor.training import maybe_retrain
 from lib.hours import floor_hour
 from tracking.ingest import parse_timestamp
 
@@ -71,6 +74,8 @@ class Command(BaseCommand):
         while not stop.is_set():
             try:
                 self._report(evaluate(datetime.now(UTC)))
+                refresh_dependencies(datetime.now(UTC))
+                maybe_retrain(datetime.now(UTC))
             except Exception as error:
                 # A lost database connection or the like: log, count, try again next time.
                 errors_total.inc()
@@ -83,6 +88,8 @@ class Command(BaseCommand):
     def _once(self, at: datetime) -> None:
         summary = evaluate(at)
         self._report(summary)
+        refresh_dependencies(at)
+        maybe_retrain(at)
         if summary.errors:
             raise CommandError(f"{len(summary.errors)} project evaluations failed")
 
