@@ -70,9 +70,12 @@ class PredictApi(APIView):
     class InputSerializer(serializers.Serializer):
         project = serializers.SlugField()
         session = TextField(
-            max_length=200, required=False, help_text="A session's external id in the project."
+            max_length=200,
+            min_length=1,
+            required=False,
+            help_text="A session's external id in the project.",
         )
-        skill = TextField(max_length=200)
+        skill = TextField(max_length=200, min_length=1)
         phase = TextField(max_length=100, required=False, allow_blank=True, default="")
         at = AwareDateTimeField(required=False, help_text="The call's time (default now).")
 

@@ -60,7 +60,7 @@ class RecommendationsSerializer(serializers.Serializer):
 class RecommendationsApi(APIView):
     class FilterSerializer(QueryFilterSerializer):
         project = serializers.SlugField(help_text="A project's slug.")
-        user = TextField(max_length=200, help_text="A session's user_name.")
+        user = TextField(max_length=200, min_length=1, help_text="A session's user_name.")
         days = serializers.IntegerField(default=DEFAULT_DAYS, min_value=1, max_value=MAX_DAYS)
         at = AwareDateTimeField(required=False, help_text="Window end (default now).")
         limit = serializers.IntegerField(default=LIMIT, min_value=1, max_value=MAX_LIMIT)
