@@ -89,3 +89,12 @@ def test_a_model_that_failed_shows_its_reason_in_the_chart(other_project):
     status = store.status(other_project)
     html = render_to_string("analytics/_calibration_chart.html", {"predictor": status})
     assert f"No active model: {status['reason']}" in html.replace("&#x27;", "'")
+
+
+def test_the_admin_shows_versions_without_their_bytes(project, admin_client):
+    version = train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    assert admin_client.get("/admin/analytics/modelversion/").status_code == 200
+    page = admin_client.get(f"/admin/analytics/modelversion/{version.pk}/change/")
+    assert page.status_code == 200 and version.artifact_sha256 in page.content.decode()
+    assert "id_artifact" not in page.content.decode()
+    assert admin_client.get("/admin/analytics/dependencypass/").status_code == 200
