@@ -80,13 +80,32 @@ def test_too_little_data_is_the_reason_and_nothing_is_active(project):
     assert store.status(project)["reason"] == version.reason
 
 
+def figures(version: ModelVersion) -> tuple[float, float, float, float, float]:
+    """AUC, its CI and the two Briers of an evaluated version (none may be missing)."""
+    values = (
+        version.auc,
+        version.auc_ci_low,
+        version.auc_ci_high,
+        version.brier,
+        version.brier_baseline,
+    )
+    assert all(v is not None for v in values)
+    return values  # type: ignore[return-value]
+
+
+def artefact(version: ModelVersion) -> bytes:
+    assert version.artifact is not None
+    return bytes(version.artifact)
+
+
 def test_pure_noise_does_not_activate(project):
     end = store_sessions(project, NOISE, sessions=300, seed=2)
     version = train(project, end)
     assert version.n_decided == 3000
     assert not version.is_active
     assert version.reason.startswith(("worse than the baseline", "AUC CI not above 0.5"))
-    assert version.auc_ci_low <= 0.5 or version.brier >= version.brier_baseline
+    _, low, _, brier, baseline = figures(version)
+    assert low <= 0.5 or brier >= baseline
     assert store.status(project) == {
         "active": False,
         "reason": version.reason,
@@ -98,11 +117,12 @@ def test_a_real_per_skill_signal_activates_and_predicts(project):
     end = store_sessions(project, SIGNAL, sessions=300, seed=4)
     version = train(project, end)
     assert version.reason == "" and version.is_active
-    assert version.auc > 0.6 and version.auc_ci_low > 0.5
-    assert version.brier < version.brier_baseline
-    assert version.auc_ci_low < version.auc < version.auc_ci_high
+    auc, low, high, brier, baseline = figures(version)
+    assert auc > 0.6 and low > 0.5
+    assert brier < baseline
+    assert low < auc < high
     assert (version.n_train, version.n_calibration, version.n_test) == (1800, 600, 600)
-    assert version.artifact_sha256 == hashlib.sha256(bytes(version.artifact)).hexdigest()
+    assert version.artifact_sha256 == hashlib.sha256(artefact(version)).hexdigest()
     assert version.sklearn_version and version.features[0] == "skill"
     assert sum(b["n"] for b in version.calibration_bins) == 600
     session = Session.objects.get(project=project, external_id="session-299")
@@ -115,7 +135,7 @@ def test_a_real_per_skill_signal_activates_and_predicts(project):
 def test_a_changed_artefact_is_refused(project):
     end = store_sessions(project, SIGNAL, sessions=300, seed=4)
     version = train(project, end)
-    data = bytearray(bytes(version.artifact))
+    data = bytearray(artefact(version))
     data[-1] ^= 1
     ModelVersion.objects.filter(pk=version.pk).update(artifact=bytes(data))
     store._loaded.cache_clear()
