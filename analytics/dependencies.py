@@ -219,23 +219,20 @@ def store(project: Project, result: Dependencies) -> DependencyPass:
 
 
 def refresh_dependencies(at: datetime | None = None) -> int:
-    """The worker's step: recompute and store the default window's pass of every project
-    with sessions in it. Returns the number of projects refreshed; one that fails is logged
-    and the others still run."""
-    start, end = window(DEFAULT_DAYS, at or datetime.now(UTC))
-    ids = (
-        SkillSessionHour.objects.filter(hour__gte=floor_hour(start), hour__lt=end)
-        .values_list("project_id", flat=True)
-        .distinct()
-    )
-    done = 0
-    for project in Project.objects.filter(pk__in=list(ids)).order_by("pk"):
+    """The worker's step: compute and store every project's default-window pass, once per
+    hour (the window ends at `at` floored to the hour; a project whose stored pass already
+    ends there is left as it is). Returns the number of passes stored; a project that fails
+    is logged and the others still run."""
+    _, end = window(DEFAULT_DAYS, at or datetime.now(UTC))
+    done = DependencyPass.objects.filter(days=DEFAULT_DAYS, window_end=end)
+    stored = 0
+    for project in Project.objects.exclude(pk__in=done.values("project_id")).order_by("pk"):
         try:
             store(project, compute(project, DEFAULT_DAYS, end))
-            done += 1
+            stored += 1
         except Exception:
             log.exception("dependency pass of project %s at %s failed", project.slug, end)
-    return done
+    return stored
 
 
 def oriented(pair: Pair | SkillDependency, skill: str) -> dict:

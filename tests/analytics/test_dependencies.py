@@ -127,6 +127,7 @@ def test_the_worker_stores_a_pass_that_related_skills_reads(project, other_proje
     store_sessions(project)
     store_sessions(other_project)
     assert refresh_dependencies(AT + timedelta(minutes=30)) == 2
+    assert refresh_dependencies(AT + timedelta(minutes=45)) == 0  # this hour's pass is stored
     run = DependencyPass.objects.get(project=project)
     assert (run.window_start, run.window_end, run.n_sessions) == (AT - timedelta(days=90), AT, 60)
     found = related_skills(project, "ruff")
