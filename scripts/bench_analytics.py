@@ -7,8 +7,12 @@ popularity, log-normal durations, four phases, two-hour sessions of --users user
 their per-hour aggregates are written, with `lib.sql.insert_rows`, into SkillHourly,
 SkillSessionHour, SkillDurationBucket and SkillPhaseHour. Then it times the endpoints through
 Django's test client as a superuser (who sees every project, the widest `across_projects`)
-and as the member of one project, and prints p50/p95 per endpoint. Postgres only; it replaces
-its own `bench-*` projects:
+and as the member of one project, and prints p50/p95 per endpoint. Then it times a dependency
+pass over 90 days of the first project (from SkillSessionHour, stored as the worker does) and
+the p95 of its `related` endpoint, and the success predictor's training on
+--predictor-events calls written straight into the first project's event log (only training
+reads events; the rollups are not updated for them). Postgres only; it replaces its own
+`bench-*` projects:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cairn_bench \
         .venv/bin/python scripts/bench_analytics.py
@@ -222,6 +226,88 @@ def measure(args, projects) -> None:
         )
 
 
+def measure_dependencies_and_predictor(args, projects) -> None:
+    import numpy as np
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from analytics.dependencies import compute, store
+    from analytics.predictor.training import train
+    from lib.sql import insert_rows
+    from lib.stats import percentile
+    from tracking.models import Session, SkillInvocation
+
+    project = projects[0]
+    now = datetime.now(UTC)
+    t0 = time.monotonic()
+    result = compute(project, 90, now)
+    computed = time.monotonic() - t0
+    store(project, result)
+    print(
+        f"dependency pass, 90 days, {project.slug}: {computed:.2f} s to compute, "
+        f"{time.monotonic() - t0:.2f} s with storing ({result.n_sessions:,} sessions, "
+        f"{len(result.pairs):,} pairs)",
+        flush=True,
+    )
+    client = Client()
+    client.force_login(User.objects.get(username="bench-root"))
+    timings = []
+    for _ in range(args.repeat):
+        t1 = time.perf_counter()
+        response = client.get("/api/v1/skills/skill-000/related", {"project": project.slug})
+        timings.append((time.perf_counter() - t1) * 1000)
+        assert response.status_code == 200, response.content[:300]
+    timings.sort()
+    print(
+        f"skills/skill-000/related (stored pass): p50 {percentile(timings, 50):.0f} ms, "
+        f"p95 {percentile(timings, 95):.0f} ms ({len(response.json()['related'])} related, "
+        f"{args.repeat} requests)",
+        flush=True,
+    )
+    if not args.predictor_events:
+        return
+    rng = np.random.default_rng(7)
+    n = args.predictor_events
+    sessions = list(
+        Session.objects.filter(project=project)
+        .order_by("started_at")
+        .values_list("pk", "started_at")
+    )
+    chosen = rng.integers(0, len(sessions), n)
+    skill = rng.integers(0, 20, n)
+    rate = np.linspace(0.95, 0.4, 20)[skill]
+    rows = [
+        (
+            project.pk,
+            sessions[c][0],
+            f"skill-{int(k):03d}",
+            sessions[c][1] + timedelta(seconds=float(o)),
+            bool(u < r),
+            1.0,
+            "",
+            "",
+            "api",
+            f"bench-{i}",
+        )
+        for i, (c, k, o, u, r) in enumerate(
+            zip(chosen, skill, rng.uniform(0, 7200, n), rng.random(n), rate, strict=True)
+        )
+    ]
+    SkillInvocation.objects.filter(project=project).delete()
+    columns = (
+        "project_id", "session_id", "skill", "invoked_at", "completed", "duration_s", "phase",
+        "error_type", "source", "idempotency_key",
+    )  # fmt: skip
+    insert_rows(SkillInvocation, columns, rows)
+    t0 = time.monotonic()
+    version = train(project, now)
+    print(
+        f"predictor training on {n:,} calls: {time.monotonic() - t0:.1f} s "
+        f"(active {version.is_active}, AUC {version.auc}, reason {version.reason!r})",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -232,6 +318,12 @@ def main() -> None:
     parser.add_argument("--sessions-per-slot", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--skip-load", action="store_true", help="Time what is loaded already.")
+    parser.add_argument(
+        "--predictor-events",
+        type=int,
+        default=1_000_000,
+        help="calls written for the predictor's training (0: do not time training)",
+    )
     args = parser.parse_args()
     import django
 
@@ -246,6 +338,7 @@ def main() -> None:
     else:
         projects = load(args)
     measure(args, projects)
+    measure_dependencies_and_predictor(args, projects)
 
 
 if __name__ == "__main__":
