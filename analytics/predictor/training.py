@@ -107,20 +107,45 @@ def reliability(y: np.ndarray, p: np.ndarray, bins: int = BINS) -> list[dict]:
     return rows
 
 
+def weighted_auc(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> float | None:
+    """ROC AUC of `p` for `y` with integer row weights: the same as `roc_auc_score` on the
+    rows repeated that many times (ties count one half). None without both classes."""
+    return _Ranked(y, p).auc(weights)
+
+
+class _Ranked:
+    """Rows grouped by equal score, lowest first, for many AUCs with different weights."""
+
+    def __init__(self, y: np.ndarray, p: np.ndarray):
+        _, self.group = np.unique(p, return_inverse=True)
+        self.y = y.astype(np.float64)
+        self.groups = int(self.group.max()) + 1 if len(p) else 0
+
+    def auc(self, weights: np.ndarray) -> float | None:
+        pos = np.bincount(self.group, weights * self.y, minlength=self.groups)
+        neg = np.bincount(self.group, weights * (1 - self.y), minlength=self.groups)
+        total = pos.sum() * neg.sum()
+        if total == 0:
+            return None
+        below = np.cumsum(neg) - neg
+        return float((pos * (below + 0.5 * neg)).sum() / total)
+
+
 def bootstrap_auc(
     y: np.ndarray, p: np.ndarray, groups: np.ndarray, resamples: int = BOOTSTRAP
 ) -> tuple[float, float]:
-    """The 2.5 and 97.5 percentiles of the AUC over resamples of whole groups (sessions)."""
+    """The 2.5 and 97.5 percentiles of the AUC over resamples of whole groups (sessions):
+    a group drawn k times weighs its rows k times."""
     rng = np.random.default_rng(0)
-    unique, inverse = np.unique(groups, return_inverse=True)
-    members = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[members], np.arange(len(unique) + 1))
+    _, inverse = np.unique(groups, return_inverse=True)
+    units = int(inverse.max()) + 1
+    ranked = _Ranked(y, p)
     values = []
     for _ in range(resamples):
-        chosen = rng.integers(0, len(unique), len(unique))
-        index = np.concatenate([members[bounds[g] : bounds[g + 1]] for g in chosen])
-        if 0 < y[index].sum() < len(index):
-            values.append(roc_auc_score(y[index], p[index]))
+        drawn = np.bincount(rng.integers(0, units, units), minlength=units)
+        value = ranked.auc(drawn[inverse].astype(np.float64))
+        if value is not None:
+            values.append(value)
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_auc_score
 
 from analytics.models import ModelVersion
 from analytics.predictor import store
@@ -20,6 +21,7 @@ from analytics.predictor.training import (
     reliability,
     split,
     train,
+    weighted_auc,
 )
 from tests.analytics.predictor_data import START, store_sessions
 from tracking.models import Session
@@ -40,6 +42,18 @@ def test_pr1_metrics_and_the_base_rate_baseline():
     # The AUC is the Mann–Whitney U over positives × negatives (scipy), a different route.
     u = stats.mannwhitneyu(PR1_P[PR1_Y == 1], PR1_P[PR1_Y == 0]).statistic
     assert e.auc == pytest.approx(u / (5 * 3))
+
+
+def test_the_weighted_auc_is_sklearns_on_repeated_rows():
+    rng = np.random.default_rng(11)
+    y = (rng.random(300) < 0.6).astype(int)
+    p = np.round(rng.random(300) * 0.5 + 0.3 * y, 2)  # rounded: many ties
+    for _ in range(5):
+        weights = rng.integers(0, 4, 300)
+        repeated = roc_auc_score(np.repeat(y, weights), np.repeat(p, weights))
+        assert weighted_auc(y, p, weights.astype(float)) == pytest.approx(repeated, rel=1e-12)
+    assert weighted_auc(PR1_Y, PR1_P, np.ones(8)) == pytest.approx(0.933333, abs=1e-6)
+    assert weighted_auc(np.ones(3), np.ones(3), np.ones(3)) is None
 
 
 def test_the_reliability_table_is_sklearns_with_counts():
