@@ -161,6 +161,8 @@ def test_the_related_endpoint(project, read_key, other_project, client):
     hidden = client.get("/api/v1/skills/pytest/related", {"project": "beta"}, **auth)
     assert hidden.status_code == 404
     assert client.get("/api/v1/skills/pytest/related", {"project": "alpha"}).status_code == 401
+    nul = client.get("/api/v1/skills/py%00test/related", {"project": "alpha"}, **auth)
+    assert nul.status_code == 400 and "skill" in nul.json()["error"]["detail"]
 
 
 def test_the_related_skills_fragment_renders_the_pairs(project):
