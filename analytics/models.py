@@ -87,6 +87,9 @@ class DependencyPass(models.Model):
     (project, days): a new pass replaces the old one with its pairs in one transaction.
     """
 
+    # A project merge deletes it (tracking/merging.py); the worker computes it again.
+    DERIVED_FROM_PROJECT = True
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     days = models.PositiveSmallIntegerField()
     window_start = models.DateTimeField(help_text="Sessions started at or after it…")
@@ -152,6 +155,9 @@ class ModelVersion(models.Model):
     so every process reads the same model from the database. At most one active row per
     project; `reason` says why a version was not activated.
     """
+
+    # A project merge deletes it (tracking/merging.py); the worker trains again.
+    DERIVED_FROM_PROJECT = True
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()
