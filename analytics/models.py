@@ -201,3 +201,44 @@ class ModelVersion(models.Model):
         return (
             f"model {self.pk} of {self.project_id} ({'active' if self.is_active else 'inactive'})"
         )
+
+
+class UsagePass(models.Model):
+    """One computation of a project's user × skill matrix over the 90 days before
+    `window_end`, for the recommendations.
+
+    Written by `analytics.recommendations.refresh_usage` (the worker), hourly: a new pass
+    replaces the project's old one with its rows in one transaction.
+    """
+
+    # A project merge deletes it (tracking/merging.py); the worker computes it again.
+    DERIVED_FROM_PROJECT = True
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project"], name="usagepass_one")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: users × skills to {self.window_end:%Y-%m-%d %H:%M}"
+
+
+class UserSkillUse(models.Model):
+    """A skill a named user tried in a usage pass's window, and whether they completed it at
+    least once: one cell of the recommendations' matrix."""
+
+    run = models.ForeignKey(UsagePass, on_delete=models.CASCADE, related_name="uses")
+    user_name = models.CharField(max_length=200)
+    skill = models.CharField(max_length=200)
+    completed = models.BooleanField(help_text="Completed at least once in the window.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "user_name", "skill"], name="userskilluse_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_name} {self.skill} ({'completed' if self.completed else 'tried'})"

@@ -13,23 +13,33 @@ completed the skill at least once in the window (invocations in [at − days, at
 - Similar users: Jaccard on distinct sets of completed skills, with at least MIN_COMMON
   skills in common.
 
+The matrix of the default 90 days is stored hourly by the worker (`refresh_usage`, in
+`UsagePass` and `UserSkillUse`) and read from there; another window, or an explicit `at`,
+is read from the event log on the request.
+
 analytics-anchors.md §4 and §8 (vectors REC-1, REC-2, REC-5).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.db import transaction
 from django.db.models import Count, Q
 from scipy import sparse
 from sklearn.metrics.pairwise import cosine_similarity
 
+from analytics.models import UsagePass, UserSkillUse
 from analytics.skills import wilson_interval
+from lib.hours import floor_hour
 from tracking.models import Project, SkillInvocation
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 90
 MIN_USERS = 5
@@ -68,6 +78,59 @@ def usage(project: Project, start: datetime, end: datetime) -> Usage:
         if ok:
             found.completed.setdefault(user, set()).add(skill)
     return found
+
+
+def stored_usage(project: Project) -> tuple[Usage, datetime, datetime] | None:
+    """The worker's stored matrix of the default window, with its window; None without one."""
+    run = UsagePass.objects.filter(project=project).first()
+    if run is None:
+        return None
+    found = Usage()
+    rows = UserSkillUse.objects.filter(run=run).values_list("user_name", "skill", "completed")
+    for user, skill, completed in rows.iterator(chunk_size=20_000):
+        found.tried.setdefault(user, set()).add(skill)
+        if completed:
+            found.completed.setdefault(user, set()).add(skill)
+    return found, run.window_start, run.window_end
+
+
+@transaction.atomic
+def store_usage(project: Project, found: Usage, start: datetime, end: datetime) -> None:
+    """Replace the project's stored matrix with `found` over [start, end)."""
+    UsagePass.objects.filter(project=project).delete()
+    run = UsagePass.objects.create(
+        project=project, window_start=start, window_end=end, computed_at=datetime.now(UTC)
+    )
+    UserSkillUse.objects.bulk_create(
+        (
+            UserSkillUse(
+                run=run,
+                user_name=user,
+                skill=skill,
+                completed=skill in found.completed.get(user, set()),
+            )
+            for user, skills in found.tried.items()
+            for skill in skills
+        ),
+        batch_size=5_000,
+    )
+
+
+def refresh_usage(at: datetime | None = None) -> int:
+    """The worker's step: store every project's matrix of the DEFAULT_DAYS before `at`
+    floored to the hour, once per hour (a project whose pass already ends there is left as it
+    is). Returns the number of projects stored; one that fails is logged, the others run."""
+    end = floor_hour(at or datetime.now(UTC))
+    start = end - timedelta(days=DEFAULT_DAYS)
+    done = UsagePass.objects.filter(window_end=end).values("project_id")
+    stored = 0
+    for project in Project.objects.exclude(pk__in=done).order_by("pk"):
+        try:
+            store_usage(project, usage(project, start, end), start, end)
+            stored += 1
+        except Exception:
+            log.exception("recommendation matrix of project %s at %s failed", project.slug, end)
+    return stored
 
 
 def item_cosines(completed: dict[str, set[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -178,9 +241,13 @@ def recommendations(
 ) -> dict:
     """Skills for `user` to try in `project` and the users most like them, over the `days`
     before `at` (default now); with the window, n (users) and the method."""
-    end = at or datetime.now(UTC)
-    start = end - timedelta(days=days)
-    found = usage(project, start, end)
+    stored = stored_usage(project) if at is None and days == DEFAULT_DAYS else None
+    if stored is not None:
+        found, start, end = stored
+    else:
+        end = at or datetime.now(UTC)
+        start = end - timedelta(days=days)
+        found = usage(project, start, end)
     items = item_item(user, found, limit)
     method = ITEM_METHOD if items else POPULARITY_METHOD
     return {
@@ -191,6 +258,7 @@ def recommendations(
         "user_known": user in found.tried,
         "user_completed": sorted(found.completed.get(user, set())),
         "method": method,
+        "origin": "computed" if stored is None else "stored",
         "computed_at": datetime.now(UTC),
         "min_users": MIN_USERS,
         "min_common_skills": MIN_COMMON,

@@ -50,6 +50,9 @@ class RecommendationsSerializer(serializers.Serializer):
     user_known = serializers.BooleanField(help_text="Whether the user made a call in it.")
     user_completed = serializers.ListField(child=serializers.CharField())
     method = serializers.CharField()
+    origin = serializers.ChoiceField(
+        choices=["stored", "computed"], help_text="The worker's stored matrix, or the event log."
+    )
     computed_at = serializers.DateTimeField()
     min_users = serializers.IntegerField()
     min_common_skills = serializers.IntegerField()
@@ -62,7 +65,9 @@ class RecommendationsApi(APIView):
         project = serializers.SlugField(help_text="A project's slug.")
         user = TextField(max_length=200, min_length=1, help_text="A session's user_name.")
         days = serializers.IntegerField(default=DEFAULT_DAYS, min_value=1, max_value=MAX_DAYS)
-        at = AwareDateTimeField(required=False, help_text="Window end (default now).")
+        at = AwareDateTimeField(
+            required=False, help_text="Window end; default: the worker's stored 90 days, or now."
+        )
         limit = serializers.IntegerField(default=LIMIT, min_value=1, max_value=MAX_LIMIT)
 
     @extend_schema(

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from analytics.models import UserSkillUse
 from analytics.recommendations import (
     item_cosines,
     jaccard,
     popularity,
     recommendations,
+    refresh_usage,
 )
 from tests.analytics.conftest import at, events
 from tracking.models import Session
@@ -134,3 +136,17 @@ def test_the_recommendations_endpoint(project, read_key, other_project, client):
     assert bad.status_code == 400 and "limit" in bad.json()["error"]["detail"]
     hidden = client.get("/api/v1/recommendations", {**query, "project": "beta"}, **auth)
     assert hidden.status_code == 404
+
+
+def test_the_worker_stores_the_matrix_that_recommendations_read(project, other_project):
+    store_team(project)
+    assert refresh_usage(AT + timedelta(minutes=20)) == 2
+    assert refresh_usage(AT + timedelta(minutes=40)) == 0  # this hour's matrix is stored
+    assert UserSkillUse.objects.filter(run__project=project).count() == 6 * 3 + 5 + 2
+    stored = recommendations(project, "zoe")
+    computed = recommendations(project, "zoe", at=AT)
+    assert stored["origin"] == "stored" and computed["origin"] == "computed"
+    assert (stored["window_start"], stored["window_end"]) == (AT - timedelta(days=90), AT)
+    assert stored["recommendations"] == computed["recommendations"]
+    assert stored["n"] == computed["n"] == 12
+    assert recommendations(other_project, "zoe")["n"] == 0

@@ -14,6 +14,7 @@ from prometheus_client import start_http_server
 from analytics.dependencies import refresh_dependencies
 from analytics.detection import RunSummary, errors_total, evaluate
 from analytics.predictor.training import maybe_retrain
+from analytics.recommendations import refresh_usage
 from lib.hours import floor_hour
 from tracking.ingest import parse_timestamp
 
@@ -75,6 +76,7 @@ class Command(BaseCommand):
             try:
                 self._report(evaluate(datetime.now(UTC)))
                 refresh_dependencies(datetime.now(UTC))
+                refresh_usage(datetime.now(UTC))
                 maybe_retrain(datetime.now(UTC))
             except Exception as error:
                 # A lost database connection or the like: log, count, try again next time.
@@ -89,6 +91,7 @@ class Command(BaseCommand):
         summary = evaluate(at)
         self._report(summary)
         refresh_dependencies(at)
+        refresh_usage(at)
         maybe_retrain(at)
         if summary.errors:
             raise CommandError(f"{len(summary.errors)} project evaluations failed")
