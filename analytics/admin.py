@@ -1,5 +1,5 @@
-"""Anomalies in the admin, view-only: their only writer is the analytics worker. Experiments
-and their exposures, editable."""
+"""Anomalies, predictor versions and dependency passes in the admin, view-only: their only
+writer is the analytics worker. Experiments and their exposures, editable."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from analytics.experiments.validation import arms_problem
-from analytics.models import Experiment, ExperimentStateError, Exposure, SkillAnomaly
+from analytics.models import (
+    DependencyPass,
+    Experiment,
+    ExperimentStateError,
+    Exposure,
+    ModelVersion,
+    SkillAnomaly,
+)
 from tracking.admin import ReadOnlyAdminMixin
 
 
@@ -82,3 +89,29 @@ class ExposureAdmin(admin.ModelAdmin):
     list_display = ("unit_id", "experiment", "arm", "first_exposed_at")
     list_filter = ("arm", "experiment")
     search_fields = ("unit_id",)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Written by the worker's training step; the artefact's bytes are not shown."""
+
+    list_display = (
+        "id",
+        "project",
+        "created_at",
+        "is_active",
+        "n_decided",
+        "auc",
+        "auc_ci_low",
+        "brier",
+        "brier_baseline",
+        "reason",
+    )
+    list_filter = ("is_active", "project")
+    exclude = ("artifact",)
+
+
+@admin.register(DependencyPass)
+class DependencyPassAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("project", "days", "window_start", "window_end", "n_sessions", "pairs_tested")
+    list_filter = ("project",)

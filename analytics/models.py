@@ -256,3 +256,167 @@ class SkillWindowFigures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill} {self.window_start:%Y-%m-%d %H}:00–{self.window_end:%Y-%m-%d %H}:00"
+
+
+class DependencyPass(models.Model):
+    """One computation of a project's skill dependencies over a window of sessions.
+
+    Written by `analytics.dependencies.refresh_dependencies` (the worker), one row per
+    (project, days): a new pass replaces the old one with its pairs in one transaction.
+    """
+
+    # A project merge deletes it (tracking/merging.py); the worker computes it again.
+    DERIVED_FROM_PROJECT = True
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    days = models.PositiveSmallIntegerField()
+    window_start = models.DateTimeField(help_text="Sessions started at or after it…")
+    window_end = models.DateTimeField(help_text="…and before it; their skills used before it.")
+    n_sessions = models.PositiveIntegerField(help_text="N: sessions with at least one skill.")
+    pairs_tested = models.PositiveIntegerField(help_text="Pairs in the BH family.")
+    computed_at = models.DateTimeField()
+    method = models.CharField(max_length=200)
+    params = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "days"], name="dependencypass_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.days} days to {self.window_end:%Y-%m-%d %H:%M}"
+
+
+class SkillDependency(models.Model):
+    """A pair of skills used in the same sessions, stored once with skill_a < skill_b.
+
+    Only pairs that meet the minimum data (N ≥ 50 sessions, count_ab ≥ 5) are stored: they
+    are the Benjamini–Hochberg family. Confidence and conviction are given both ways;
+    a conviction is null where it is infinite (confidence 1).
+    """
+
+    run = models.ForeignKey(DependencyPass, on_delete=models.CASCADE, related_name="pairs")
+    skill_a = models.CharField(max_length=200)
+    skill_b = models.CharField(max_length=200)
+    count_a = models.PositiveIntegerField()
+    count_b = models.PositiveIntegerField()
+    count_ab = models.PositiveIntegerField()
+    support = models.FloatField()
+    confidence_ab = models.FloatField()
+    confidence_ba = models.FloatField()
+    lift = models.FloatField()
+    leverage = models.FloatField()
+    conviction_ab = models.FloatField(null=True)
+    conviction_ba = models.FloatField(null=True)
+    jaccard = models.FloatField()
+    p_value = models.FloatField()
+    q_value = models.FloatField()
+    band = models.CharField(max_length=10, blank=True, help_text="Empty unless q < 0.05.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "skill_a", "skill_b"], name="skilldependency_key"
+            )
+        ]
+        indexes = [models.Index(fields=["run", "skill_b"], name="skilldependency_b")]
+        verbose_name_plural = "skill dependencies"
+
+    def __str__(self) -> str:
+        return f"{self.skill_a} + {self.skill_b} (lift {self.lift:.2f})"
+
+
+class ModelVersion(models.Model):
+    """One trained success predictor of a project, with its evaluation (anchors §8 fields).
+
+    The artefact is stored in the row (skops bytes, checked against artifact_sha256 on load),
+    so every process reads the same model from the database. At most one active row per
+    project; `reason` says why a version was not activated.
+    """
+
+    # A project merge deletes it (tracking/merging.py); the worker trains again.
+    DERIVED_FROM_PROJECT = True
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    data_until = models.DateTimeField(help_text="Trained on the calls invoked before it.")
+    trained_from = models.DateTimeField(null=True)
+    trained_to = models.DateTimeField(null=True)
+    n_train = models.PositiveIntegerField(default=0)
+    n_calibration = models.PositiveIntegerField(default=0)
+    n_test = models.PositiveIntegerField(default=0)
+    n_decided = models.PositiveIntegerField(default=0, help_text="Decided rows available.")
+    features = models.JSONField(default=list, help_text="Feature names in column order.")
+    label = models.CharField(max_length=200)
+    hyperparameters = models.JSONField(default=dict)
+    sklearn_version = models.CharField(max_length=40)
+    auc = models.FloatField(null=True)
+    auc_ci_low = models.FloatField(null=True)
+    auc_ci_high = models.FloatField(null=True)
+    auc_ci_method = models.CharField(max_length=200, blank=True)
+    brier = models.FloatField(null=True)
+    brier_baseline = models.FloatField(null=True, help_text="Constant training base rate.")
+    brier_per_skill = models.FloatField(null=True, help_text="Per-skill training rate.")
+    auc_per_skill = models.FloatField(null=True)
+    log_loss = models.FloatField(null=True)
+    log_loss_baseline = models.FloatField(null=True)
+    calibration_bins = models.JSONField(default=list)
+    encoding = models.JSONField(default=dict, help_text="Category codes of skills and phases.")
+    artifact = models.BinaryField(null=True)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    is_active = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(is_active=True), name="modelversion_one_active"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "-created_at"], name="modelversion_latest")]
+
+    def __str__(self) -> str:
+        return (
+            f"model {self.pk} of {self.project_id} ({'active' if self.is_active else 'inactive'})"
+        )
+
+
+class UsagePass(models.Model):
+    """One computation of a project's user × skill matrix over the 90 days before
+    `window_end`, for the recommendations.
+
+    Written by `analytics.recommendations.refresh_usage` (the worker), hourly: a new pass
+    replaces the project's old one with its rows in one transaction.
+    """
+
+    # A project merge deletes it (tracking/merging.py); the worker computes it again.
+    DERIVED_FROM_PROJECT = True
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project"], name="usagepass_one")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: users × skills to {self.window_end:%Y-%m-%d %H:%M}"
+
+
+class UserSkillUse(models.Model):
+    """A skill a named user tried in a usage pass's window, and whether they completed it at
+    least once: one cell of the recommendations' matrix."""
+
+    run = models.ForeignKey(UsagePass, on_delete=models.CASCADE, related_name="uses")
+    user_name = models.CharField(max_length=200)
+    skill = models.CharField(max_length=200)
+    completed = models.BooleanField(help_text="Completed at least once in the window.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "user_name", "skill"], name="userskilluse_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_name} {self.skill} ({'completed' if self.completed else 'tried'})"

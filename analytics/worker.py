@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from analytics import window_figures
+from analytics.dependencies import refresh_dependencies
 from analytics.detection import evaluate
 from analytics.experiments.evaluation import evaluate_experiments
 from analytics.models import WorkerHeartbeat
+from analytics.predictor.training import maybe_retrain
+from analytics.recommendations import refresh_usage
 from lib.hours import floor_hour
 from tracking import instruments
 
@@ -80,11 +83,32 @@ def experiments_step(at: datetime) -> tuple[str, list[str]]:
     return f"{changed} experiments changed their decision", []
 
 
+def dependencies_step(at: datetime) -> tuple[str, list[str]]:
+    """Store each project's 90-day skill dependency pass, once an hour."""
+    stored = refresh_dependencies(at)
+    return f"{stored} dependency passes stored", []
+
+
+def usage_step(at: datetime) -> tuple[str, list[str]]:
+    """Store each project's 90-day user × skill matrix for the recommendations, once an hour."""
+    stored = refresh_usage(at)
+    return f"{stored} usage matrices stored", []
+
+
+def predictor_step(at: datetime) -> tuple[str, list[str]]:
+    """Retrain a project's success predictor when it is due (schedule or new data)."""
+    trained = maybe_retrain(at)
+    return f"{trained} predictor versions trained", []
+
+
 Step = Callable[[datetime], tuple[str, list[str]]]
 STEPS: list[tuple[str, Step]] = [
     ("anomalies", anomalies_step),
     ("baselines", baselines_step),
     ("experiments", experiments_step),
+    ("dependencies", dependencies_step),
+    ("usage", usage_step),
+    ("predictor", predictor_step),
 ]
 
 

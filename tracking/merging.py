@@ -38,6 +38,14 @@ def _project_foreign_keys() -> list[models.ForeignKey]:
     ]
 
 
+def _derived(fk: models.ForeignKey) -> bool:
+    """Whether the rows of `fk`'s model are computed from a project's data (the model says so
+    with `DERIVED_FROM_PROJECT = True`, e.g. a stored dependency pass or a trained model).
+    They describe neither project once merged, so a merge deletes them for both, and the
+    analytics worker computes them again."""
+    return bool(getattr(fk.model, "DERIVED_FROM_PROJECT", False))
+
+
 def _clashes(fk: models.ForeignKey, target: Project, source: Project) -> list[str]:
     """Descriptions of the rows of `source` that would break a unique constraint of the model
     of `fk` once they point at `target` (e.g. a session id both projects have)."""
@@ -104,6 +112,7 @@ def merge_projects(target: Project, source: Project) -> dict[str, int]:
     sessions, checkpoints, invocations, rollups (summed per skill and hour), path rules, API
     keys (they now write to `target`), members, and every other row pointing at `source`.
 
+    Rows derived from a project's data (`_derived`) are deleted for both, to be recomputed.
     Refused (MergeRefused, nothing changed) when a row of each would collide, e.g. a session
     with the same external id in both. Returns how many rows of each model moved."""
     if target.pk == source.pk:
@@ -111,7 +120,13 @@ def merge_projects(target: Project, source: Project) -> dict[str, int]:
     # Both rows locked: a concurrent write to the source waits, then fails on its missing
     # project rather than being deleted with it.
     list(Project.objects.select_for_update().filter(pk__in=[target.pk, source.pk]))
-    keys = [fk for fk in _project_foreign_keys() if fk.model not in ADDITIVE_ROLLUPS]
+    for fk in filter(_derived, _project_foreign_keys()):
+        fk.model._default_manager.filter(**{f"{fk.name}__in": [target, source]}).delete()
+    keys = [
+        fk
+        for fk in _project_foreign_keys()
+        if fk.model not in ADDITIVE_ROLLUPS and not _derived(fk)
+    ]
     clashes = [clash for fk in keys for clash in _clashes(fk, target, source)]
     if clashes:
         raise MergeRefused(

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from analytics.api import anomalies, experiments, session_stats, skills, trends
+from analytics.api import (
+    anomalies,
+    dependencies,
+    experiments,
+    predictor,
+    recommendations,
+    session_stats,
+    skills,
+    trends,
+)
 
 urlpatterns = [
     path(
@@ -40,4 +49,16 @@ urlpatterns = [
         experiments.ExperimentAssignmentApi.as_view(),
         name="api-experiment-assignment",
     ),
+    path(
+        "skills/<path:skill>/related",
+        dependencies.RelatedSkillsApi.as_view(),
+        name="api-skill-related",
+    ),
+    path(
+        "recommendations",
+        recommendations.RecommendationsApi.as_view(),
+        name="api-recommendations",
+    ),
+    path("predictor", predictor.PredictorApi.as_view(), name="api-predictor"),
+    path("predictor/predict", predictor.PredictApi.as_view(), name="api-predictor-predict"),
 ]

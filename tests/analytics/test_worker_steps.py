@@ -3,14 +3,15 @@ counted and the next still runs, and `--once` then exits non-zero naming it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from analytics import worker
-from analytics.models import SkillWindowFigures
+from analytics.models import DependencyPass, ModelVersion, SkillWindowFigures
+from tests.analytics.conftest import at, events
 from tracking import instruments
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -42,7 +43,9 @@ def test_steps_run_in_order_and_a_failing_one_does_not_stop_the_next(caplog):
 
 
 def test_the_pass_recomputes_the_baselines_after_the_anomalies():
-    assert [name for name, _ in worker.STEPS][:3] == ["anomalies", "baselines", "experiments"]
+    assert [name for name, _ in worker.STEPS] == [
+        "anomalies", "baselines", "experiments", "dependencies", "usage", "predictor",
+    ]  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -65,3 +68,16 @@ def test_once_reports_each_steps_time_and_fails_on_a_broken_step(project, monkey
         call_command("analytics_worker", "--at", AT.isoformat(), stdout=out, stderr=err)
     assert "baselines: no figures today" in err.getvalue()
     assert not SkillWindowFigures.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_pass_stores_a_dependency_pass_and_a_predictor_attempt(project):
+    when = at("2026-11-25T10:00:00")
+    events(project, ("pytest", when - timedelta(days=1), True, 1.0))
+    call_command("analytics_worker", at=when.isoformat(), stdout=StringIO())
+    run = DependencyPass.objects.get(project=project)
+    assert (run.window_end, run.n_sessions, run.pairs_tested) == (when, 1, 0)
+    (version,) = ModelVersion.objects.filter(project=project)
+    assert version.reason == "too little data: 1 decided calls (needs 1000)"
+    call_command("analytics_worker", at=when.isoformat(), stdout=StringIO())
+    assert ModelVersion.objects.filter(project=project).count() == 1  # nothing new: not due

@@ -33,6 +33,10 @@ TEMPLATES: tuple[tuple[str, str, str], ...] = (
     ("sessions/<id>", "GET", "One session"),
     ("sessions/<id>/end", "POST", "End a session"),
     ("checkpoints/<id>", "GET", "One checkpoint with its measurements"),
+    ("skills/<skill>/related?project=<slug>", "GET", "Skills used in the same sessions"),
+    ("recommendations?project=<slug>&user=<name>", "GET", "Skills for a user to try next"),
+    ("predictor?project=<slug>", "GET", "The success predictor and its evaluation"),
+    ("predictor/predict", "POST", "The probability that a call completes"),
 )
 
 

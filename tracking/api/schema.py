@@ -38,6 +38,7 @@ ERROR_MEANINGS = {
     401: "No credentials, or an unknown or revoked API key.",
     403: "A read-only key (or no write right) on a write.",
     404: "Not found, or in a project you may not see.",
+    409: "The resource's state does not allow it now: the reason is in `error.message`.",
     413: "Too large: more events or bytes than the limits allow.",
     415: "A body in a media type the operation does not take.",
     429: "Too many failed API keys from this address: retry after `Retry-After` seconds.",

@@ -1,0 +1,260 @@
+"""Point-in-time features of a tool call: every figure from events strictly before it.
+
+A row (a call to predict, or a decided call to learn from) is (session, skill, phase, time).
+Its features come only from stored events whose `invoked_at` is strictly earlier than the
+row's own time, plus the row's static attributes (skill, phase, hour of day):
+Feast's point-in-time rule (analytics-anchors.md §5). An event at the same instant is not
+"before", so neither the row itself nor a simultaneous call leaks its outcome.
+
+How it is kept point in time, by construction: the events are sorted by (group, time) in
+one array per history (the skill's, the session's, the session's use of the skill), with
+prefix sums of their outcomes. A row's history is the slice of its group with a time rank
+strictly below its own, found by `searchsorted(..., side="left")`; its features are sums
+over that slice and the slice's last element. Appending an event at a later time puts it
+after every earlier row's slice, so no earlier row's figure can change (the property test in
+tests/analytics/test_predictor_features.py checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.db.models import Count, Q
+
+from tracking.models import Project, SkillInvocation
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+RECENT_US = 600 * 1_000_000  # "calls in the last 10 minutes of the session"
+CATEGORICAL = ("skill", "phase")
+FEATURES = (
+    "skill",
+    "phase",
+    "hour_of_day",
+    "skill_prior_decided",
+    "skill_prior_rate",
+    "session_prior_calls",
+    "session_prior_decided",
+    "session_prior_rate",
+    "session_skill_prior_completed",
+    "session_skill_prior_decided",
+    "previous_completed",
+    "session_age_s",
+    "session_calls_10min",
+)
+LABEL = "completed is true, among decided calls (completed is not null)"
+
+
+def micros(when: datetime) -> int:
+    """Whole microseconds since the epoch, exactly (no float rounding)."""
+    return (when - EPOCH) // MICROSECOND
+
+
+@dataclass
+class Events:
+    """Stored calls: id, time (µs), session id (-1 = none), skill, phase, outcome (1.0,
+    0.0 or NaN for undecided)."""
+
+    ids: np.ndarray
+    times: np.ndarray
+    sessions: np.ndarray
+    skills: np.ndarray
+    phases: np.ndarray
+    outcomes: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[tuple]) -> Events:
+        """From (id, session_id, skill, phase, invoked_at, completed) tuples."""
+        return cls(
+            ids=np.array([r[0] for r in rows], dtype=np.int64),
+            times=np.array([micros(r[4]) for r in rows], dtype=np.int64),
+            sessions=np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64),
+            skills=np.array([r[2] for r in rows], dtype=object),
+            phases=np.array([r[3] for r in rows], dtype=object),
+            outcomes=np.array(
+                [np.nan if r[5] is None else float(r[5]) for r in rows], dtype=np.float64
+            ),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, mask: np.ndarray) -> Events:
+        return Events(
+            self.ids[mask],
+            self.times[mask],
+            self.sessions[mask],
+            self.skills[mask],
+            self.phases[mask],
+            self.outcomes[mask],
+        )
+
+
+@dataclass
+class Rows:
+    """The calls to describe: session (-1 = none), skill, phase, time (µs)."""
+
+    sessions: np.ndarray
+    skills: np.ndarray
+    phases: np.ndarray
+    times: np.ndarray
+
+    @classmethod
+    def of_events(cls, events: Events) -> Rows:
+        return cls(events.sessions, events.skills, events.phases, events.times)
+
+
+def load_events(project: Project, before: datetime, **filters) -> Events:
+    """The project's calls invoked before `before` (narrowed by ORM `filters`)."""
+    rows = (
+        SkillInvocation.objects.filter(project=project, invoked_at__lt=before, **filters)
+        .order_by()
+        .values_list("id", "session_id", "skill", "phase", "invoked_at", "completed")
+    )
+    return Events.of(list(rows.iterator(chunk_size=20_000)))
+
+
+class _History:
+    """Events grouped by an integer key and sorted by (key, time rank, id), with the
+    positions of a row's strictly earlier events of its key."""
+
+    def __init__(self, keys: np.ndarray, ranks: np.ndarray, ids: np.ndarray, span: int):
+        self.span = span
+        self.order = np.lexsort((ids, ranks, keys))
+        self.composite = keys[self.order] * span + ranks[self.order]
+
+    def before(self, keys: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[start, stop) in sorted order: the events of each row's key strictly before it."""
+        start = np.searchsorted(self.composite, keys * self.span, side="left")
+        stop = np.searchsorted(self.composite, keys * self.span + ranks, side="left")
+        return start, stop
+
+    def sums(self, values: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+        prefix = np.concatenate([[0.0], np.cumsum(values[self.order])])
+        return prefix[stop] - prefix[start]
+
+
+def _codes(*columns: np.ndarray) -> list[np.ndarray]:
+    """Dense integer codes of the values (or value tuples) of several columns at once."""
+    joined = np.concatenate(columns)
+    _, inverse = np.unique(joined, return_inverse=True)
+    splits = np.cumsum([len(c) for c in columns])[:-1]
+    return np.split(inverse.astype(np.int64), splits)
+
+
+def _pair_codes(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
+    """Dense codes of (a, b) pairs, a and b already dense codes, for events and rows."""
+    width = max(int(max((x.max() for x in b if len(x)), default=0)) + 1, 1)
+    return _codes(*[x * width + y for x, y in zip(a, b, strict=True)])
+
+
+def _smoothed(completed: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    return (completed + 1.0) / (decided + 2.0)
+
+
+def hours_of_day(times: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """The hour of day of each time (µs) in `zone`."""
+    if zone.key == "UTC":
+        return ((times // 3_600_000_000) % 24).astype(np.float64)
+    return np.array(
+        [(EPOCH + int(t) * MICROSECOND).astimezone(zone).hour for t in times], dtype=np.float64
+    )
+
+
+def encode(values: np.ndarray, codes: dict[str, int]) -> np.ndarray:
+    """Category codes of a model version; a value it did not see is NaN (missing)."""
+    return np.array([codes.get(v, np.nan) for v in values], dtype=np.float64)
+
+
+def features(
+    events: Events, rows: Rows, encoding: dict[str, dict[str, int]], zone: ZoneInfo
+) -> np.ndarray:
+    """The feature matrix of `rows` (columns in FEATURES order) from `events` strictly before
+    each row. `encoding` holds the model version's category codes ({"skill": {...},
+    "phase": {...}})."""
+    n = len(rows.times)
+    out = np.full((n, len(FEATURES)), np.nan)
+    column = {name: i for i, name in enumerate(FEATURES)}
+    out[:, column["skill"]] = encode(rows.skills, encoding["skill"])
+    out[:, column["phase"]] = encode(rows.phases, encoding["phase"])
+    out[:, column["hour_of_day"]] = hours_of_day(rows.times, zone)
+    if n == 0:
+        return out
+    ev_rank, row_rank, recent_rank = _codes(events.times, rows.times, rows.times - RECENT_US)
+    span = int(max(ev_rank.max(initial=0), row_rank.max(), recent_rank.max())) + 1
+    decided = (~np.isnan(events.outcomes)).astype(np.float64)
+    completed = np.nan_to_num(events.outcomes, nan=0.0)
+
+    ev_skill, row_skill = _codes(events.skills, rows.skills)
+    skill = _History(ev_skill, ev_rank, events.ids, span)
+    start, stop = skill.before(row_skill, row_rank)
+    n_decided = skill.sums(decided, start, stop)
+    out[:, column["skill_prior_decided"]] = n_decided
+    out[:, column["skill_prior_rate"]] = _smoothed(skill.sums(completed, start, stop), n_decided)
+
+    ev_session, row_session = _codes(events.sessions, rows.sessions)
+    session = _History(ev_session, ev_rank, events.ids, span)
+    start, stop = session.before(row_session, row_rank)
+    n_decided = session.sums(decided, start, stop)
+    has = stop > start
+    # Padded by one so that an empty slice's positions stay inside the arrays.
+    sorted_times = np.concatenate([events.times[session.order], [0]])
+    sorted_outcomes = np.concatenate([events.outcomes[session.order], [np.nan]])
+    recent = np.searchsorted(session.composite, row_session * span + recent_rank, side="left")
+    session_figures = {
+        "session_prior_calls": (stop - start).astype(np.float64),
+        "session_prior_decided": n_decided,
+        "session_prior_rate": _smoothed(session.sums(completed, start, stop), n_decided),
+        "previous_completed": np.where(has, sorted_outcomes[stop - 1], np.nan),
+        "session_age_s": np.where(has, (rows.times - sorted_times[start]) / 1e6, 0.0),
+        "session_calls_10min": (stop - np.maximum(recent, start)).astype(np.float64),
+    }
+
+    ev_pair, row_pair = _pair_codes([ev_session, row_session], [ev_skill, row_skill])
+    pair = _History(ev_pair, ev_rank, events.ids, span)
+    start, stop = pair.before(row_pair, row_rank)
+    session_figures["session_skill_prior_completed"] = pair.sums(completed, start, stop)
+    session_figures["session_skill_prior_decided"] = pair.sums(decided, start, stop)
+
+    # A call outside any session has no session history: missing, not zero.
+    outside = rows.sessions < 0
+    for name, values in session_figures.items():
+        out[:, column[name]] = np.where(outside, np.nan, values)
+    return out
+
+
+def row_features(
+    project: Project,
+    session_id: int | None,
+    skill: str,
+    phase: str,
+    at: datetime,
+    encoding: dict[str, dict[str, int]],
+    zone: ZoneInfo,
+) -> np.ndarray:
+    """The features of one call about to happen at `at`, the same figures as `features`
+    gives a stored call: the session's events are read, and the skill's history is counted in
+    SQL (a popular skill has too many events to read for one prediction)."""
+    if session_id is None:
+        events = Events.of([])
+    else:
+        events = load_events(project, at, session_id=session_id)
+    row = Rows(
+        sessions=np.array([-1 if session_id is None else session_id], dtype=np.int64),
+        skills=np.array([skill], dtype=object),
+        phases=np.array([phase], dtype=object),
+        times=np.array([micros(at)], dtype=np.int64),
+    )
+    out = features(events, row, encoding, zone)
+    counts = SkillInvocation.objects.filter(
+        project=project, skill=skill, invoked_at__lt=at
+    ).aggregate(
+        decided=Count("id", filter=Q(completed__isnull=False)),
+        completed=Count("id", filter=Q(completed=True)),
+    )
+    out[0, FEATURES.index("skill_prior_decided")] = counts["decided"]
+    out[0, FEATURES.index("skill_prior_rate")] = (counts["completed"] + 1) / (counts["decided"] + 2)
+    return out
