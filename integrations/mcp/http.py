@@ -119,6 +119,12 @@ class McpHttpApp:
         if not _origin_allowed(_header(scope, b"origin")):
             await _answer(send, 403, "permission_denied", "Origin is not allowed.")
             return
+        length = _header(scope, b"content-length") or "0"
+        if length.isdigit() and int(length) > settings.INGEST_MAX_BYTES:
+            # The API's 413 (tracking/api/limits.py); a chunked body meets the SDK's own limit.
+            message = f"Body is larger than {settings.INGEST_MAX_BYTES} bytes."
+            await _answer(send, 413, "payload_too_large", message)
+            return
         challenge = [(b"www-authenticate", b"Bearer")]
         token = bearer_token(_header(scope, b"authorization") or "")
         if token is None:

@@ -48,7 +48,7 @@ def call(caller: Caller, name: str, arguments: dict[str, Any] | None) -> types.C
     """Run one tool call for `caller`; every refusal is a tool error with its reason."""
     spec = TOOLS.get(name)
     if spec is None or not spec.offered_to(caller):
-        if spec is not None and spec.writes and not caller.can_write:
+        if spec is not None and caller.transport in spec.transports:
             return error_result(f"{name}: this API key is read-only.")
         return error_result(f"{name}: no such tool.")
     try:

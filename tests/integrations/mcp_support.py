@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from mcp import Client, StdioServerParameters
+from mcp import Client, MCPError, StdioServerParameters
 
 from analytics.models import SkillAnomaly
 from quality.collectors.base import Source, measured
@@ -92,7 +92,7 @@ def stdio_params(database: str, *args: str) -> StdioServerParameters:
 
 def session_calls(server: Any, calls: list[tuple[str, Any]], **client: Any) -> list[Any]:
     """Connect the SDK's own client to `server` and run `calls` ((method, argument) pairs) in
-    one connection; returns their results in order."""
+    one connection; returns their results in order (an MCPError for a refused read)."""
 
     async def run() -> list[Any]:
         results: list[Any] = []
@@ -103,7 +103,10 @@ def session_calls(server: Any, calls: list[tuple[str, Any]], **client: Any) -> l
                 elif method == "list_resources":
                     results.append(await mcp.list_resources())
                 elif method == "read_resource":
-                    results.append(await mcp.read_resource(argument))
+                    try:
+                        results.append(await mcp.read_resource(argument))
+                    except MCPError as error:  # a refused read is the result, as a tool error
+                        results.append(error)
                 else:
                     name, arguments = argument
                     results.append(await mcp.call_tool(name, arguments))
