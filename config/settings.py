@@ -301,6 +301,11 @@ SPECTACULAR_SETTINGS = {
 INGEST_MAX_EVENTS = envint("INGEST_MAX_EVENTS", "5000")
 INGEST_MAX_BYTES = envint("INGEST_MAX_BYTES", str(8 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES
+# OTLP/HTTP exports (integrations/otlp/): the body cap, applied after decompression too (at
+# most INGEST_MAX_BYTES, Django's cap on a read body), and whether user_prompt events keep the
+# prompt text (off: only its length is kept).
+OTLP_MAX_BYTES = min(envint("OTLP_MAX_BYTES", str(INGEST_MAX_BYTES)), INGEST_MAX_BYTES)
+OTLP_STORE_PROMPTS = envbool("OTLP_STORE_PROMPTS", "false")
 # Uploaded artefacts (coverage, JUnit, linter JSON) for CI checkpoints.
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))
 # A session quiet this long is no longer live: the import ends it, the live view leaves it out.

@@ -7,7 +7,13 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from integrations.claude_code.panel import render_session_panel
         from integrations.claude_code.selectors import transcript_tokens
-        from tracking.panels import register_session_panel, register_token_source
+        from integrations.otlp.figures import otlp_facts
+        from tracking.panels import (
+            register_session_facts,
+            register_session_panel,
+            register_token_source,
+        )
 
         register_session_panel("claude-code", render_session_panel)
         register_token_source("claude-code-transcript", transcript_tokens)
+        register_session_facts("otlp", otlp_facts)

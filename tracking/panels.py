@@ -56,3 +56,24 @@ def register_session_panel(name: str, render: SessionPanel) -> None:
 def session_panels(session: Session) -> list[SafeString]:
     """The HTML of each registered panel for `session`, in order of registration."""
     return [render(session) for render in _session_panels.values()]
+
+
+SessionFacts = Callable[[Session], dict]
+_session_facts: dict[str, SessionFacts] = {}
+
+
+def register_session_facts(name: str, facts_of: SessionFacts) -> None:
+    """Add `facts_of(session)` (e.g. {"sources": ["otlp"], "otlp": {...}}) to a session's REST
+    detail; `sources` lists are joined, other keys set."""
+    _session_facts[name] = facts_of
+
+
+def session_facts(session: Session) -> dict:
+    """What the registered apps know of the session, merged; `sources` sorted, each once."""
+    merged: dict = {"sources": set()}
+    for facts_of in _session_facts.values():
+        facts = dict(facts_of(session))
+        merged["sources"] |= set(facts.pop("sources", ()))
+        merged.update(facts)
+    merged["sources"] = sorted(merged["sources"])
+    return merged

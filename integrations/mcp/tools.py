@@ -24,7 +24,7 @@ from quality.report import render_json, render_markdown
 from tracking.api.checkpoints import CheckpointDetailSerializer, CheckpointSerializer
 from tracking.api.fields import TextField
 from tracking.api.scope import filtered, project_or_404, session_or_404, visible
-from tracking.api.sessions import SessionSerializer
+from tracking.api.sessions import SessionDetailSerializer
 from tracking.checkpoints import UnknownSession, checkpoint_take
 from tracking.models import Checkpoint, Project, Session
 from tracking.reports import report_data
@@ -161,7 +161,7 @@ def session_summary_data(caller: Caller, pk: int) -> dict[str, Any]:
             "failing": [g["metric"] for g in last.gate_results or [] if g.get("passed") is False],
         }
     return {
-        "session": SessionSerializer(session).data,
+        "session": SessionDetailSerializer(session).data,
         "tool_calls": session.invocations.count(),
         "checkpoints": len(checkpoints),
         "score_change": change,
