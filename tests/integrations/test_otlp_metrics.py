@@ -21,20 +21,22 @@ def session_detail(client, key) -> dict:
 
 
 def test_delta_points_count_once_however_often_an_export_is_retried(client, write_key):
+    model = "claude-opus-4-6"
+    window = (START_NS, NOW_NS)
     export = metrics(
         [
-            ("lines_of_code.count", {"type": "added", "model": "claude-opus-4-6"}, 120, START_NS, NOW_NS),
-            ("lines_of_code.count", {"type": "removed", "model": "claude-opus-4-6"}, 30, START_NS, NOW_NS),
-            ("active_time.total", {"type": "user"}, 12.5, START_NS, NOW_NS),
-            ("active_time.total", {"type": "cli"}, 40.25, START_NS, NOW_NS),
-            ("code_edit_tool.decision", {"decision": "accept", "tool_name": "Edit"}, 3, START_NS, NOW_NS),
-            ("code_edit_tool.decision", {"decision": "reject", "tool_name": "Write"}, 1, START_NS, NOW_NS),
-            ("commit.count", {}, 2, START_NS, NOW_NS),
+            ("lines_of_code.count", {"type": "added", "model": model}, 120, *window),
+            ("lines_of_code.count", {"type": "removed", "model": model}, 30, *window),
+            ("active_time.total", {"type": "user"}, 12.5, *window),
+            ("active_time.total", {"type": "cli"}, 40.25, *window),
+            ("code_edit_tool.decision", {"decision": "accept", "tool_name": "Edit"}, 3, *window),
+            ("code_edit_tool.decision", {"decision": "reject", "tool_name": "Write"}, 1, *window),
+            ("commit.count", {}, 2, *window),
         ]
-    )  # fmt: skip
+    )
     later = metrics(
-        [("lines_of_code.count", {"type": "added", "model": "claude-opus-4-6"}, 5, NOW_NS, NOW_NS + S)]
-    )  # fmt: skip
+        [("lines_of_code.count", {"type": "added", "model": model}, 5, NOW_NS, NOW_NS + S)]
+    )
     answers = [post(client, "metrics", export, write_key) for _ in range(3)]
     answers.append(post(client, "metrics", later, write_key, encoding="json", gzipped=True))
     assert [a.status_code for a in answers] == [200] * 4
