@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('integrations', '0006_hooktoolcall_per_project'),
-        ('tracking', '0004_otlp_points_and_events'),
+        ('tracking', '0004_invocation_source_otlp'),
     ]
 
     operations = [
