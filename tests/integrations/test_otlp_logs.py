@@ -3,6 +3,7 @@ with the hooks and the transcript import of the same session, with nothing count
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from io import StringIO
@@ -61,7 +62,8 @@ def test_events_are_stored_once_and_prompts_stay_private(client, write_key):
 
 def hello_world() -> tuple[list[str], dict[str, dict]]:
     """The fixture session's tool_use ids and, per request id, its model and largest usage."""
-    tools, requests = [], {}
+    tools: list[str] = []
+    requests: dict[str, dict] = {}
     for line in (TRANSCRIPTS.parent / HELLO).read_text().splitlines():
         record = json.loads(line)
         message = record.get("message")
@@ -105,8 +107,9 @@ def test_otlp_hooks_and_the_transcript_of_one_session_count_each_call_and_reques
     )  # fmt: skip
     folder = tmp_path / "projects"
     shutil.copytree(TRANSCRIPTS / "claude-reliability", folder / "claude-reliability")
-    out = StringIO()
-    call_command("import_transcripts", str(folder / "claude-reliability" / "hello-world-script.jsonl"), "--project", "alpha", stdout=out, stderr=StringIO())  # fmt: skip
+    transcript = folder / "claude-reliability" / "hello-world-script.jsonl"
+    quiet = {"stdout": StringIO(), "stderr": StringIO()}
+    call_command("import_transcripts", str(transcript), "--project", "alpha", **quiet)
     # OTLP sends the same events again after the import: nothing changes.
     post(client, "logs", logs(events, session=external_id), write_key)
 
@@ -139,8 +142,6 @@ def test_bad_bodies_media_types_sizes_and_keys_are_refused(client, write_key, re
     assert bad.json()["error"]["message"].startswith("Body is not a valid protobuf message")
     text = client.post("/otlp/v1/logs", b"{}", content_type="text/plain", **auth)
     assert text.status_code == 415
-    import gzip
-
     bomb = gzip.compress(b"\x00" * 100_000)  # small on the wire, too large inflated
     over = client.post(
         "/otlp/v1/logs", bomb, content_type="application/x-protobuf",
