@@ -15,11 +15,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from integrations.claude_code.importer.totals import refresh_totals
 from integrations.models import ApiRequest, OtlpEvent
@@ -27,12 +28,15 @@ from integrations.otlp.attributes import attributes, flag, moment, number, text,
 from integrations.otlp.metrics import Outcome
 from integrations.otlp.sessions import session_id, sessions_for, user_of
 from lib.ranges import DURATION_MAX_S
+from lib.sql import insert_rows
 from tracking import events
 from tracking.ingest import InvocationEvent, record_invocations
 from tracking.models import Project, Session
 
 PREFIX = "claude_code."
 NAME_MAX = 50
+EVENT_COLUMNS = ("project_id", "session_id", "key", "name", "time", "detail")
+ON_CONFLICT = "ON CONFLICT (project_id, key) DO NOTHING"
 # The attributes kept in an event's detail, by event; numbers are read by name.
 KEPT = {
     "user_prompt": ("prompt_length", "command_name"),
@@ -48,12 +52,19 @@ NUMBERS = {
     "prompt_length", "duration_ms", "cost_usd", "input_tokens", "output_tokens",
     "cache_read_tokens", "cache_creation_tokens", "status_code", "attempt",
 }  # fmt: skip
+# The api_request attributes of an ApiRequest's token fields, in REQUEST_COLUMNS' order.
 TOKENS = {
     "input_tokens": "input_tokens",
     "output_tokens": "output_tokens",
     "cache_read_tokens": "cache_read_tokens",
     "cache_creation_tokens": "cache_creation_tokens",
 }
+# OTLP gives no split of cache writes by lifetime: those columns are 0, as for a transcript line
+# without one.
+UNSPLIT = ("cache_creation_5m_tokens", "cache_creation_1h_tokens", "nested")
+REQUEST_COLUMNS = (
+    "message_id", "request_id", "session_id", "model", "timestamp", *TOKENS.values(), *UNSPLIT,
+)  # fmt: skip
 
 
 def event_name(record, attrs: dict[str, Any]) -> str:
@@ -110,25 +121,24 @@ def _tool_call(sid: str, attrs: dict[str, Any], at: datetime) -> InvocationEvent
     )
 
 
-def _new_requests(found: list[tuple[Session, dict[str, Any], datetime]]) -> list[ApiRequest]:
-    """`api_request` events as ApiRequest rows, leaving out request ids already stored."""
-    ids = {text(attrs, "request_id") for _, attrs, _ in found}
+def _store_requests(found: list[tuple[Session, dict[str, Any], datetime]]) -> set[int]:
+    """Store `api_request` events as ApiRequest rows, leaving out request ids already stored
+    (by the import or an earlier export); the sessions that gained requests."""
+    ids = sorted({text(attrs, "request_id")[:100] for _, attrs, _ in found})
     known = set(ApiRequest.objects.filter(request_id__in=ids).values_list("request_id", flat=True))
-    rows: dict[str, ApiRequest] = {}
+    rows: dict[str, list[object]] = {}
     for session, attrs, at in found:
         request_id = text(attrs, "request_id")[:100]
         if request_id in known or request_id in rows:
             continue
-        tokens = {field: round(number(attrs, attr) or 0) for attr, field in TOKENS.items()}
-        rows[request_id] = ApiRequest(
-            message_id="",
-            request_id=request_id,
-            session=session,
-            model=text(attrs, "model")[:100],
-            timestamp=at,
-            **tokens,
-        )
-    return list(rows.values())
+        rows[request_id] = [
+            "", request_id, session.pk, text(attrs, "model")[:100],
+            connection.ops.adapt_datetimefield_value(at),
+            *(round(number(attrs, attr) or 0) for attr in TOKENS), 0, 0, False,
+        ]  # fmt: skip
+    suffix = "ON CONFLICT (message_id, request_id) DO NOTHING"
+    insert_rows(ApiRequest, REQUEST_COLUMNS, list(rows.values()), suffix=suffix)
+    return {row[2] for row in rows.values()}  # type: ignore[misc]
 
 
 def store_logs(project: Project, request) -> Outcome:
@@ -156,14 +166,15 @@ def store_logs(project: Project, request) -> Outcome:
             users[sid] = users.get(sid) or user_of(attrs)
     with transaction.atomic():
         sessions = sessions_for(project, users)
-        rows, calls, requests = [], [], []
+        rows: list[list[object]] = []
+        calls, requests = [], []
         for record, attrs, name, at in records:
             sid = session_id(attrs)
             session = sessions.get(sid) if sid else None
             key = _key(name, sid, attrs, _time_ns(record))
             rows.append(
-                OtlpEvent(project=project, session=session, key=key, name=name, time=at,
-                          detail=_detail(name, attrs))
+                [project.pk, session.pk if session else None, key, name,
+                 connection.ops.adapt_datetimefield_value(at), json.dumps(_detail(name, attrs))]
             )  # fmt: skip
             if session is None or sid is None:
                 continue
@@ -171,13 +182,13 @@ def store_logs(project: Project, request) -> Outcome:
                 calls.append(call)
             elif name == "api_request" and text(attrs, "request_id"):
                 requests.append((session, attrs, at))
-        OtlpEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        # Plain SQL (lib/sql.py): the ORM's per-row work cost more than Postgres took to store
+        # them. A retried export's events are already there: the unique key drops them.
+        insert_rows(OtlpEvent, EVENT_COLUMNS, rows, suffix=ON_CONFLICT)
         if calls:
             record_invocations(project, calls, source="otlp", sessions=sessions)
-        new = _new_requests(requests)
-        if new:
-            ApiRequest.objects.bulk_create(new, ignore_conflicts=True)
-            refresh_totals({r.session_id for r in new})
+        if requests:
+            refresh_totals(_store_requests(requests))
         events.send_sessions_updated(sessions.values())
     outcome.accepted = len(rows)
     return outcome

@@ -43,4 +43,6 @@ def sessions_for(project: Project, wanted: dict[str, str]) -> dict[str, Session]
         if session is None or (user and not session.user_name):
             start = SessionStart(external_id=external_id, agent=AGENT, user_name=user)
             found[external_id], _ = session_start(project=project, start=start)
+    for session in found.values():
+        session.project = project  # known: no query per session for it later
     return found
