@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """OTLP log throughput: Claude Code events through POST /otlp/v1/logs into the database.
 
-Starts its own Daphne process on a free port, creates a benchmark project and write key, then
-sends --exports protobuf exports of --records events each (tool results, API requests,
-prompts and edit decisions over --sessions sessions, as Claude Code sends them) from
---clients concurrent client processes, and prints log records/s and request latency
-percentiles. Afterwards it checks that every record was stored exactly once. Run it against
-Postgres:
+Starts its own Daphne process(es) (--servers) on free ports, creates a benchmark project and
+write key, then sends --exports protobuf exports of --records events each (tool results, API
+requests, prompts and edit decisions over --sessions sessions per client: one CLI exports its
+own sessions) from --clients concurrent client processes, and prints log records/s and request
+latency percentiles. Afterwards it checks that every record was stored exactly once. Run it
+against Postgres:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cairn_bench \
         .venv/bin/python scripts/bench_otlp.py
@@ -54,7 +54,7 @@ def make_export(worker: int, number: int, size: int, sessions: int, run: str) ->
         record.time_unix_nano = now - (size - i) * 1000
         record.body.string_value = f"claude_code.{name}"
         attrs = [
-            kv("session.id", f"{run}-s{(worker * 7 + n) % sessions}"),
+            kv("session.id", f"{run}-w{worker}-s{n % sessions}"),
             kv("event.name", name),
             kv("event.sequence", str(n)),
         ]
@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1000, help="Log records per export.")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--servers", type=int, default=1, help="Daphne processes.")
     options = parser.parse_args()
 
     import django
@@ -109,19 +110,34 @@ def main() -> None:
     from tracking.models import Project, SkillInvocation
 
     call_command("migrate", verbosity=0)
+    load = os.getloadavg()
     run = uuid.uuid4().hex[:8]
     project = Project.objects.create(name=f"OTLP bench {run}", slug=f"otlp-bench-{run}")
     key = project.create_api_key(scope="write")[1]
-    port = free_port()
-    daphne = subprocess.Popen(  # noqa: S603 - fixed argument list
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "config.asgi:application"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    ports = [free_port() for _ in range(options.servers)]
+    servers = [
+        subprocess.Popen(  # noqa: S603 - fixed argument list
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for port in ports
+    ]
     try:
-        wait_for(port)
+        for port in ports:
+            wait_for(port)
         jobs = [
-            (port, key, w, options.exports, options.records, options.sessions, run)
+            (ports[w % len(ports)], key, w, options.exports, options.records, options.sessions, run)
             for w in range(options.clients)
         ]
         with multiprocessing.get_context("spawn").Pool(options.clients) as pool:
@@ -131,12 +147,14 @@ def main() -> None:
             latencies = [t for part in pool.map(client, jobs) for t in part]
             elapsed = time.perf_counter() - started
     finally:
-        daphne.terminate()
-        daphne.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
     sent = options.clients * options.exports * options.records
     stored = OtlpEvent.objects.filter(project=project).count() - options.clients * 10
     calls = SkillInvocation.objects.filter(project=project, source="otlp").count()
     latencies.sort()
+    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cpus: {os.cpu_count()}")
     print(f"records: {sent} in {elapsed:.2f} s = {sent / elapsed:,.0f} records/s")
     print(
         f"exports of {options.records}: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
