@@ -8,6 +8,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.claude_code.panel import render_session_panel
         from integrations.claude_code.selectors import transcript_tokens
         from integrations.otlp.figures import otlp_facts
+        from integrations.otlp.panel import render_otlp_panel
         from tracking.panels import (
             register_session_facts,
             register_session_panel,
@@ -17,3 +18,4 @@ class IntegrationsConfig(AppConfig):
         register_session_panel("claude-code", render_session_panel)
         register_token_source("claude-code-transcript", transcript_tokens)
         register_session_facts("otlp", otlp_facts)
+        register_session_panel("otlp", render_otlp_panel)
