@@ -291,6 +291,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "PREPROCESSING_HOOKS": ["tracking.api.schema.without_trailing_slash_aliases"],
+    # A session's status appears in the list's and the detail's components: one enum, named.
+    "ENUM_NAME_OVERRIDES": {"SessionStatusEnum": "tracking.models.Session.STATUSES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tracking.api.schema.add_answers_of_every_operation",
