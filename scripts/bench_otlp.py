@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from scripts.bench_ingest import free_port, wait_for  # noqa: E402 (after the path insert)
+from bench_ingest import free_port, wait_for  # noqa: E402 (a script beside this one)
 
 EVENTS = ["tool_result", "api_request", "user_prompt", "tool_decision"]
 
