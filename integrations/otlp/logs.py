@@ -89,14 +89,17 @@ def _key(name: str, sid: str | None, attrs: dict[str, Any], time_ns: int) -> str
 
 
 def _detail(name: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The event's kept attributes that were sent and readable (a missing one is left out)."""
     detail: dict[str, Any] = {}
     for attr in KEPT.get(name, ()):
         if attr == "success":
-            detail[attr] = flag(attrs, attr)
+            value: Any = flag(attrs, attr)
         elif attr in NUMBERS:
-            detail[attr] = number(attrs, attr)
-        elif text(attrs, attr):
-            detail[attr] = text(attrs, attr)
+            value = number(attrs, attr)
+        else:
+            value = text(attrs, attr) or None
+        if value is not None:
+            detail[attr] = value
     if name == "user_prompt" and settings.OTLP_STORE_PROMPTS and text(attrs, "prompt"):
         detail["prompt"] = str(attrs["prompt"])
     return detail

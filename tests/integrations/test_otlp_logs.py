@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from integrations.models import ApiRequest, OtlpEvent
-from tests.integrations.otlp_requests import SESSION, logs, post
+from tests.integrations.otlp_requests import SESSION, as_json, logs, post
 from tracking.models import Session, SkillInvocation
 
 from .conftest import EXPECTED, TRANSCRIPTS
@@ -158,3 +158,18 @@ def test_bad_bodies_media_types_sizes_and_keys_are_refused(client, write_key, re
     read_only = post(client, "logs", logs([("user_prompt", {})]), read_key)
     assert read_only.status_code == 403
     assert not OtlpEvent.objects.exists()
+
+
+def test_json_takes_hex_ids_and_ignores_unknown_fields(client, write_key):
+    body = json.loads(as_json(logs([("api_error", {"status_code": "500"})])))
+    record = body["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    record.update(traceId="5b8efff798038103d269b633813fc60c", spanId="eee19b7ec3c1b174")
+    record["fieldFromAFutureVersion"] = {"x": 1}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {write_key}"}
+    answer = client.post("/otlp/v1/logs", json.dumps(body), content_type="application/json", **auth)
+    assert (answer.status_code, answer.json()) == (200, {})
+    assert OtlpEvent.objects.get().detail == {"status_code": 500.0}
+    record["traceId"] = "not-hex"
+    answer = client.post("/otlp/v1/logs", json.dumps(body), content_type="application/json", **auth)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == "traceId: not a hex id."
