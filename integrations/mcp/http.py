@@ -22,13 +22,12 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from integrations.mcp.registry import HTTP, Caller
-from integrations.mcp.server import build_server
+from integrations.mcp.server import build_server, with_db
 from tracking.api.errors import error_body
 from tracking.auth import TooManyKeyFailures, authenticate_key_from, bearer_token
 
@@ -134,7 +133,7 @@ class McpHttpApp:
             return
         address = (scope.get("client") or ("unknown",))[0]
         try:
-            user = await sync_to_async(authenticate_key_from)(token, address)
+            user = await with_db(authenticate_key_from)(token, address)
         except TooManyKeyFailures as exc:
             retry = [(b"retry-after", str(exc.retry_after).encode())]
             await _answer(send, 429, "throttled", str(exc), retry)

@@ -3,7 +3,8 @@
 The caller of each request is found by `caller_of` (the key of the HTTP request, or the
 project `manage.py mcp` was started for), so the tools listed and callable, and the projects
 they may read, are the caller's, per request. Tool bodies use the ORM, which may not run on the
-event loop: they run in a thread (`sync_to_async`).
+event loop: they run in a thread (`sync_to_async`), with the connection handling of a Django
+request around them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import mcp_types as types
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import INVALID_PARAMS
@@ -144,6 +146,21 @@ def read(caller: Caller, uri: str) -> types.ReadResourceResult:
     return types.ReadResourceResult(contents=[contents])
 
 
+def with_db(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` run in a thread, its database connection handled as Django handles a
+    request's: unusable or expired connections closed before, and closed (back to the pool)
+    after, since these calls do not pass through Django's request handler."""
+
+    def run(*args: Any) -> Any:
+        close_old_connections()
+        try:
+            return function(*args)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run)
+
+
 def build_server(caller_of: CallerOf) -> Server:
     """The MCP server; `caller_of(ctx)` says who sent the request being handled."""
 
@@ -151,10 +168,10 @@ def build_server(caller_of: CallerOf) -> Server:
         return types.ListToolsResult(tools=tool_list(caller_of(ctx)))
 
     async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await sync_to_async(call)(caller_of(ctx), params.name, params.arguments)
+        return await with_db(call)(caller_of(ctx), params.name, params.arguments)
 
     async def list_resources(ctx, params) -> types.ListResourcesResult:
-        found = await sync_to_async(resource_list)(caller_of(ctx))
+        found = await with_db(resource_list)(caller_of(ctx))
         return types.ListResourcesResult(resources=found)
 
     async def list_templates(ctx, params) -> types.ListResourceTemplatesResult:
@@ -163,7 +180,7 @@ def build_server(caller_of: CallerOf) -> Server:
     async def read_resource(
         ctx, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
-        return await sync_to_async(read)(caller_of(ctx), str(params.uri))
+        return await with_db(read)(caller_of(ctx), str(params.uri))
 
     return Server(
         "cairn",
