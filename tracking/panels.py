@@ -77,3 +77,23 @@ def session_facts(session: Session) -> dict:
         merged.update(facts)
     merged["sources"] = sorted(merged["sources"])
     return merged
+
+
+LiveSessionFields = Callable[[list[Session]], dict[int, dict]]
+_live_session_fields: dict[str, LiveSessionFields] = {}
+
+
+def register_live_session_fields(name: str, fields_of: LiveSessionFields) -> None:
+    """Add `fields_of(sessions)[session.pk]` to each live `session_updated` frame. It gets a
+    whole batch (an ingest may update a thousand sessions), so it can read them in a few
+    queries, not a few per session."""
+    _live_session_fields[name] = fields_of
+
+
+def live_session_fields(sessions: list[Session]) -> dict[int, dict]:
+    """The registered fields of each session, merged, by session id."""
+    merged: dict[int, dict] = {s.pk: {} for s in sessions}
+    for fields_of in _live_session_fields.values():
+        for pk, fields in fields_of(sessions).items():
+            merged.setdefault(pk, {}).update(fields)
+    return merged

@@ -58,7 +58,18 @@ def _sum(
 def otlp_figures(session: Session) -> dict[str, Any] | None:
     """The OTLP-only figures of a session (null where no point was sent), or None when OTLP
     sent nothing for it."""
-    totals = metric_totals([session.pk]).get(session.pk)
+    return figures_of(metric_totals([session.pk]).get(session.pk))
+
+
+def live_fields(sessions: list[Session]) -> dict[int, dict[str, Any]]:
+    """`otlp` (the OTLP-only figures) of each session for its live `session_updated` frame,
+    read in one query for the whole batch (tracking.panels.register_live_session_fields)."""
+    totals = metric_totals([s.pk for s in sessions])
+    return {s.pk: {"otlp": figures_of(totals.get(s.pk))} for s in sessions}
+
+
+def figures_of(totals: dict[tuple[str, str], float] | None) -> dict[str, Any] | None:
+    """The OTLP-only figures from a session's metric totals; None without any."""
     if totals is None:
         return None
 

@@ -10,6 +10,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from tests.integrations.otlp_requests import NOW_NS, SESSION, START_NS, metrics, post
 from tracking.models import Session
 
+from .conftest import first_live_frame
+
 pytestmark = pytest.mark.django_db
 S = 10**9
 
@@ -98,3 +100,18 @@ def test_points_that_cannot_count_are_rejected_in_partial_success(client, write_
         }
     }
     assert session_detail(client, write_key)["otlp"]["commits"] == 1
+
+
+def test_live_session_updated_frames_carry_the_otlp_figures(
+    client, write_key, project, django_capture_on_commit_callbacks
+):
+    first = metrics([("lines_of_code.count", {"type": "added"}, 9, START_NS, NOW_NS)])
+    assert post(client, "metrics", first, write_key).status_code == 200  # starts the session
+    later = metrics([("lines_of_code.count", {"type": "added"}, 4, NOW_NS, NOW_NS + S)])
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert post(client, "metrics", later, write_key).status_code == 200
+    frame = first_live_frame(project, callbacks)
+    assert frame["type"] == "session_updated"
+    assert frame["session"]["external_id"] == SESSION
+    assert frame["session"]["otlp"]["lines_added"] == 13
+    assert frame["session"]["otlp"]["lines_removed"] is None
