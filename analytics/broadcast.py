@@ -28,6 +28,7 @@ from analytics.liveview import events_group
 from analytics.models import Experiment, SkillAnomaly
 from tracking import events
 from tracking.models import Checkpoint, Session
+from tracking.panels import live_session_fields
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,13 @@ def sessions_updated(sessions: Iterable[Session]) -> None:
     An ingest batch may start a thousand sessions: one hop into the event loop for all of them
     costs milliseconds, one per session would cost seconds.
     """
+    sessions = list(sessions)
+    extra = live_session_fields(sessions)  # e.g. the OTLP figures (integrations/otlp)
     _send_on_commit(
-        [(s.project_id, "session_updated", "session", session_data(s)) for s in sessions]
+        [
+            (s.project_id, "session_updated", "session", {**session_data(s), **extra[s.pk]})
+            for s in sessions
+        ]
     )
 
 

@@ -13,13 +13,15 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from integrations.mcp.http import with_mcp  # noqa: E402
 from lib.proxy import TrustedProxyMiddleware  # noqa: E402
 from tracking.ws_auth import ApiKeyOrSessionAuthMiddleware  # noqa: E402
 
 application = TrustedProxyMiddleware(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            # MCP over streamable HTTP at /mcp/ (integrations/mcp/http.py), Django for the rest.
+            "http": with_mcp(django_asgi_app),
             "websocket": AllowedHostsOriginValidator(
                 ApiKeyOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))
             ),

@@ -307,18 +307,28 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "PREPROCESSING_HOOKS": ["tracking.api.schema.without_trailing_slash_aliases"],
+    # A session's status appears in the list's and the detail's components: one enum, named.
+    # One enum per choice set in the schema: a session's status, and an experiment's goal and
+    # guardrail metrics.
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "tracking.models.Session.STATUSES",
+        "MetricNameEnum": "analytics.experiments.definitions.METRIC_NAMES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tracking.api.schema.add_answers_of_every_operation",
     ],
-    # An experiment's goal and guardrail metrics are one choice set: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"MetricNameEnum": "analytics.experiments.definitions.METRIC_NAMES"},
 }
 
 # Ingest limits: a request carries at most this many events and bytes.
 INGEST_MAX_EVENTS = envint("INGEST_MAX_EVENTS", "5000")
 INGEST_MAX_BYTES = envint("INGEST_MAX_BYTES", str(8 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BYTES
+# OTLP/HTTP exports (integrations/otlp/): the body cap, applied after decompression too (at
+# most INGEST_MAX_BYTES, Django's cap on a read body), and whether user_prompt events keep the
+# prompt text (off: only its length is kept).
+OTLP_MAX_BYTES = min(envint("OTLP_MAX_BYTES", str(INGEST_MAX_BYTES)), INGEST_MAX_BYTES)
+OTLP_STORE_PROMPTS = envbool("OTLP_STORE_PROMPTS", "false")
 # Uploaded artefacts (coverage, JUnit, linter JSON) for CI checkpoints.
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))
 # A session quiet this long is no longer live: the import ends it, the live view leaves it out.

@@ -48,6 +48,8 @@ urlpatterns = [
     # Log in / out links of DRF's browsable API pages.
     path("api/auth/", include("rest_framework.urls")),
     path("metrics", metrics.metrics, name="prometheus-django-metrics"),
+    # Claude Code's OpenTelemetry export (integrations/otlp/).
+    path("otlp/", include("integrations.otlp.urls")),
     path("", include("tracking.urls")),
     path("", include("analytics.urls")),
     path("", include("integrations.page_urls")),

@@ -178,3 +178,62 @@ __all__ = [
     "WebhookDelivery",
     "WebhookSecret",
 ]
+
+
+class OtlpPoint(models.Model):
+    """One data point of a Claude Code metric sent over OTLP, stored once however often the
+    export is retried: unique on (series, start, time).
+
+    A delta point is the change over (start, time]; a cumulative one the running total since
+    start (a new start is a reset). A session's figure is therefore the sum of its delta
+    values plus, per cumulative (series, start), the value at the latest time
+    (`integrations/otlp/figures.py`), whatever order the exports arrived in.
+    """
+
+    DELTA, CUMULATIVE = 1, 2
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="otlp_points", null=True, blank=True
+    )
+    # sha256 of the resource attributes, scope name, metric name and sorted point attributes.
+    series = models.CharField(max_length=64)
+    metric = models.CharField(max_length=100)
+    # The point's `type` (tokens, lines, active time) or `decision` (edit decisions).
+    kind = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    temporality = models.PositiveSmallIntegerField()
+    start_ns = models.BigIntegerField()
+    time_ns = models.BigIntegerField()
+    value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "series", "start_ns", "time_ns"], name="otlp_point_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.kind} {self.value}"
+
+
+class OtlpEvent(models.Model):
+    """One Claude Code event (an OTLP log record), stored once: `key` is a hash of what
+    identifies it (session, name, sequence, prompt, tool use, request, time). `detail` keeps
+    the event's figures, never prompt text unless OTLP_STORE_PROMPTS is on."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="otlp_events", null=True, blank=True
+    )
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=50)
+    time = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="otlp_event_key")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.time:%Y-%m-%d %H:%M:%S}"

@@ -246,7 +246,7 @@ class Measurement(models.Model):
 class SkillInvocation(models.Model):
     """Append-only: one tool or skill call. Never updated after insert."""
 
-    SOURCES = [(s, s) for s in ("api", "transcript", "hook", "ci", "crackerjack")]
+    SOURCES = [(s, s) for s in ("api", "transcript", "hook", "ci", "crackerjack", "otlp")]
 
     # No index of their own: the indexes below start with them, and every index costs each
     # insert of the busiest table.

@@ -56,3 +56,44 @@ def register_session_panel(name: str, render: SessionPanel) -> None:
 def session_panels(session: Session) -> list[SafeString]:
     """The HTML of each registered panel for `session`, in order of registration."""
     return [render(session) for render in _session_panels.values()]
+
+
+SessionFacts = Callable[[Session], dict]
+_session_facts: dict[str, SessionFacts] = {}
+
+
+def register_session_facts(name: str, facts_of: SessionFacts) -> None:
+    """Add `facts_of(session)` (e.g. {"sources": ["otlp"], "otlp": {...}}) to a session's REST
+    detail; `sources` lists are joined, other keys set."""
+    _session_facts[name] = facts_of
+
+
+def session_facts(session: Session) -> dict:
+    """What the registered apps know of the session, merged; `sources` sorted, each once."""
+    merged: dict = {"sources": set()}
+    for facts_of in _session_facts.values():
+        facts = dict(facts_of(session))
+        merged["sources"] |= set(facts.pop("sources", ()))
+        merged.update(facts)
+    merged["sources"] = sorted(merged["sources"])
+    return merged
+
+
+LiveSessionFields = Callable[[list[Session]], dict[int, dict]]
+_live_session_fields: dict[str, LiveSessionFields] = {}
+
+
+def register_live_session_fields(name: str, fields_of: LiveSessionFields) -> None:
+    """Add `fields_of(sessions)[session.pk]` to each live `session_updated` frame. It gets a
+    whole batch (an ingest may update a thousand sessions), so it can read them in a few
+    queries, not a few per session."""
+    _live_session_fields[name] = fields_of
+
+
+def live_session_fields(sessions: list[Session]) -> dict[int, dict]:
+    """The registered fields of each session, merged, by session id."""
+    merged: dict[int, dict] = {s.pk: {} for s in sessions}
+    for fields_of in _live_session_fields.values():
+        for pk, fields in fields_of(sessions).items():
+            merged.setdefault(pk, {}).update(fields)
+    return merged

@@ -145,17 +145,23 @@ def _readable(user, projects: list[Project]) -> list[Project] | QuerySet[Project
     return projects if isinstance(user, ApiKeyUser) else visible_projects(user)
 
 
-def _stats_response(request, projects, slug: str | None) -> Response:
-    given = WindowSerializer(data=request.query_params)
+def skill_stats_body(user, query, projects, slug: str | None) -> dict:
+    """The skills answer for `projects` over the window in `query` (validated here): the
+    REST endpoints' body, also the MCP `skill_stats` tool's (integrations/mcp)."""
+    given = WindowSerializer(data=query)
     given.is_valid(raise_exception=True)
     since, until = _bounds(given.validated_data)
     skill = given.validated_data.get("skill")
-    across = _readable(request.user, projects) if slug is not None else None
+    across = _readable(user, projects) if slug is not None else None
     stats = skill_baselines(
         projects, since, until, skills=[skill] if skill else None, across=across
     )
     body = {"project": slug, "window_start": since, "window_end": until, "skills": stats}
-    return Response(SkillStatsOutputSerializer(body).data)
+    return SkillStatsOutputSerializer(body).data
+
+
+def _stats_response(request, projects, slug: str | None) -> Response:
+    return Response(skill_stats_body(request.user, request.query_params, projects, slug))
 
 
 class ProjectSkillStatsApi(APIView):

@@ -82,15 +82,21 @@ class SkillTrendApi(APIView):
         responses={200: TrendSerializer, **errors(400, 401, 404)},
     )
     def get(self, request, skill: str):
-        path = self.SkillSerializer(data={"skill": skill})
-        path.is_valid(raise_exception=True)
-        given = self.FilterSerializer(data=request.query_params)
-        given.is_valid(raise_exception=True)
-        project = project_or_404(request.user, given.validated_data["project"])
-        at = given.validated_data.get("at") or datetime.now(UTC)
-        name = path.validated_data["skill"]
-        trend = skill_trend(
-            project, name, given.validated_data["metric"], given.validated_data["days"], at
-        )
-        body = {"project": project.slug, "skill": name, **trend.as_dict()}
-        return Response(TrendSerializer(body).data)
+        return Response(trend_body(request.user, skill, request.query_params))
+
+
+def trend_body(user, skill: str, query) -> dict:
+    """A skill's trend for the project in `query` (validated here): the REST endpoint's body,
+    also the MCP `trend` tool's (integrations/mcp)."""
+    path = SkillTrendApi.SkillSerializer(data={"skill": skill})
+    path.is_valid(raise_exception=True)
+    given = SkillTrendApi.FilterSerializer(data=query)
+    given.is_valid(raise_exception=True)
+    project = project_or_404(user, given.validated_data["project"])
+    at = given.validated_data.get("at") or datetime.now(UTC)
+    name = path.validated_data["skill"]
+    trend = skill_trend(
+        project, name, given.validated_data["metric"], given.validated_data["days"], at
+    )
+    body = {"project": project.slug, "skill": name, **trend.as_dict()}
+    return TrendSerializer(body).data

@@ -20,6 +20,7 @@ from tracking.api.schema import errors
 from tracking.api.scope import filtered, project_or_404, session_or_404
 from tracking.auth import ApiKeyUser
 from tracking.models import Project, Session
+from tracking.panels import session_facts
 from tracking.sessions import SessionError, SessionStart, session_end, session_start
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
@@ -66,6 +67,34 @@ class SessionSerializer(serializers.ModelSerializer):
         return data
 
 
+# What fed a session, as its invocations' sources say (apps add theirs: tracking.panels).
+INVOCATION_SOURCES = {"hook": "hooks", "api": "ingest", "otlp": "otlp", "transcript": "transcript"}
+
+
+class SessionDetailSerializer(SessionSerializer):
+    """A session with its tool calls (invocations) and what fed it."""
+
+    tool_calls = serializers.IntegerField(help_text="The session's tool and skill invocations.")
+    sources = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What fed the session: hooks, ingest, otlp, transcript.",
+    )
+
+    class Meta(SessionSerializer.Meta):
+        fields = [*SessionSerializer.Meta.fields, "tool_calls", "sources"]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Session) -> dict:
+        instance.tool_calls = instance.invocations.count()  # type: ignore[attr-defined]
+        used = instance.invocations.values_list("source", flat=True).distinct()
+        facts = session_facts(instance)
+        found = {INVOCATION_SOURCES[s] for s in used if s in INVOCATION_SOURCES}
+        instance.sources = sorted(found | set(facts.pop("sources")))  # type: ignore[attr-defined]
+        data = super().to_representation(instance)
+        data.update(facts)
+        return data
+
+
 class SessionListApi(APIView):
     pagination_class = KeysetPagination
     cursor_field = "started_at"
@@ -94,9 +123,11 @@ class SessionListApi(APIView):
 
 
 class SessionDetailApi(APIView):
-    @extend_schema(summary="One session", responses={200: SessionSerializer, **errors(401, 404)})
+    @extend_schema(
+        summary="One session", responses={200: SessionDetailSerializer, **errors(401, 404)}
+    )
     def get(self, request, pk: int):
-        return Response(SessionSerializer(session_or_404(request.user, pk)).data)
+        return Response(SessionDetailSerializer(session_or_404(request.user, pk)).data)
 
 
 class SessionStartApi(APIView):

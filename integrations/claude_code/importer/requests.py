@@ -42,6 +42,8 @@ def store_requests(
             params,
         )
         existing.update(((row.message_id, row.request_id), row) for row in rows)
+    adopted = _adoptable(set(ledger.requests) - set(existing), lock)
+    existing.update(adopted)
     new, changed = [], []
     added: dict[str, Usage] = {}  # tokens this batch adds, by model, for the metrics
     for key, request in ledger.requests.items():
@@ -51,19 +53,37 @@ def store_requests(
             added[request.model] = added.get(request.model, Usage()) + request.usage
             continue
         before = Usage(*(getattr(row, name) for name in USAGE_ATTRS))
-        if _raise_request(row, request):
+        raised = _raise_request(row, request)
+        if raised or key in adopted:
             after = Usage(*(getattr(row, name) for name in USAGE_ATTRS))
-            raised = Usage(
+            delta = Usage(
                 *(a - b for a, b in zip(after.as_tuple(), before.as_tuple(), strict=True))
             )
-            added[row.model] = added.get(row.model, Usage()) + raised
+            added[row.model] = added.get(row.model, Usage()) + delta
             changed.append(row)
             result.sessions.add(row.session_id)
     insert_rows(ApiRequest, (*REQUEST_COLUMNS, *TOKEN_FIELDS), new)
-    update_rows(ApiRequest, changed, (*TOKEN_FIELDS, "nested"))
+    update_rows(ApiRequest, changed, ("message_id", *TOKEN_FIELDS, "nested"))
     result.requests_new += len(new)
     count_usage(added)
     result.requests_updated += len(changed)
+
+
+def _adoptable(missing: set[tuple[str, str]], lock: str) -> dict[tuple[str, str], ApiRequest]:
+    """Requests stored from OTLP `api_request` events (no message id, integrations/otlp/logs.py)
+    that these transcript requests are, by request id: the import takes them over (their message
+    id set, counts raised) instead of storing the same request twice."""
+    by_request = {request_id: message_id for message_id, request_id in missing if request_id}
+    if not by_request:
+        return {}
+    rows = ApiRequest.objects.filter(message_id="", request_id__in=list(by_request))
+    if lock:
+        rows = rows.select_for_update()
+    adopted = {}
+    for row in rows:
+        row.message_id = by_request[row.request_id][:100]
+        adopted[(by_request[row.request_id], row.request_id)] = row
+    return adopted
 
 
 def _new_request(request: Request, session: Session) -> list[object]:
