@@ -11,6 +11,7 @@ from django.db.models import Avg, Count, Max, Q, Sum
 from integrations.claude_code.accounting import USAGE_FIELDS, Usage
 from integrations.claude_code.pricing import cost_of
 from integrations.models import TOKEN_FIELDS, ApiRequest, ClaudeSession, Compaction
+from integrations.otlp.figures import cost_until, reports_cost
 from tracking.models import Checkpoint, Session, SkillInvocation
 from tracking.panels import TokenSource
 
@@ -138,20 +139,20 @@ def tool_rows(session: Session) -> list[ToolRow]:
 
 def checkpoint_costs(session: Session, family: list[Session]) -> list[CheckpointCost]:
     """What the work up to each checkpoint cost (since the one before), and the score change
-    per dollar. Requests of the session's subagents count toward their parent's checkpoints."""
+    per dollar. Requests of the session's subagents count toward their parent's checkpoints.
+
+    The cost comes from the timed requests (transcript import or OTLP `api_request`) when
+    there are any, otherwise from OTLP's `cost.usage` points as they stood at each checkpoint;
+    without either it is not known, which is not the same as $0.00."""
     checkpoints = list(Checkpoint.objects.filter(session=session).order_by("created_at", "pk"))
     requests = ApiRequest.objects.filter(session__in=family)
-    # Without any imported request the cost is not known, which is not the same as $0.00.
-    measured = requests.exists()
+    ids = [s.pk for s in family]
+    cost_at = _requests_cost if requests.exists() else _otlp_cost if reports_cost(ids) else None
     result: list[CheckpointCost] = []
     previous_time: datetime | None = None
     previous_score: float | None = None
     for checkpoint in checkpoints:
-        window = requests.filter(timestamp__lte=checkpoint.created_at)
-        if previous_time is not None:
-            window = window.filter(timestamp__gt=previous_time)
-        by_model = _usage_by_model(window) if measured else {}
-        cost = cost_of(by_model) if by_model else Decimal(0) if measured else None
+        cost = None if cost_at is None else cost_at(family, previous_time, checkpoint.created_at)
         change = None
         if previous_score is not None and checkpoint.score_total is not None:
             change = checkpoint.score_total - previous_score
@@ -162,6 +163,22 @@ def checkpoint_costs(session: Session, family: list[Session]) -> list[Checkpoint
     return result
 
 
+def _requests_cost(
+    family: list[Session], since: datetime | None, until: datetime
+) -> Decimal | None:
+    window = ApiRequest.objects.filter(session__in=family, timestamp__lte=until)
+    if since is not None:
+        window = window.filter(timestamp__gt=since)
+    by_model = _usage_by_model(window)
+    return cost_of(by_model) if by_model else Decimal(0)
+
+
+def _otlp_cost(family: list[Session], since: datetime | None, until: datetime) -> Decimal:
+    ids = [s.pk for s in family]
+    before = cost_until(ids, since) if since is not None else None
+    return (cost_until(ids, until) or Decimal(0)) - (before or Decimal(0))
+
+
 def session_panel(session: Session) -> dict | None:
     """Everything the Claude Code part of the session page shows; None if there is nothing."""
     own = ApiRequest.objects.filter(session=session)
@@ -169,7 +186,7 @@ def session_panel(session: Session) -> dict | None:
         session.children.annotate(requests=Count("api_requests")).order_by("started_at", "pk")
     )
     tools = tool_rows(session)
-    if not own.exists() and not children and not tools:
+    if not own.exists() and not children and not tools and not reports_cost([session.pk]):
         return None
     by_model = _usage_by_model(own)
     family = [session, *children]
@@ -192,16 +209,18 @@ def session_panel(session: Session) -> dict | None:
         "tools": tools,
         "subagents": children,
         "checkpoints": checkpoint_costs(session, family),
-        "costs_note": _costs_note(session, requests),
+        "costs_note": _costs_note(session, requests or reports_cost([s.pk for s in family])),
     }
 
 
-def _costs_note(session: Session, requests: int) -> str:
+def _costs_note(session: Session, timed: int | bool) -> str:
     """Why the cost per checkpoint is not known when the session's tokens are known only as
-    totals: a total says nothing of when each token was spent."""
-    if requests or not session.tokens_measured:
+    totals: a total says nothing of when each token was spent. `timed`: some source (requests,
+    OTLP cost points) says when."""
+    if timed or not session.tokens_measured:
         return ""
     return (
-        "The session's tokens are known only as totals (see “Tokens and cost”): without a "
-        "transcript's timed requests the cost cannot be divided among its checkpoints."
+        "The session's tokens are known only as totals (see “Tokens and cost”): without timed "
+        "requests (a transcript, OTLP api_request events) or OTLP cost points the cost "
+        "cannot be divided among its checkpoints."
     )

@@ -12,6 +12,7 @@ request keys) when the session has any; otherwise OTLP `token.usage`; otherwise 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -29,11 +30,17 @@ TOKEN_TYPES = {
 REQUESTS, OTLP_METRICS = "requests", "otlp_metrics"
 
 
-def metric_totals(session_ids: list[int]) -> dict[int, dict[tuple[str, str], float]]:
-    """Per session: each (metric, kind)'s total, from its stored points."""
+def metric_totals(
+    session_ids: list[int], until: datetime | None = None
+) -> dict[int, dict[tuple[str, str], float]]:
+    """Per session: each (metric, kind)'s total, from its stored points (only those whose time
+    is at or before `until`, when given: the total as it stood then)."""
     delta: dict[int, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
     latest: dict[tuple[int, str, int], tuple[int, float, str, str]] = {}
-    rows = OtlpPoint.objects.filter(session_id__in=session_ids).values_list(
+    points = OtlpPoint.objects.filter(session_id__in=session_ids)
+    if until is not None:
+        points = points.filter(time_ns__lte=int(until.timestamp() * 1_000_000_000))
+    rows = points.values_list(
         "session_id", "series", "metric", "kind", "temporality", "start_ns", "time_ns", "value"
     )
     for session_id, series, metric, kind, temporality, start, time, value in rows:
@@ -46,6 +53,22 @@ def metric_totals(session_ids: list[int]) -> dict[int, dict[tuple[str, str], flo
     for (session_id, _, _), (_, value, metric, kind) in latest.items():
         delta[session_id][(metric, kind)] += value
     return {pk: dict(totals) for pk, totals in delta.items()}
+
+
+def cost_until(session_ids: list[int], until: datetime) -> Decimal | None:
+    """The USD cost OTLP `cost.usage` had reported for these sessions by `until` (None when it
+    reported none). Exact to the export interval: a point counts at its end time."""
+    found = [
+        value
+        for totals in metric_totals(session_ids, until).values()
+        if (value := _sum(totals, "cost.usage")) is not None
+    ]
+    return Decimal(str(sum(found))).quantize(MICRO_DOLLAR, ROUND_HALF_UP) if found else None
+
+
+def reports_cost(session_ids: list[int]) -> bool:
+    """Whether OTLP sent any `cost.usage` point for these sessions."""
+    return OtlpPoint.objects.filter(session_id__in=session_ids, metric="cost.usage").exists()
 
 
 def _sum(
