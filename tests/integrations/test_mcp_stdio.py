@@ -3,6 +3,7 @@ answer what the REST API answers on the same data, and refuse what the API refus
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,7 +123,9 @@ def test_each_read_tool_answers_what_the_rest_api_answers(database, project, rea
     assert advice.pop("computed_at") and rest_advice.pop("computed_at")  # each call's own time
     assert advice == rest_advice
     assert (advice["n"], advice["user_completed"]) == (12, ["pytest"])
-    assert [r["skill"] for r in advice["recommendations"]] == ["mypy"]  # ruff failed: tried
+    (mypy,) = advice["recommendations"]  # ruff was tried (and failed): not recommended
+    assert (mypy["skill"], mypy["source"]) == ("mypy", "item_item_cosine")
+    assert mypy["score"] == pytest.approx(6 / math.sqrt(7 * 6))  # 6 of pytest's 7 users
     rest_results = rest(read_key, "/api/v1/experiments/tests-first/results")
     assert results.pop("computed_at") and rest_results.pop("computed_at")
     assert results == rest_results
