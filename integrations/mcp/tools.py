@@ -329,7 +329,7 @@ def related_skills(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
     body = related_skills_body(caller.user, given["skill"], query)
     head = (
         f"Skills used with {body['skill']} in {query['project']} over {body['days']} days"
-        f" ({body['n_sessions']} sessions, {body['origin']} {body['computed_at']})"
+        f" ({body['n_sessions']} sessions; {body['origin']}, computed at {body['computed_at']})"
     )
     lines = [
         f"{r['skill']}: lift {r['lift']:.2f}, both in {r['count_ab']} sessions,"
@@ -362,13 +362,9 @@ def recommendations(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
         for r in body["recommendations"]
     ]
     similar = ", ".join(f"{u['user']} (Jaccard {u['jaccard']:.2f})" for u in body["similar_users"])
+    head = f"Skills to try for {body['user']}{known}, from {body['n']} users:"
     text = "\n".join(
-        [
-            f"Skills to try for {body['user']}{known}, from {body['n']} users: "
-            + ("none." if not lines else ""),
-            *lines,
-            f"Similar users: {similar or 'none'}.",
-        ]
+        [head + ("" if lines else " none."), *lines, f"Similar users: {similar or 'none'}."]
     )
     return ToolAnswer(dict(body), text)
 

@@ -70,8 +70,9 @@ def test_each_read_tool_answers_what_the_rest_api_answers(database, project, rea
         ("call_tool", ("recommendations", {"user": "zoe", "at": at})),
         ("call_tool", ("experiment_results", {"key": "tests-first"})),
     ]
+    raw = session_calls(stdio_params(database, "--project", "alpha"), calls)
     summary, report, trend, skills, anomalies, skill_trend, live, related, advice, results = (
-        answer(r) for r in session_calls(stdio_params(database, "--project", "alpha"), calls)
+        answer(r) for r in raw
     )
 
     assert summary["session"] == rest(read_key, f"/api/v1/sessions/{data.session.pk}")
@@ -119,6 +120,10 @@ def test_each_read_tool_answers_what_the_rest_api_answers(database, project, rea
     assert counts == {"mypy": (37, 6, 6), "pytest": (37, 37, 27)}  # Bash: never with ruff
     assert [r["skill"] for r in related["related"]] == ["mypy", "pytest"]  # lift 1.95, 1.42
     assert related["related"][1]["lift"] == pytest.approx(27 * 72 / (37 * 37))
+    assert raw[7].content[0].text.splitlines()[1:] == [
+        "mypy: lift 1.95, both in 6 sessions, q 0.0149, moderate",
+        "pytest: lift 1.42, both in 27 sessions, q 0.000514, weak",
+    ]
     rest_advice = rest(read_key, f"/api/v1/recommendations?project=alpha&user=zoe&at={at_query}")
     assert advice.pop("computed_at") and rest_advice.pop("computed_at")  # each call's own time
     assert advice == rest_advice
@@ -126,11 +131,19 @@ def test_each_read_tool_answers_what_the_rest_api_answers(database, project, rea
     (mypy,) = advice["recommendations"]  # ruff was tried (and failed): not recommended
     assert (mypy["skill"], mypy["source"]) == ("mypy", "item_item_cosine")
     assert mypy["score"] == pytest.approx(6 / math.sqrt(7 * 6))  # 6 of pytest's 7 users
+    assert raw[8].content[0].text.splitlines() == [
+        "Skills to try for zoe, from 12 users:",
+        "mypy: 0.926 (item_item_cosine, completed by 6 users)",
+        "Similar users: none.",
+    ]
     rest_results = rest(read_key, "/api/v1/experiments/tests-first/results")
     assert results.pop("computed_at") and rest_results.pop("computed_at")
     assert results == rest_results
     assert (results["status"], results["n"]) == ("stopped", 10)
+    # The exposed sessions' calls were 40 days before the start: no data, no decision.
+    assert results["decision"] == "insufficient_data"
     assert sum(u["units"] for u in results["units"]) == 10
+    assert raw[9].content[0].text.startswith("Experiment tests-first (stopped): 10 units (")
 
 
 def test_resources_are_the_reports_and_session_summaries(database, project):
