@@ -79,15 +79,21 @@ class RelatedSkillsApi(APIView):
         responses={200: RelatedSkillsSerializer, **errors(400, 401, 404)},
     )
     def get(self, request, skill: str):
-        path = self.SkillSerializer(data={"skill": skill})
-        path.is_valid(raise_exception=True)
-        given = self.FilterSerializer(data=request.query_params)
-        given.is_valid(raise_exception=True)
-        project = project_or_404(request.user, given.validated_data["project"])
-        body = related_skills(
-            project,
-            path.validated_data["skill"],
-            given.validated_data["days"],
-            given.validated_data.get("at"),
-        )
-        return Response(RelatedSkillsSerializer(body).data)
+        return Response(related_skills_body(request.user, skill, request.query_params))
+
+
+def related_skills_body(user, skill: str, query) -> dict:
+    """The skills related to `skill` in the project of `query` (validated here): the REST
+    endpoint's body, also the MCP `related_skills` tool's (integrations/mcp)."""
+    path = RelatedSkillsApi.SkillSerializer(data={"skill": skill})
+    path.is_valid(raise_exception=True)
+    given = RelatedSkillsApi.FilterSerializer(data=query)
+    given.is_valid(raise_exception=True)
+    project = project_or_404(user, given.validated_data["project"])
+    body = related_skills(
+        project,
+        path.validated_data["skill"],
+        given.validated_data["days"],
+        given.validated_data.get("at"),
+    )
+    return RelatedSkillsSerializer(body).data

@@ -112,10 +112,15 @@ class ProjectQuery(QueryFilterSerializer):
 def experiment_or_404(request, key: str) -> Experiment:
     """The visible experiment with this key (in `?project=` when given); 404 alike for unknown
     and invisible ones."""
-    query = ProjectQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    rows = visible(Experiment.objects.select_related("project"), request.user).filter(key=key)
-    slug = query.validated_data.get("project")
+    return visible_experiment(request.user, key, request.query_params)
+
+
+def visible_experiment(user, key: str, query) -> Experiment:
+    """`experiment_or_404` for `user` and the `project` of `query` (validated here)."""
+    given = ProjectQuery(data=query)
+    given.is_valid(raise_exception=True)
+    rows = visible(Experiment.objects.select_related("project"), user).filter(key=key)
+    slug = given.validated_data.get("project")
     if slug:
         rows = rows.filter(project__slug=slug)
     found = list(rows[:2])
@@ -306,7 +311,13 @@ class ExperimentResultsApi(APIView):
         responses={200: ResultsSerializer, **errors(400, 401, 404)},
     )
     def get(self, request, key: str):
-        return Response(experiment_results(experiment_or_404(request, key)))
+        return Response(experiment_results_body(request.user, key, request.query_params))
+
+
+def experiment_results_body(user, key: str, query) -> dict:
+    """The results of experiment `key` (in the `project` of `query`, validated here): the REST
+    endpoint's body, also the MCP `experiment_results` tool's (integrations/mcp)."""
+    return experiment_results(visible_experiment(user, key, query))
 
 
 class AssignmentSerializer(serializers.Serializer):

@@ -78,9 +78,15 @@ class RecommendationsApi(APIView):
         responses={200: RecommendationsSerializer, **errors(400, 401, 404)},
     )
     def get(self, request):
-        given = self.FilterSerializer(data=request.query_params)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
-        project = project_or_404(request.user, data["project"])
-        body = recommendations(project, data["user"], data["days"], data.get("at"), data["limit"])
-        return Response(RecommendationsSerializer(body).data)
+        return Response(recommendations_body(request.user, request.query_params))
+
+
+def recommendations_body(user, query) -> dict:
+    """Recommendations for the user and project of `query` (validated here): the REST
+    endpoint's body, also the MCP `recommendations` tool's (integrations/mcp)."""
+    given = RecommendationsApi.FilterSerializer(data=query)
+    given.is_valid(raise_exception=True)
+    data = given.validated_data
+    project = project_or_404(user, data["project"])
+    body = recommendations(project, data["user"], data["days"], data.get("at"), data["limit"])
+    return RecommendationsSerializer(body).data

@@ -83,6 +83,12 @@ def validated(spec: ToolSpec, arguments: dict[str, Any] | None) -> dict[str, Any
     if unknown:
         raise ToolRefused(f"{', '.join(unknown)}: not an argument of {spec.name}.")
     if not spec.prevalidate:
+        # The body function validates the values; a tool reads its required ones first.
+        missing = [
+            name for name, f in serializer.fields.items() if f.required and name not in given
+        ]
+        if missing:
+            raise ToolRefused(" ".join(f"{name}: This field is required." for name in missing))
         return given
     try:
         serializer.is_valid(raise_exception=True)

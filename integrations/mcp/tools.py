@@ -13,6 +13,9 @@ from typing import Any
 from rest_framework import serializers
 
 from analytics.api.anomalies import AnomalyListApi, AnomalySerializer
+from analytics.api.dependencies import RelatedSkillsApi, related_skills_body
+from analytics.api.experiments import ProjectQuery, experiment_results_body
+from analytics.api.recommendations import RecommendationsApi, recommendations_body
 from analytics.api.skills import WindowSerializer, skill_stats_body
 from analytics.api.trends import SkillTrendApi, trend_body
 from analytics.liveview import PROJECT, LiveView
@@ -310,6 +313,88 @@ def trend(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
     return ToolAnswer(dict(body), text)
 
 
+# -- related_skills, recommendations, experiment_results -----------------------------------
+
+
+class RelatedSkillsArguments(RelatedSkillsApi.FilterSerializer, RelatedSkillsApi.SkillSerializer):
+    project = serializers.SlugField(
+        required=False, help_text="A project's slug (default: the key's)."
+    )
+
+
+def related_skills(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
+    """`GET /api/v1/skills/<skill>/related` with the same parameters."""
+    query = {k: v for k, v in given.items() if k != "skill"}
+    query["project"] = _project(caller, given).slug
+    body = related_skills_body(caller.user, given["skill"], query)
+    head = (
+        f"Skills used with {body['skill']} in {query['project']} over {body['days']} days"
+        f" ({body['n_sessions']} sessions; {body['origin']}, computed at {body['computed_at']})"
+    )
+    lines = [
+        f"{r['skill']}: lift {r['lift']:.2f}, both in {r['count_ab']} sessions,"
+        f" q {r['q_value']:.3g}" + (f", {r['band']}" if r["band"] else "")
+        for r in body["related"][:10]
+    ]
+    if not lines:
+        return ToolAnswer(
+            dict(body),
+            f"{head}: none (a pair needs {body['min_sessions']} sessions in the window and "
+            f"{body['min_count']} together).",
+        )
+    return ToolAnswer(dict(body), "\n".join([head + ":", *lines]))
+
+
+class RecommendationsArguments(RecommendationsApi.FilterSerializer):
+    project = serializers.SlugField(
+        required=False, help_text="A project's slug (default: the key's)."
+    )
+
+
+def recommendations(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
+    """`GET /api/v1/recommendations` with the same parameters."""
+    query = dict(given)
+    query["project"] = _project(caller, given).slug
+    body = recommendations_body(caller.user, query)
+    known = "" if body["user_known"] else " (no call in the window)"
+    lines = [
+        f"{r['skill']}: {r['score']:.3f} ({r['source']}, completed by {r['support_users']} users)"
+        for r in body["recommendations"]
+    ]
+    similar = ", ".join(f"{u['user']} (Jaccard {u['jaccard']:.2f})" for u in body["similar_users"])
+    head = f"Skills to try for {body['user']}{known}, from {body['n']} users:"
+    text = "\n".join(
+        [head + ("" if lines else " none."), *lines, f"Similar users: {similar or 'none'}."]
+    )
+    return ToolAnswer(dict(body), text)
+
+
+class ExperimentArguments(ProjectQuery):
+    key = serializers.SlugField(max_length=100, help_text="The experiment's key.")
+    project = serializers.SlugField(
+        required=False, help_text="A project's slug (default: the key's)."
+    )
+
+
+def experiment_results(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
+    """`GET /api/v1/experiments/<key>/results` with the same parameters."""
+    query = {"project": _project(caller, given).slug}
+    body = experiment_results_body(caller.user, given["key"], query)
+    units = ", ".join(f"{u['variant']} {u['units']}" for u in body["units"])
+    lines = [
+        f"Experiment {body['experiment']} ({body['status']}): {body['n']} units ({units});"
+        f" decision: {body['decision']}" + ("; sample ratio mismatch" if body["srm_flag"] else "")
+    ]
+    for metric in body["metrics"]:
+        for row in metric["comparisons"]:
+            lift = "not measured" if row["rel_lift"] is None else f"{row['rel_lift']:+.1%}"
+            lines.append(
+                f"{metric['metric']} ({metric['role']}): {row['variant']} vs {row['baseline']}"
+                f" {lift}, {row['decision']}"
+            )
+    return ToolAnswer(dict(body), "\n".join(lines))
+
+
 # -- live_snapshot ---------------------------------------------------------------------------
 
 
@@ -403,5 +488,31 @@ register(
         "What the /live/ page shows now: top skills, open anomalies, active sessions.",
         ProjectArgument,
         live_snapshot,
+    )
+)
+register(
+    ToolSpec(
+        "related_skills",
+        "Skills used in the same sessions as a skill: lift, Fisher p and BH q over the last days.",
+        RelatedSkillsArguments,
+        related_skills,
+        prevalidate=False,
+    )
+)
+register(
+    ToolSpec(
+        "recommendations",
+        "Skills a user might try next (item-item cosine, else popularity) and similar users.",
+        RecommendationsArguments,
+        recommendations,
+        prevalidate=False,
+    )
+)
+register(
+    ToolSpec(
+        "experiment_results",
+        "An experiment's results per metric and arm: lift, intervals, SRM and the decision.",
+        ExperimentArguments,
+        experiment_results,
     )
 )

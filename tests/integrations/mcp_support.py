@@ -12,7 +12,9 @@ from typing import Any
 import anyio
 from mcp import Client, MCPError, StdioServerParameters
 
-from analytics.models import SkillAnomaly
+from analytics.dependencies import refresh_dependencies
+from analytics.experiments.exposure import expose
+from analytics.models import Experiment, SkillAnomaly
 from quality.collectors.base import Source, measured
 from quality.collectors.git import GitInfo
 from tests.analytics.servers import ROOT
@@ -30,6 +32,9 @@ READ_TOOLS = {
     "anomalies",
     "trend",
     "live_snapshot",
+    "related_skills",
+    "recommendations",
+    "experiment_results",
 }
 
 
@@ -80,6 +85,51 @@ def record_session(project: Project) -> Recorded:
         last_evaluated_at=now,
     )  # fmt: skip
     return Recorded(project, session, start, end)
+
+
+def record_usage(project: Project) -> Experiment:
+    """What the analytics tools read: 60 sessions in the last 90 days (20 with pytest and ruff,
+    10 with each alone, 20 with Bash) and the worker's dependency pass over them; twelve named
+    users (six completed pytest, ruff and mypy, five Bash, and zoe completed pytest and failed
+    ruff); and a stopped experiment with ten sessions exposed."""
+    now = datetime.now(UTC)
+    plan = [("pytest", "ruff")] * 20 + [("pytest",)] * 10 + [("ruff",)] * 10 + [("Bash",)] * 20
+    users = [(f"u-{i}", [("pytest", True), ("ruff", True), ("mypy", True)]) for i in range(6)]
+    users += [(f"b-{i}", [("Bash", True)]) for i in range(5)]
+    users.append(("zoe", [("pytest", True), ("ruff", False)]))
+    sessions = [(f"in-{i}", [(skill, True) for skill in skills]) for i, skills in enumerate(plan)]
+    sessions += [(f"{user}-session", calls) for user, calls in users]
+    events = [
+        InvocationEvent(
+            key=f"{name}-{k}", session=name, skill=skill, completed=ok, duration_s=1.0,
+            invoked_at=now - timedelta(days=40, hours=i) + timedelta(minutes=k),
+        )
+        for i, (name, calls) in enumerate(sessions)
+        for k, (skill, ok) in enumerate(calls)
+    ]  # fmt: skip
+    record_invocations(project, events, source="api")
+    for user, _ in users:
+        Session.objects.filter(project=project, external_id=f"{user}-session").update(
+            user_name=user
+        )
+    # Sessions of 40 days ago are over: the live snapshot's active count stays record_session's.
+    names = [name for name, _ in sessions]
+    Session.objects.filter(project=project, external_id__in=names).update(
+        status=Session.ENDED, ended_at=now - timedelta(days=30)
+    )
+    # A pass ending before record_session's session started, whatever the minute now.
+    refresh_dependencies(now - timedelta(hours=3))
+    experiment = Experiment.objects.create(
+        project=project, key="tests-first", name="Write the test first", unit="session",
+        arms=[{"key": "control", "weight": 0.5, "context": ""},
+              {"key": "tests-first", "weight": 0.5, "context": "Write the failing test first."}],
+        metrics=["completion_rate"],
+    )  # fmt: skip
+    experiment.start(now - timedelta(hours=1))
+    for i in range(10):
+        expose(experiment, f"in-{i}", now - timedelta(minutes=30))
+    experiment.stop(now)
+    return experiment
 
 
 def stdio_params(database: str, *args: str) -> StdioServerParameters:

@@ -13,7 +13,13 @@ import pytest
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.analytics import servers
-from tests.integrations.mcp_support import READ_TOOLS, answer, record_session, session_calls
+from tests.integrations.mcp_support import (
+    READ_TOOLS,
+    answer,
+    record_session,
+    record_usage,
+    session_calls,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,6 +70,7 @@ def test_tools_answer_what_the_rest_api_answers_for_the_keys_project(
     daphne, project, read_key, write_key
 ):
     data = record_session(project)
+    record_usage(project)
     calls = [
         ("list_tools", None),
         ("call_tool", ("session_summary", {"session": data.session.pk})),
@@ -71,8 +78,11 @@ def test_tools_answer_what_the_rest_api_answers_for_the_keys_project(
         ("call_tool", ("anomalies", {})),
         ("call_tool", ("latest_report", {})),
         ("call_tool", ("checkpoint", {"path": "/tmp"})),
+        ("call_tool", ("related_skills", {"skill": "pytest", "days": 90})),
+        ("call_tool", ("recommendations", {"user": "u-0", "limit": 5})),
+        ("call_tool", ("experiment_results", {"key": "tests-first", "project": "alpha"})),
     ]
-    listed, summary, trend, anomalies, report, checkpoint = session_calls(
+    listed, summary, trend, anomalies, report, checkpoint, related, advice, results = session_calls(
         mcp_http(daphne, read_key), calls
     )
     # Over HTTP there is no local disk to measure: no checkpoint tool, whatever the key.
@@ -89,6 +99,27 @@ def test_tools_answer_what_the_rest_api_answers_for_the_keys_project(
     assert answer(report)["checkpoint"]["id"] == data.end.pk
     assert checkpoint.is_error and checkpoint.content[0].text == "checkpoint: no such tool."
 
+    related = answer(related)
+    assert related == get(f"{daphne}/api/v1/skills/pytest/related?project=alpha&days=90", read_key)
+    assert [r["skill"] for r in related["related"]] == ["mypy", "ruff"]
+    assert related.pop("origin") == "stored"
+    advice, rest_advice = (
+        answer(advice),
+        get(f"{daphne}/api/v1/recommendations?project=alpha&user=u-0&limit=5", read_key),
+    )
+    for body in (advice, rest_advice):  # each call's own time
+        for field in ("computed_at", "window_start", "window_end"):
+            body.pop(field)
+    assert advice == rest_advice
+    assert advice["user_completed"] == ["mypy", "pytest", "ruff"]
+    assert [u["user"] for u in advice["similar_users"]] == ["u-1", "u-2", "u-3", "u-4", "u-5"]
+    results, rest_results = (
+        answer(results),
+        get(f"{daphne}/api/v1/experiments/tests-first/results", read_key),
+    )
+    assert results.pop("computed_at") and rest_results.pop("computed_at")
+    assert results == rest_results
+
 
 def test_a_key_sees_only_its_own_project(daphne, project, other_project, read_key):
     foreign = record_session(other_project)
@@ -97,10 +128,16 @@ def test_a_key_sees_only_its_own_project(daphne, project, other_project, read_ke
         ("call_tool", ("skill_stats", {"project": "beta"})),
         ("read_resource", f"cairn://checkpoints/{foreign.end.pk}"),
         ("list_resources", None),
+        ("call_tool", ("related_skills", {"skill": "Bash", "project": "beta"})),
+        ("call_tool", ("recommendations", {"user": "zoe", "project": "beta"})),
+        ("call_tool", ("experiment_results", {"key": "tests-first", "project": "beta"})),
     ]
-    summary, skills, read, listed = session_calls(mcp_http(daphne, read_key), calls)
+    summary, skills, read, listed, *analytics = session_calls(mcp_http(daphne, read_key), calls)
     assert summary.content[0].text == f"No session {foreign.session.pk}."
     assert skills.content[0].text == "No project 'beta'."
+    assert [(r.is_error, r.content[0].text) for r in analytics] == [
+        (True, "No project 'beta'.")
+    ] * 3
     assert str(read) == f"No checkpoint {foreign.end.pk}."
     assert listed.resources == []
 

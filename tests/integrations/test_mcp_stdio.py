@@ -3,6 +3,7 @@ answer what the REST API answers on the same data, and refuse what the API refus
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from tests.integrations.mcp_support import (
     READ_TOOLS,
     answer,
     record_session,
+    record_usage,
     session_calls,
     stdio_params,
 )
@@ -51,6 +53,7 @@ def test_it_lists_the_checkpoint_tool_only_to_a_writer(database, project):
 
 def test_each_read_tool_answers_what_the_rest_api_answers(database, project, read_key):
     data = record_session(project)
+    record_usage(project)
     since = (datetime.now(UTC) - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     until = since + timedelta(hours=5)
     at = datetime.now(UTC).isoformat()
@@ -63,9 +66,13 @@ def test_each_read_tool_answers_what_the_rest_api_answers(database, project, rea
         ("call_tool", ("anomalies", {})),
         ("call_tool", ("trend", {"skill": "Bash", "days": 3, "at": at})),
         ("call_tool", ("live_snapshot", {})),
+        ("call_tool", ("related_skills", {"skill": "ruff"})),
+        ("call_tool", ("recommendations", {"user": "zoe", "at": at})),
+        ("call_tool", ("experiment_results", {"key": "tests-first"})),
     ]
-    summary, report, trend, skills, anomalies, skill_trend, live = (
-        answer(r) for r in session_calls(stdio_params(database, "--project", "alpha"), calls)
+    raw = session_calls(stdio_params(database, "--project", "alpha"), calls)
+    summary, report, trend, skills, anomalies, skill_trend, live, related, advice, results = (
+        answer(r) for r in raw
     )
 
     assert summary["session"] == rest(read_key, f"/api/v1/sessions/{data.session.pk}")
@@ -107,6 +114,37 @@ def test_each_read_tool_answers_what_the_rest_api_answers(database, project, rea
         ("Read", 1),
     ]
 
+    assert related == rest(read_key, "/api/v1/skills/ruff/related?project=alpha")
+    assert (related["origin"], related["n_sessions"]) == ("stored", 72)
+    counts = {r["skill"]: (r["count_a"], r["count_b"], r["count_ab"]) for r in related["related"]}
+    assert counts == {"mypy": (37, 6, 6), "pytest": (37, 37, 27)}  # Bash: never with ruff
+    assert [r["skill"] for r in related["related"]] == ["mypy", "pytest"]  # lift 1.95, 1.42
+    assert related["related"][1]["lift"] == pytest.approx(27 * 72 / (37 * 37))
+    assert raw[7].content[0].text.splitlines()[1:] == [
+        "mypy: lift 1.95, both in 6 sessions, q 0.0149, moderate",
+        "pytest: lift 1.42, both in 27 sessions, q 0.000514, weak",
+    ]
+    rest_advice = rest(read_key, f"/api/v1/recommendations?project=alpha&user=zoe&at={at_query}")
+    assert advice.pop("computed_at") and rest_advice.pop("computed_at")  # each call's own time
+    assert advice == rest_advice
+    assert (advice["n"], advice["user_completed"]) == (12, ["pytest"])
+    (mypy,) = advice["recommendations"]  # ruff was tried (and failed): not recommended
+    assert (mypy["skill"], mypy["source"]) == ("mypy", "item_item_cosine")
+    assert mypy["score"] == pytest.approx(6 / math.sqrt(7 * 6))  # 6 of pytest's 7 users
+    assert raw[8].content[0].text.splitlines() == [
+        "Skills to try for zoe, from 12 users:",
+        "mypy: 0.926 (item_item_cosine, completed by 6 users)",
+        "Similar users: none.",
+    ]
+    rest_results = rest(read_key, "/api/v1/experiments/tests-first/results")
+    assert results.pop("computed_at") and rest_results.pop("computed_at")
+    assert results == rest_results
+    assert (results["status"], results["n"]) == ("stopped", 10)
+    # The exposed sessions' calls were 40 days before the start: no data, no decision.
+    assert results["decision"] == "insufficient_data"
+    assert sum(u["units"] for u in results["units"]) == 10
+    assert raw[9].content[0].text.startswith("Experiment tests-first (stopped): 10 units (")
+
 
 def test_resources_are_the_reports_and_session_summaries(database, project):
     data = record_session(project)
@@ -140,6 +178,11 @@ def test_bad_arguments_are_tool_errors_naming_the_field(database, project, other
         ("call_tool", ("quality_trend", {"session": data.session.pk, "limt": 3})),
         ("call_tool", ("checkpoint", {"path": "/nonexistent/repo"})),
         ("call_tool", ("no_such_tool", {})),
+        ("call_tool", ("related_skills", {"skill": "ruff", "days": 0})),
+        ("call_tool", ("related_skills", {"days": 30})),
+        ("call_tool", ("recommendations", {"user": "zoe", "limit": 51})),
+        ("call_tool", ("experiment_results", {"key": "tests first"})),
+        ("call_tool", ("experiment_results", {"key": "no-such"})),
     ]
     results = session_calls(stdio_params(database, "--project", "alpha"), calls)
     assert all(r.is_error for r in results)
@@ -153,6 +196,13 @@ def test_bad_arguments_are_tool_errors_naming_the_field(database, project, other
     assert reasons[6] == "limt: not an argument of quality_trend."
     assert reasons[7] == "path: /nonexistent/repo: not a directory"
     assert reasons[8] == "no_such_tool: no such tool."
+    assert reasons[9] == "days: Ensure this value is greater than or equal to 1."
+    assert reasons[10] == "skill: This field is required."
+    assert reasons[11] == "limit: Ensure this value is less than or equal to 50."
+    assert reasons[12] == (
+        'key: Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+    )
+    assert reasons[13] == "No experiment 'no-such'."
 
 
 def test_the_checkpoint_tool_records_a_checkpoint_of_a_local_repository(database, project, repo):
