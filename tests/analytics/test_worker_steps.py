@@ -17,6 +17,7 @@ from tracking import instruments
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
+@pytest.mark.django_db
 def test_steps_run_in_order_and_a_failing_one_does_not_stop_the_next(caplog):
     ran = []
 

@@ -131,7 +131,7 @@ def test_two_workers_evaluate_each_hour_once_and_the_second_takes_over(
         )
         for i in range(2)
     ]
-    run_line = r"analytics_worker: at \S+: 1 projects, \d+ tests, (\d+) opened"
+    run_line = r"analytics_worker: anomalies \(\S+ s\): at \S+: 1 projects, \d+ tests, (\d+) opened"
     try:
         leader, follower = leader_and_follower(copies, "analytics_worker")
         wait_for_log(leader, run_line)

@@ -45,4 +45,6 @@ def test_it_reads_a_page_in_a_constant_number_of_queries(read_api, project):
     add_rows(project, 2, 40)
     many = [queries(read_api, url) for url in urls]
     assert many == few
-    assert max(few) <= 5
+    # The most is the skills list: the daily tier, the current hour, the stored window figures
+    # and the cross-project baseline, each one query whatever the number of rows.
+    assert max(few) <= 8

@@ -30,7 +30,10 @@ def test_it_stores_what_quality_computes_from_each_checkpoints_measurements(db):
         base = observations_of(baseline) if baseline else None
         result = score.compute(observations)
         verdict, conditions = gates.evaluate(
-            gates.validate(c.project.gate_config), observations, base
+            gates.validate(c.project.gate_config),
+            observations,
+            base,
+            in_session=c.session_id is not None,
         )
         owed = debt.compute(observations)
         assert (c.score_total, c.points_measured, c.stars, c.label) == (
