@@ -21,9 +21,9 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from analytics import skills as skill_figures
-from analytics.dependencies import MIN_COUNT, MIN_SESSIONS, related_skills
 from analytics.api.anomalies import AnomalyListApi
 from analytics.api.skills import WindowField
+from analytics.dependencies import MIN_COUNT, MIN_SESSIONS, related_skills
 from analytics.experiments.display import displayed
 from analytics.experiments.results import experiment_results
 from analytics.models import DependencyPass, Experiment, SkillAnomaly, SkillDependency
