@@ -262,7 +262,7 @@ def skill_detail(request: HttpRequest, slug: str, skill: str) -> HttpResponse:
         ),
         related=related_skills(ctx["project"], skill, days=DEPENDENCY_DAYS),
         predictor=predictor_store.status(ctx["project"]),
-        panels=skill_panels(ctx["project"], skill),
+        panels=skill_panels(ctx["project"], skill, at),
     )
     return render(request, "analytics/skill_detail.html", ctx)
 

@@ -2,11 +2,14 @@
 
 A skill is crackerjack's when it is one of its hooks (the invocation's skill is the hook's
 name) or a phase recorded without hooks (`crackerjack:<phase>`). The panel shows the
-statistics of the phases the skill ran in, over the last 30 days of stored runs, and those
+statistics of the phases the skill ran in, over the 30 days of stored runs before the page's
+time, and those
 phases' recommendations; any other skill gets no panel.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
@@ -24,11 +27,12 @@ def _is_in(phase: dict, skill: str) -> bool:
     )
 
 
-def render_crackerjack_panel(project: Project, skill: str) -> SafeString:
-    """The phases `skill` ran in, their hooks and recommendations; empty when it ran in none."""
+def render_crackerjack_panel(project: Project, skill: str, at: datetime) -> SafeString:
+    """The phases `skill` ran in over the DAYS before `at`, their hooks and recommendations;
+    empty when it ran in none."""
     if not CrackerjackRun.objects.filter(project=project).exists():
         return SafeString("")
-    report = phase_report(project, days=DAYS)
+    report = phase_report(project, days=DAYS, now=at)
     phases = [phase for phase in report["phases"] if _is_in(phase, skill)]
     if not phases:
         return SafeString("")
