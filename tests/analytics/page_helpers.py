@@ -47,6 +47,24 @@ def invoke(
     assert result.accepted == len(batch), result.errors
 
 
+DEPENDENCY_AT = datetime(2026, 11, 25, 10, tzinfo=UTC)
+TOGETHER = [("pytest", "ruff")] * 20 + [("pytest",)] * 10 + [("ruff",)] * 10 + [("Bash",)] * 20
+
+
+def used_together(project, plan: Sequence[tuple[str, ...]] = TOGETHER) -> None:
+    """One session per entry of `plan` (its skills, a minute apart, all completed), an hour
+    apart from 80 days before DEPENDENCY_AT, and the worker's dependency pass stored at
+    DEPENDENCY_AT. The default: pytest with ruff 20 times, pytest alone 10, ruff alone 10,
+    Bash alone 20 (60 sessions)."""
+    from analytics.dependencies import refresh_dependencies
+
+    for i, skills in enumerate(plan):
+        start = DEPENDENCY_AT - timedelta(days=80) + timedelta(hours=i)
+        for k, skill in enumerate(skills):
+            invoke(project, skill, start + timedelta(minutes=k), [True], session=f"dep-{i}")
+    assert refresh_dependencies(DEPENDENCY_AT) == 1
+
+
 def login(browser, live_server, username: str, password: str, next_url: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

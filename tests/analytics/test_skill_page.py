@@ -14,12 +14,18 @@ from django.core.management import call_command
 from django.utils.html import escape
 from scipy import stats
 
-from analytics.dependencies import refresh_dependencies
 from analytics.detection import evaluate
 from analytics.models import ModelVersion
 from analytics.predictor.training import train
 from tests.analytics.anomaly_data import hour_of, perfect_baseline
-from tests.analytics.page_helpers import at, invoke, login, screenshots, wait_for
+from tests.analytics.page_helpers import (
+    at,
+    invoke,
+    login,
+    screenshots,
+    used_together,
+    wait_for,
+)
 from tests.analytics.predictor_data import SIGNAL, store_sessions
 from tests.browser import requires_chromium
 from tests.fixtures import CRACKERJACK
@@ -250,22 +256,8 @@ def test_a_long_window_shows_the_percentiles_per_block_of_7_days(owner_client, p
     assert rows[12] == ("2026-11-19", "2026-11-24", "200")
 
 
-DEPENDENCY_AT = at("2026-11-25T10:00:00")
-
-
-def together(project) -> None:
-    """60 sessions in the 90 days before DEPENDENCY_AT: pytest with ruff 20 times, pytest
-    alone 10, ruff alone 10, Bash alone 20; the worker's pass stored at DEPENDENCY_AT."""
-    plan = [("pytest", "ruff")] * 20 + [("pytest",)] * 10 + [("ruff",)] * 10 + [("Bash",)] * 20
-    for i, skills in enumerate(plan):
-        start = DEPENDENCY_AT - timedelta(days=80) + timedelta(hours=i)
-        for k, skill in enumerate(skills):
-            invoke(project, skill, start + timedelta(minutes=k), [True], session=f"dep-{i}")
-    assert refresh_dependencies(DEPENDENCY_AT) == 1
-
-
 def test_the_skills_used_with_it_link_to_their_pages(owner_client, project):
-    together(project)
+    used_together(project)
     html = owner_client.get("/p/alpha/skills/ruff/").content.decode()
     text = section(html, "related")
     assert "60 sessions started from" in text and "(90 days; stored" in text
