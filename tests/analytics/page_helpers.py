@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from tracking.ingest import InvocationEvent, record_invocations
 
 SHOTS = Path("/tmp/shots-pages")  # noqa: S108 - screenshots for a person to look at
+WIRED_SHOTS = Path("/tmp/shots-wire")  # noqa: S108 - the skill pages with their wired parts
 
 
 def at(text: str) -> datetime:
@@ -83,12 +84,13 @@ def wait_for(browser, css: str):
     return WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))[0]
 
 
-def screenshots(browser, name: str) -> None:
-    """The whole page at 1440 px and at 400 px wide, as /tmp/shots-pages/<name>-<width>.png."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def screenshots(browser, name: str, folder: Path = SHOTS) -> None:
+    """The whole page at 1440 px and at 400 px wide, as <folder>/<name>-<width>.png
+    (/tmp/shots-pages by default)."""
+    folder.mkdir(parents=True, exist_ok=True)
     for width in (1440, 400):
         browser.set_window_size(width, 1000)
         height = browser.execute_script("return document.documentElement.scrollHeight")
         browser.set_window_size(width, min(int(height) + 120, 8000))
-        browser.save_screenshot(str(SHOTS / f"{name}-{width}.png"))
+        browser.save_screenshot(str(folder / f"{name}-{width}.png"))
     browser.set_window_size(1280, 1000)

@@ -19,6 +19,7 @@ from analytics.models import ModelVersion
 from analytics.predictor.training import train
 from tests.analytics.anomaly_data import hour_of, perfect_baseline
 from tests.analytics.page_helpers import (
+    WIRED_SHOTS,
     at,
     invoke,
     login,
@@ -284,7 +285,7 @@ def test_an_active_models_calibration_is_on_the_page(owner_client, project):
     text = section(html, "predictor")
     assert f"Active model {stored.pk}, trained on 1,800 calls and calibrated on 600" in text
     assert f"ROC AUC {stored.auc:.3f}" in text
-    table = re.search(r'<table class="reliability">(.*?)</table>', html, re.S)
+    table = re.search(r'<table class="data compact reliability">(.*?)</table>', html, re.S)
     assert table
     rows = re.findall(r"<tr><td>", table[1])
     assert len(rows) == len(stored.calibration_bins) > 1
@@ -330,3 +331,28 @@ def test_a_skill_crackerjack_never_ran_has_no_crackerjack_panel(owner_client, py
     )
     html = owner_client.get(URL, {**QUERY, "at": "2026-11-27T00:00:00Z"}).content.decode()
     assert 'id="crackerjack"' not in html
+
+
+@requires_chromium
+@pytest.mark.django_db(transaction=True)
+def test_in_chromium_the_wired_sections_render_and_link(live_server, browser, project):
+    from selenium.webdriver.common.by import By
+
+    used_together(project)
+    train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    call_command(
+        "import_crackerjack", str(CRACKERJACK / "project"), "--project", "alpha", stdout=StringIO()
+    )
+    login(browser, live_server, "alice", "password-alice", "/p/alpha/skills/ruff/")
+    wait_for(browser, "#related table")
+    assert browser.find_element(By.CSS_SELECTOR, "#predictor svg.calibration-chart").is_displayed()
+    screenshots(browser, "skill-ruff", WIRED_SHOTS)
+    browser.get(f"{live_server.url}/p/alpha/skills/ruff-check/?window=14d&at=2026-11-27T00:00:00Z")
+    wait_for(browser, "#crackerjack table")
+    screenshots(browser, "skill-crackerjack", WIRED_SHOTS)
+    browser.get(f"{live_server.url}/p/alpha/skills/")
+    wait_for(browser, "#dependencies table").find_element(By.LINK_TEXT, "ruff").click()
+    assert wait_for(browser, "h1").text == "Skill ruff in Alpha"
+    browser.back()
+    wait_for(browser, "#dependencies table")
+    screenshots(browser, "skills", WIRED_SHOTS)
