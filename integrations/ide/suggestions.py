@@ -18,17 +18,20 @@ has any.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from analytics.predictor.store import NoActiveModel, active, predict_success
+from analytics.predictor.store import ArtifactMismatch, NoActiveModel, active, predict_success
 from analytics.skills import skill_stats, smoothed_rate, wilson_interval
 from integrations.ide.files import extension, is_test
 from integrations.ide.history import EDIT_TOOLS
 from integrations.ide.models import FileEdit
 from lib.stats import percentile_linear
 from tracking.models import Project, SkillInvocation
+
+log = logging.getLogger(__name__)
 
 FOLLOW_WINDOW = timedelta(minutes=10)
 MAX_EDITS = 500
@@ -89,6 +92,10 @@ class _Confidence:
                 found = predict_success(self.project, None, skill, self.at)
                 return found["p_success"], PREDICTOR
             except NoActiveModel:  # deactivated since the look-up
+                self.has_model = False
+            except ArtifactMismatch:
+                # A stored model that fails its checks is not used; the suggestions still come.
+                log.exception("predictor model of project %s refused", self.project.slug)
                 self.has_model = False
         return smoothed_rate(completed, decided), SMOOTHED_RATE
 

@@ -9,6 +9,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from analytics.models import ModelVersion
+from analytics.predictor import store
 from analytics.predictor.training import train
 from integrations.claude_code.hooks import handle_hook
 from integrations.ide.files import extension, is_test
@@ -161,6 +162,22 @@ def test_a_model_that_is_not_active_leaves_the_smoothed_rate(api, project, read_
         pytest.approx(3 / 5),
         "smoothed_rate",
     )
+
+
+def test_a_model_that_fails_its_checks_is_not_used(api, project, read_key, history, caplog):
+    version = train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    data = bytearray(ModelVersion.objects.values_list("artifact", flat=True).get(pk=version.pk))
+    data[-1] ^= 1  # no longer the bytes its sha256 names
+    ModelVersion.objects.filter(pk=version.pk).update(artifact=bytes(data))
+    store._loaded.cache_clear()
+    response = ask(api, read_key)
+    assert response.status_code == 200
+    got = {s["skill"]: s for s in response.json()}
+    assert (got["pytest"]["confidence"], got["pytest"]["confidence_source"]) == (
+        pytest.approx(3 / 5),
+        "smoothed_rate",
+    )
+    assert "refused" in caplog.text
 
 
 def test_bad_requests_name_the_field(api, read_key, other_project):
