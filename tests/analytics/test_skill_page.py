@@ -12,8 +12,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.utils.html import escape
+from django.utils.safestring import SafeString
 from scipy import stats
 
+from analytics import skill_panels
 from analytics.detection import evaluate
 from analytics.models import ModelVersion
 from analytics.predictor.training import train
@@ -356,3 +358,23 @@ def test_in_chromium_the_wired_sections_render_and_link(live_server, browser, pr
     browser.back()
     wait_for(browser, "#dependencies table")
     screenshots(browser, "skills", WIRED_SHOTS)
+
+
+def test_registered_panels_render_with_the_pages_time_and_empty_ones_are_left_out(
+    owner_client, project, pytest_days, monkeypatch
+):
+    seen = []
+
+    def panel(project, skill, when):
+        seen.append((project.slug, skill, when.isoformat()))
+        return SafeString(f'<section id="extra">{skill} as of {when:%Y-%m-%d %H:%M}</section>')
+
+    monkeypatch.setitem(skill_panels._skill_panels, "extra", panel)
+    monkeypatch.setitem(skill_panels._skill_panels, "silent", lambda *_: SafeString(""))
+    html = owner_client.get(URL, QUERY).content.decode()
+    assert seen == [("alpha", "pytest", "2026-11-25T10:00:00+00:00")]
+    assert '<section id="extra">pytest as of 2026-11-25 10:00</section>' in html
+    assert html.count("<section") == html.count("</section>")
+    assert skill_panels.skill_panels(project, "pytest", at("2026-11-25T10:00:00")) == [
+        '<section id="extra">pytest as of 2026-11-25 10:00</section>'
+    ]
