@@ -166,7 +166,9 @@ def test_a_model_that_is_not_active_leaves_the_smoothed_rate(api, project, read_
 
 def test_a_model_that_fails_its_checks_is_not_used(api, project, read_key, history, caplog):
     version = train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
-    data = bytearray(ModelVersion.objects.values_list("artifact", flat=True).get(pk=version.pk))
+    stored = ModelVersion.objects.values_list("artifact", flat=True).get(pk=version.pk)
+    assert stored is not None
+    data = bytearray(stored)
     data[-1] ^= 1  # no longer the bytes its sha256 names
     ModelVersion.objects.filter(pk=version.pk).update(artifact=bytes(data))
     store._loaded.cache_clear()
