@@ -23,10 +23,13 @@ from rest_framework.exceptions import NotFound
 from analytics import skills as skill_figures
 from analytics.api.anomalies import AnomalyListApi
 from analytics.api.skills import WindowField
+from analytics.dependencies import MIN_COUNT, MIN_SESSIONS, related_skills
 from analytics.experiments.display import displayed
 from analytics.experiments.results import experiment_results
-from analytics.models import Experiment, SkillAnomaly
+from analytics.models import DependencyPass, Experiment, SkillAnomaly, SkillDependency
+from analytics.predictor import store as predictor_store
 from analytics.session_stats import session_stats
+from analytics.skill_panels import skill_panels
 from analytics.trends import skill_trends
 from lib.text import check_text
 from tracking import selectors
@@ -44,6 +47,9 @@ ANOMALIES_PER_PAGE = 25
 SKILL_ANOMALIES_PER_PAGE = 10
 # Longer trend windows show duration percentiles per block of 7 days rather than per day.
 DAILY_PERCENTILES_UP_TO_DAYS = 31
+# The skill page and the Skills page read the worker's default dependency pass.
+DEPENDENCY_DAYS = 90
+TOP_PAIRS = 20
 LENGTHS = (("short", "under 15 min"), ("medium", "15 to 60 min"), ("long", "60 min or more"))
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -115,10 +121,31 @@ def _project_context(request: HttpRequest, slug: str) -> dict:
     return {"project": project, "is_demo": selectors.is_demo(project)}
 
 
+def _top_pairs(project: Project) -> dict:
+    """The worker's stored default dependency pass of `project` and its TOP_PAIRS pairs of
+    highest lift (only pairs meeting the minimum are stored), for the Skills page's matrix."""
+    run = DependencyPass.objects.filter(project=project, days=DEPENDENCY_DAYS).first()
+    pairs = []
+    if run is not None:
+        pairs = list(
+            SkillDependency.objects.filter(run=run).order_by("-lift", "skill_a", "skill_b")[
+                :TOP_PAIRS
+            ]
+        )
+    return {
+        "run": run,
+        "pairs": pairs,
+        "days": DEPENDENCY_DAYS,
+        "min_sessions": MIN_SESSIONS,
+        "min_count": MIN_COUNT,
+    }
+
+
 @login_required
 def project_skills(request: HttpRequest, slug: str) -> HttpResponse:
     """A project's skill baselines over the window, beside each skill's baseline over every
-    project the user may see (`skill_baselines`, as `GET /api/v1/projects/<slug>/skills`)."""
+    project the user may see (`skill_baselines`, as `GET /api/v1/projects/<slug>/skills`),
+    and the strongest pairs of skills used together (the stored dependency pass)."""
     ctx = _project_context(request, slug)
     try:
         query = _parse(PageQuery, request.GET)
@@ -135,6 +162,7 @@ def project_skills(request: HttpRequest, slug: str) -> HttpResponse:
         percentile_method=skill_figures.PERCENTILE_METHOD,
         rank_method=skill_figures.RANK_METHOD,
         ranked_min=skill_figures.RANKED_MIN_DECIDED,
+        dependencies=_top_pairs(ctx["project"]),
     )
     return render(request, "analytics/project_skills.html", ctx)
 
@@ -187,7 +215,9 @@ def _skill_or_404(project: Project, skill: str) -> str:
 @login_required
 def skill_detail(request: HttpRequest, slug: str, skill: str) -> HttpResponse:
     """One skill of a project: its trends (`skill_trends`, as the trend endpoint), its
-    baseline, its duration percentiles over time and its anomalies, open and past."""
+    baseline, its duration percentiles over time, its anomalies, open and past, the skills
+    used with it (the stored 90-day dependency pass), the project's success predictor and
+    the panels other apps register (`analytics.skill_panels`)."""
     ctx = _project_context(request, slug)
     skill = _skill_or_404(ctx["project"], skill)
     ctx["skill"] = skill
@@ -230,6 +260,9 @@ def skill_detail(request: HttpRequest, slug: str, skill: str) -> HttpResponse:
             request.GET.get("apage"),
             SKILL_ANOMALIES_PER_PAGE,
         ),
+        related=related_skills(ctx["project"], skill, days=DEPENDENCY_DAYS),
+        predictor=predictor_store.status(ctx["project"]),
+        panels=skill_panels(ctx["project"], skill, at),
     )
     return render(request, "analytics/skill_detail.html", ctx)
 

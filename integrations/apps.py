@@ -26,3 +26,8 @@ class IntegrationsConfig(AppConfig):
         from tracking.events import checkpoint_created
 
         checkpoint_created.connect(on_checkpoint_created, dispatch_uid="ci-checkpoint-link")
+
+        from analytics.skill_panels import register_skill_panel
+        from integrations.crackerjack.panel import render_crackerjack_panel
+
+        register_skill_panel("crackerjack", render_crackerjack_panel)

@@ -271,8 +271,9 @@ def endpoints(projects) -> dict[str, list[Request]]:
         # The skill page's data until the page exists: its trend, its anomalies, the list.
         "skill page data (trend + anomalies + skills list)": [trend, anomalies, skills],
     }
-    # HOOK for the lead after the merge with the pages: time the skill page itself, e.g.
-    # found["skill page (HTML)"] = [(f"/projects/{slug}/skills/{skill}/", {})]
+    # The pages themselves (30-day window): the HTML is what a person waits for.
+    found["skills page (HTML): p/…/skills/"] = [(f"/p/{slug}/skills/", {})]
+    found["skill page (HTML): p/…/skills/skill-000/"] = [(f"/p/{slug}/skills/{skill}/", {})]
     return found
 
 

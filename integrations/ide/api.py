@@ -29,7 +29,11 @@ class SuggestionSerializer(serializers.Serializer):
     completion_rate_high = serializers.FloatField(allow_null=True)
     n = serializers.IntegerField(help_text="Calls with a known outcome the rate is over.")
     median_duration_s = serializers.FloatField(allow_null=True)
-    confidence = serializers.FloatField(help_text="P(completes): (x + 1)/(n + 2) for now.")
+    confidence = serializers.FloatField(
+        help_text="P(completes): the predictor's p_success where the project has an active "
+        "model, otherwise the smoothed rate (x + 1)/(n + 2)."
+    )
+    confidence_source = serializers.ChoiceField(["predictor", "smoothed_rate"])
     basis = serializers.ChoiceField(["history", "rule"])
 
 

@@ -6,10 +6,10 @@ MAX_EDITS such edits). For each skill: how many of those edits it followed (the 
 completion rate of its first call after each (Wilson 95 % interval) and that call's median
 duration.
 
-`confidence` is a probability that the suggested skill completes: the smoothed rate
-(x + 1)/(n + 2) of those calls for now. The success predictor (`analytics.predictor`, another
-change) is to give `p_success` where a model is active; the lead wires it at merge, in
-`_confidence`.
+`confidence` is a probability that the suggested skill completes: the success predictor's
+`p_success` for a call of the skill now (outside any session: the features of a first call)
+where the project has an active model, otherwise the smoothed rate (x + 1)/(n + 2) of those
+calls. `confidence_source` says which ("predictor" or "smoothed_rate").
 
 Without such history, rules on the language, test-ness and selection suggest skills, marked
 `basis: "rule"`, with the project's own figures for the skill over the last 30 days when it
@@ -18,16 +18,20 @@ has any.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from analytics.predictor.store import ArtifactMismatch, NoActiveModel, active, predict_success
 from analytics.skills import skill_stats, smoothed_rate, wilson_interval
 from integrations.ide.files import extension, is_test
 from integrations.ide.history import EDIT_TOOLS
 from integrations.ide.models import FileEdit
 from lib.stats import percentile_linear
 from tracking.models import Project, SkillInvocation
+
+log = logging.getLogger(__name__)
 
 FOLLOW_WINDOW = timedelta(minutes=10)
 MAX_EDITS = 500
@@ -62,15 +66,38 @@ class Suggestion:
     n: int
     median_duration_s: float | None
     confidence: float
+    confidence_source: str
     basis: str
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def _confidence(completed: int, decided: int) -> float:
-    """The probability the skill completes: the smoothed rate until the predictor is wired."""
-    return smoothed_rate(completed, decided)
+PREDICTOR = "predictor"
+SMOOTHED_RATE = "smoothed_rate"
+
+
+class _Confidence:
+    """The probability a suggested skill completes, one answer's worth: the active model is
+    looked up once, and each skill asks it (module docstring)."""
+
+    def __init__(self, project: Project, at: datetime | None = None):
+        self.project = project
+        self.at = at or datetime.now(UTC)
+        self.has_model = active(project) is not None
+
+    def __call__(self, skill: str, completed: int, decided: int) -> tuple[float, str]:
+        if self.has_model:
+            try:
+                found = predict_success(self.project, None, skill, self.at)
+                return found["p_success"], PREDICTOR
+            except NoActiveModel:  # deactivated since the look-up
+                self.has_model = False
+            except ArtifactMismatch:
+                # A stored model that fails its checks is not used; the suggestions still come.
+                log.exception("predictor model of project %s refused", self.project.slug)
+                self.has_model = False
+        return smoothed_rate(completed, decided), SMOOTHED_RATE
 
 
 def suggest(
@@ -79,13 +106,16 @@ def suggest(
     """Suggestions for a file like `file_path` (its name only: the file is never opened)."""
     ext = extension(file_path)
     test = is_test(file_path)
-    found = from_history(project, ext, test, limit)
+    confidence = _Confidence(project)
+    found = from_history(project, ext, test, limit, confidence)
     if found:
         return found
-    return from_rules(project, ext, test, language, selection, limit)
+    return from_rules(project, ext, test, language, selection, limit, confidence)
 
 
-def from_history(project: Project, ext: str, test: bool, limit: int) -> list[Suggestion]:
+def from_history(
+    project: Project, ext: str, test: bool, limit: int, confidence: _Confidence
+) -> list[Suggestion]:
     edits = list(
         FileEdit.objects.filter(project=project, extension=ext, is_test=test)
         .order_by("-edited_at")
@@ -125,6 +155,7 @@ def from_history(project: Project, ext: str, test: bool, limit: int) -> list[Sug
         decided = sum(1 for completed, _ in outcomes if completed is not None)
         interval = wilson_interval(ok, decided)
         durations = [(d, 1) for _, d in outcomes if d is not None]
+        p, source = confidence(skill, ok, decided)
         result.append(
             Suggestion(
                 skill=skill,
@@ -135,7 +166,8 @@ def from_history(project: Project, ext: str, test: bool, limit: int) -> list[Sug
                 completion_rate_high=interval[1] if interval else None,
                 n=decided,
                 median_duration_s=percentile_linear(durations, 50),
-                confidence=_confidence(ok, decided),
+                confidence=p,
+                confidence_source=source,
                 basis="history",
             )
         )
@@ -144,7 +176,13 @@ def from_history(project: Project, ext: str, test: bool, limit: int) -> list[Sug
 
 
 def from_rules(
-    project: Project, ext: str, test: bool, language: str, selection: str, limit: int
+    project: Project,
+    ext: str,
+    test: bool,
+    language: str,
+    selection: str,
+    limit: int,
+    confidence: _Confidence,
 ) -> list[Suggestion]:
     """The fallback when the project has no history for such files."""
     family = (language or "").lower() or LANGUAGES.get(ext, "")
@@ -166,6 +204,7 @@ def from_rules(
     for skill in skills:
         stat = stats.get(skill)
         ok, decided = (stat.completed, stat.decided) if stat else (0, 0)
+        p, source = confidence(skill, ok, decided)
         result.append(
             Suggestion(
                 skill=skill,
@@ -176,7 +215,8 @@ def from_rules(
                 n=decided,
                 # The rollups keep a mean, not a median: not measured here.
                 median_duration_s=None,
-                confidence=_confidence(ok, decided),
+                confidence=p,
+                confidence_source=source,
                 basis="rule",
             )
         )

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from tracking.ingest import InvocationEvent, record_invocations
 
 SHOTS = Path("/tmp/shots-pages")  # noqa: S108 - screenshots for a person to look at
+WIRED_SHOTS = Path("/tmp/shots-wire")  # noqa: S108 - the skill pages with their wired parts
 
 
 def at(text: str) -> datetime:
@@ -47,6 +48,24 @@ def invoke(
     assert result.accepted == len(batch), result.errors
 
 
+DEPENDENCY_AT = datetime(2026, 11, 25, 10, tzinfo=UTC)
+TOGETHER = [("pytest", "ruff")] * 20 + [("pytest",)] * 10 + [("ruff",)] * 10 + [("Bash",)] * 20
+
+
+def used_together(project, plan: Sequence[tuple[str, ...]] = TOGETHER) -> None:
+    """One session per entry of `plan` (its skills, a minute apart, all completed), an hour
+    apart from 80 days before DEPENDENCY_AT, and the worker's dependency pass stored at
+    DEPENDENCY_AT. The default: pytest with ruff 20 times, pytest alone 10, ruff alone 10,
+    Bash alone 20 (60 sessions)."""
+    from analytics.dependencies import refresh_dependencies
+
+    for i, skills in enumerate(plan):
+        start = DEPENDENCY_AT - timedelta(days=80) + timedelta(hours=i)
+        for k, skill in enumerate(skills):
+            invoke(project, skill, start + timedelta(minutes=k), [True], session=f"dep-{i}")
+    assert refresh_dependencies(DEPENDENCY_AT) == 1
+
+
 def login(browser, live_server, username: str, password: str, next_url: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -65,12 +84,13 @@ def wait_for(browser, css: str):
     return WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))[0]
 
 
-def screenshots(browser, name: str) -> None:
-    """The whole page at 1440 px and at 400 px wide, as /tmp/shots-pages/<name>-<width>.png."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def screenshots(browser, name: str, folder: Path = SHOTS) -> None:
+    """The whole page at 1440 px and at 400 px wide, as <folder>/<name>-<width>.png
+    (/tmp/shots-pages by default)."""
+    folder.mkdir(parents=True, exist_ok=True)
     for width in (1440, 400):
         browser.set_window_size(width, 1000)
         height = browser.execute_script("return document.documentElement.scrollHeight")
         browser.set_window_size(width, min(int(height) + 120, 8000))
-        browser.save_screenshot(str(SHOTS / f"{name}-{width}.png"))
+        browser.save_screenshot(str(folder / f"{name}-{width}.png"))
     browser.set_window_size(1280, 1000)

@@ -11,6 +11,8 @@ from tracking.models import Project
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 SKILLS = ("Bash", "Edit", "Read", "pytest", "ruff")
+# Per-skill completion rates a model can learn.
+SIGNAL = {"Bash": 0.95, "Edit": 0.9, "Read": 0.75, "pytest": 0.4, "ruff": 0.2}
 
 
 def store_sessions(

@@ -80,7 +80,7 @@ def test_the_calibration_chart_renders_the_bins_or_the_reason(project):
         "analytics/_calibration_chart.html",
         {"predictor": {"active": False, "reason": "not trained yet", "version": None}},
     )
-    assert "No model: not trained yet." in empty
+    assert "No active model: not trained yet." in empty
 
 
 def test_a_model_that_failed_shows_its_reason_in_the_chart(other_project):

@@ -23,12 +23,11 @@ from analytics.predictor.training import (
     train,
     weighted_auc,
 )
-from tests.analytics.predictor_data import START, store_sessions
+from tests.analytics.predictor_data import SIGNAL, START, store_sessions
 from tracking.models import Session
 
 PR1_Y = np.array([1, 0, 1, 1, 0, 1, 0, 1])
 PR1_P = np.array([0.9, 0.2, 0.7, 0.35, 0.4, 0.8, 0.3, 0.5])
-SIGNAL = {"Bash": 0.95, "Edit": 0.9, "Read": 0.75, "pytest": 0.4, "ruff": 0.2}
 NOISE = {skill: 0.7 for skill in SIGNAL}
 
 

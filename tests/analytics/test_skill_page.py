@@ -1,18 +1,37 @@
 """A skill's page: its three trends (TR-1 for the completion rate) with the Theil–Sen line on a
 time axis in Chromium, its baseline, its duration percentiles per day from the histogram, its
-anomalies open and past, visibility and bad queries."""
+anomalies open and past, the skills used with it, the predictor's calibration, the crackerjack
+panel of a hook, visibility and bad queries."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.utils.html import escape
+from django.utils.safestring import SafeString
+from scipy import stats
 
+from analytics import skill_panels
 from analytics.detection import evaluate
+from analytics.models import ModelVersion
+from analytics.predictor.training import train
 from tests.analytics.anomaly_data import hour_of, perfect_baseline
-from tests.analytics.page_helpers import at, invoke, login, screenshots, wait_for
+from tests.analytics.page_helpers import (
+    WIRED_SHOTS,
+    at,
+    invoke,
+    login,
+    screenshots,
+    used_together,
+    wait_for,
+)
+from tests.analytics.predictor_data import SIGNAL, store_sessions
 from tests.browser import requires_chromium
+from tests.fixtures import CRACKERJACK
 from tracking.models import Project
 
 TR1 = [0.92, 0.91, 0.93, 0.90, 0.89, 0.90, 0.88, 0.87, 0.55, 0.86, 0.85, 0.86, 0.84, 0.83]
@@ -238,3 +257,124 @@ def test_a_long_window_shows_the_percentiles_per_block_of_7_days(owner_client, p
     assert rows[10] == ("2026-11-05", "2026-11-11", "100")  # the 11th alone
     assert rows[11] == ("2026-11-12", "2026-11-18", "700")
     assert rows[12] == ("2026-11-19", "2026-11-24", "200")
+
+
+def test_the_skills_used_with_it_link_to_their_pages(owner_client, project):
+    used_together(project)
+    html = owner_client.get("/p/alpha/skills/ruff/").content.decode()
+    text = section(html, "related")
+    assert "60 sessions started from" in text and "(90 days; stored" in text
+    # pytest: 20 together of 30 and 30; lift 20·60/(30·30) = 1.33, confidence 20/30 both ways,
+    # Jaccard 20/(30 + 30 − 20) = 0.50, q = p (the only pair), band weak (1 < 1.33 ≤ 1.5).
+    q = stats.fisher_exact([[20, 10], [10, 20]], alternative="greater")[1]
+    assert f"pytest 20 1.33 0.67 0.67 0.50 {q:.2g} weak" in text
+    assert '<a href="/p/alpha/skills/pytest/">pytest</a>' in html
+    assert "Bash" not in text  # never with ruff
+    lonely = section(owner_client.get("/p/alpha/skills/Bash/").content.decode(), "related")
+    assert "No skill is used with Bash in enough sessions to tell." in lonely
+
+
+def test_without_an_active_model_the_page_says_why(owner_client, pytest_days):
+    text = section(owner_client.get(URL, QUERY).content.decode(), "predictor")
+    assert "No active model: not trained yet." in text
+
+
+def test_an_active_models_calibration_is_on_the_page(owner_client, project):
+    version = train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    assert version.is_active, version.reason
+    stored = ModelVersion.objects.get(pk=version.pk)
+    html = owner_client.get("/p/alpha/skills/pytest/").content.decode()
+    text = section(html, "predictor")
+    assert f"Active model {stored.pk}, trained on 1,800 calls and calibrated on 600" in text
+    assert f"ROC AUC {stored.auc:.3f}" in text
+    table = re.search(r'<table class="data compact reliability">(.*?)</table>', html, re.S)
+    assert table
+    rows = re.findall(r"<tr><td>", table[1])
+    assert len(rows) == len(stored.calibration_bins) > 1
+    assert html.count("<circle ") == len(stored.calibration_bins)
+
+
+def test_a_model_that_did_not_activate_is_named_with_its_reason(owner_client, project):
+    noise = {skill: 0.7 for skill in SIGNAL}
+    version = train(project, store_sessions(project, noise, sessions=300, seed=2))
+    assert not version.is_active and version.reason
+    text = section(owner_client.get("/p/alpha/skills/pytest/").content.decode(), "predictor")
+    assert f"No active model: {escape(version.reason)}." in text
+
+
+def test_a_crackerjack_hook_shows_its_phases_and_their_recommendations(owner_client, project):
+    call_command(
+        "import_crackerjack", str(CRACKERJACK / "project"), "--project", "alpha", stdout=StringIO()
+    )
+    html = owner_client.get(
+        "/p/alpha/skills/ruff-check/", {"window": "14d", "at": "2026-11-27T00:00:00Z"}
+    ).content.decode()
+    text = section(html, "crackerjack")
+    # The fixture's two runs: fast_hooks failed in 4.8 s, passed in 3.9 s: 1 of 2, Wilson
+    # 9.5–90.5 %, median 4.35 s, p90 3.9 + 0.9·0.9 = 4.71 s (two digits on the page);
+    # ruff-check failed once with 3 issues and passed once (smoothed (1 + 1)/(2 + 2)).
+    assert "2 runs started from" in text
+    assert "fast_hooks setup 2 50.0 % of 2 9.5–90.5 % 4.3 s 4.7 s 2" in text
+    assert "ruff-check 2 50.0 % of 2 9.5–90.5 % 50.0 % 3" in text
+    assert "high fast_hooks passed in 50% of 2 runs." in text
+    assert "Recommended skills for fast_hooks: ruff-format, codespell, ruff-check" in text
+    # ruff-check ran only in fast_hooks: the other phases are not on its page.
+    assert "comprehensive_hooks" not in text.split("Recommendations")[1].split("From the")[0]
+    # A week later the runs are out of the 30 days before the page's time: no panel.
+    later = owner_client.get(
+        "/p/alpha/skills/ruff-check/", {"window": "14d", "at": "2027-01-10T00:00:00Z"}
+    ).content.decode()
+    assert 'id="crackerjack"' not in later
+
+
+def test_a_skill_crackerjack_never_ran_has_no_crackerjack_panel(owner_client, pytest_days):
+    call_command(
+        "import_crackerjack", str(CRACKERJACK / "project"), "--project", "alpha", stdout=StringIO()
+    )
+    html = owner_client.get(URL, {**QUERY, "at": "2026-11-27T00:00:00Z"}).content.decode()
+    assert 'id="crackerjack"' not in html
+
+
+@requires_chromium
+@pytest.mark.django_db(transaction=True)
+def test_in_chromium_the_wired_sections_render_and_link(live_server, browser, project):
+    from selenium.webdriver.common.by import By
+
+    used_together(project)
+    train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    call_command(
+        "import_crackerjack", str(CRACKERJACK / "project"), "--project", "alpha", stdout=StringIO()
+    )
+    login(browser, live_server, "alice", "password-alice", "/p/alpha/skills/ruff/")
+    wait_for(browser, "#related table")
+    assert browser.find_element(By.CSS_SELECTOR, "#predictor svg.calibration-chart").is_displayed()
+    screenshots(browser, "skill-ruff", WIRED_SHOTS)
+    browser.get(f"{live_server.url}/p/alpha/skills/ruff-check/?window=14d&at=2026-11-27T00:00:00Z")
+    wait_for(browser, "#crackerjack table")
+    screenshots(browser, "skill-crackerjack", WIRED_SHOTS)
+    browser.get(f"{live_server.url}/p/alpha/skills/")
+    wait_for(browser, "#dependencies table").find_element(By.LINK_TEXT, "ruff").click()
+    assert wait_for(browser, "h1").text == "Skill ruff in Alpha"
+    browser.back()
+    wait_for(browser, "#dependencies table")
+    screenshots(browser, "skills", WIRED_SHOTS)
+
+
+def test_registered_panels_render_with_the_pages_time_and_empty_ones_are_left_out(
+    owner_client, project, pytest_days, monkeypatch
+):
+    seen = []
+
+    def panel(project, skill, when):
+        seen.append((project.slug, skill, when.isoformat()))
+        return SafeString(f'<section id="extra">{skill} as of {when:%Y-%m-%d %H:%M}</section>')
+
+    monkeypatch.setitem(skill_panels._skill_panels, "extra", panel)
+    monkeypatch.setitem(skill_panels._skill_panels, "silent", lambda *_: SafeString(""))
+    html = owner_client.get(URL, QUERY).content.decode()
+    assert seen == [("alpha", "pytest", "2026-11-25T10:00:00+00:00")]
+    assert '<section id="extra">pytest as of 2026-11-25 10:00</section>' in html
+    assert html.count("<section") == html.count("</section>")
+    assert skill_panels.skill_panels(project, "pytest", at("2026-11-25T10:00:00")) == [
+        '<section id="extra">pytest as of 2026-11-25 10:00</section>'
+    ]

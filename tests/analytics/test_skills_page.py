@@ -7,9 +7,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.analytics.page_helpers import at, invoke, login, screenshots, wait_for
+from tests.analytics.page_helpers import (
+    TOGETHER,
+    at,
+    invoke,
+    login,
+    screenshots,
+    used_together,
+    wait_for,
+)
 from tests.browser import requires_chromium
 from tracking.models import Project, Session
 
@@ -82,6 +91,46 @@ def test_the_window_links_keep_the_time_and_the_skill_links_carry_the_window(own
 def test_a_window_without_invocations_says_so(owner_client, project):
     html = owner_client.get(URL, {"window": "7d", "at": AT}).content.decode()
     assert "No skill was invoked in this window." in html
+
+
+def pair_rows(html: str) -> list[str]:
+    table = re.search(r'<table class="data compact dependency-matrix">(.*?)</table>', html, re.S)
+    assert table, "no dependency matrix"
+    rows = re.findall(r"<tr>(.*?)</tr>", table[1].split("<tbody>")[1], re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
+def test_the_strongest_pairs_of_the_stored_pass_with_their_measures(owner_client, project):
+    # TOGETHER, with 10 of the 20 Bash sessions also using Edit: 60 sessions.
+    plan = [*TOGETHER[:40], *[("Bash", "Edit")] * 10, *TOGETHER[50:]]
+    used_together(project, plan)
+    html = owner_client.get(URL).content.decode()
+    assert "60 sessions started from" in html
+    assert "2 pairs with at least 5 sessions together" in html
+    # Bash–Edit: 10 of 20 and 10; support 10/60, confidence 10/20 and 10/10, lift
+    # 10·60/(20·10) = 3.00, strong. pytest–ruff: 20 of 30 and 30, support 1/3, lift 1.33, weak.
+    # q: Benjamini–Hochberg over the two one-sided Fisher p.
+    p_edit = stats.fisher_exact([[10, 10], [0, 40]], alternative="greater")[1]
+    p_ruff = stats.fisher_exact([[20, 10], [10, 20]], alternative="greater")[1]
+    q_edit, q_ruff = min(p_edit * 2, p_ruff), p_ruff  # p_edit < p_ruff
+    assert p_edit < p_ruff
+    assert pair_rows(html) == [
+        f"Bash Edit 10 of 20 / 10 0.167 0.50 1.00 3.00 {q_edit:.2g} strong",
+        f"pytest ruff 20 of 30 / 30 0.333 0.67 0.67 1.33 {q_ruff:.2g} weak",
+    ]
+    assert '<a href="/p/alpha/skills/Edit/">Edit</a>' in html
+
+
+def test_too_few_sessions_says_not_enough(owner_client, project):
+    used_together(project, TOGETHER[:12])
+    html = owner_client.get(URL).content.decode()
+    assert "Not enough sessions: 12 of the 50 needed started from" in html
+    assert "dependency-matrix" not in html
+
+
+def test_before_the_worker_stores_a_pass_the_page_says_so(owner_client, skills):
+    html = owner_client.get(URL, {"window": "7d", "at": AT}).content.decode()
+    assert "Not computed yet: the analytics worker stores this pass every hour." in html
 
 
 @pytest.mark.parametrize(

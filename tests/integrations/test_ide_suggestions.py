@@ -8,9 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from analytics.models import ModelVersion
+from analytics.predictor import store
+from analytics.predictor.training import train
 from integrations.claude_code.hooks import handle_hook
 from integrations.ide.files import extension, is_test
 from integrations.ide.models import FileEdit
+from tests.analytics.predictor_data import SIGNAL, store_sessions
 from tracking.ingest import InvocationEvent, record_invocations
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +103,7 @@ def test_history_ranks_the_skills_used_after_such_edits(api, project, read_key, 
     )
     assert pytest_["median_duration_s"] == 5.0
     assert pytest_["confidence"] == pytest.approx(3 / 5)
+    assert pytest_["confidence_source"] == "smoothed_rate"  # no model was ever trained
     assert pytest_["basis"] == "history" and "3 of the last 3 edits" in pytest_["why"]
     ruff = got[1]
     assert (ruff["n"], ruff["completion_rate"], ruff["confidence"]) == (
@@ -126,7 +131,55 @@ def test_rules_are_the_marked_fallback(api, project, read_key):
     )  # fmt: skip
     # mypy has no history: not measured, and the smoothed rate of nothing is 1/2.
     assert (got[1]["n"], got[1]["completion_rate"], got[1]["confidence"]) == (0, None, 0.5)
+    assert {s["confidence_source"] for s in got} == {"smoothed_rate"}
     assert ask(api, read_key, file_path="notes.txt", language="").json() == []
+
+
+def test_with_an_active_model_the_confidence_is_the_predictors(api, project, read_key, history):
+    # 300 sessions of September where pytest completes 40 % of the time and ruff 20 %.
+    version = train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    assert version.is_active, version.reason
+    got = {s["skill"]: s for s in ask(api, read_key).json()}
+    assert {s["confidence_source"] for s in got.values()} == {"predictor"}
+    # The edit history alone says 2 of 3 and 1 of 1 (smoothed 3/5 and 2/3); the model, trained
+    # on many more calls, puts both skills well below that, near their rates of 0.4 and 0.2.
+    assert got["pytest"]["completion_rate"] == pytest.approx(2 / 3)
+    assert 0.2 < got["pytest"]["confidence"] < 0.55
+    assert 0.0 < got["ruff"]["confidence"] < 0.4
+    assert got["ruff"]["confidence"] < got["pytest"]["confidence"]
+    rules = ask(api, read_key, file_path="web/app.js", language="javascript").json()
+    assert [(s["skill"], s["basis"], s["confidence_source"]) for s in rules] == [
+        ("eslint", "rule", "predictor")
+    ]
+    assert 0 < rules[0]["confidence"] < 1
+
+
+def test_a_model_that_is_not_active_leaves_the_smoothed_rate(api, project, read_key, history):
+    version = train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    ModelVersion.objects.filter(pk=version.pk).update(is_active=False)
+    got = {s["skill"]: s for s in ask(api, read_key).json()}
+    assert (got["pytest"]["confidence"], got["pytest"]["confidence_source"]) == (
+        pytest.approx(3 / 5),
+        "smoothed_rate",
+    )
+
+
+def test_a_model_that_fails_its_checks_is_not_used(api, project, read_key, history, caplog):
+    version = train(project, store_sessions(project, SIGNAL, sessions=300, seed=4))
+    stored = ModelVersion.objects.values_list("artifact", flat=True).get(pk=version.pk)
+    assert stored is not None
+    data = bytearray(stored)
+    data[-1] ^= 1  # no longer the bytes its sha256 names
+    ModelVersion.objects.filter(pk=version.pk).update(artifact=bytes(data))
+    store._loaded.cache_clear()
+    response = ask(api, read_key)
+    assert response.status_code == 200
+    got = {s["skill"]: s for s in response.json()}
+    assert (got["pytest"]["confidence"], got["pytest"]["confidence_source"]) == (
+        pytest.approx(3 / 5),
+        "smoothed_rate",
+    )
+    assert "refused" in caplog.text
 
 
 def test_bad_requests_name_the_field(api, read_key, other_project):
