@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.api.skill_path import SKILL_PATH, skill_from_path
 from analytics.dependencies import DEFAULT_DAYS, related_skills
-from tracking.api.fields import AwareDateTimeField, TextField
+from tracking.api.fields import AwareDateTimeField
 from tracking.api.filters import QueryFilterSerializer
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
@@ -60,21 +61,13 @@ class RelatedSkillsApi(APIView):
             help_text="Window end (floored to the hour); default: the worker's stored pass.",
         )
 
-    class SkillSerializer(serializers.Serializer):
-        skill = TextField(max_length=200)
-
     @extend_schema(
         summary="Skills used in the same sessions as a skill: lift, Fisher p, BH q",
         description="Sessions that started in the `days` before `at` are the transactions "
         "(see docs/analytics.md). Pairs with N ≥ 50 and count_ab ≥ 5 only.",
         parameters=[
             FilterSerializer,
-            OpenApiParameter(
-                "skill",
-                {"type": "string", "minLength": 1, "maxLength": 200},
-                OpenApiParameter.PATH,
-                description="A skill's name.",
-            ),
+            SKILL_PATH,
         ],
         responses={200: RelatedSkillsSerializer, **errors(400, 401, 404)},
     )
@@ -85,14 +78,13 @@ class RelatedSkillsApi(APIView):
 def related_skills_body(user, skill: str, query) -> dict:
     """The skills related to `skill` in the project of `query` (validated here): the REST
     endpoint's body, also the MCP `related_skills` tool's (integrations/mcp)."""
-    path = RelatedSkillsApi.SkillSerializer(data={"skill": skill})
-    path.is_valid(raise_exception=True)
+    name = skill_from_path(skill)
     given = RelatedSkillsApi.FilterSerializer(data=query)
     given.is_valid(raise_exception=True)
     project = project_or_404(user, given.validated_data["project"])
     body = related_skills(
         project,
-        path.validated_data["skill"],
+        name,
         given.validated_data["days"],
         given.validated_data.get("at"),
     )

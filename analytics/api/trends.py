@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.api.skill_path import SKILL_PATH, skill_from_path
 from analytics.trends import METRICS, skill_trend
-from tracking.api.fields import AwareDateTimeField, TextField
+from tracking.api.fields import AwareDateTimeField
 from tracking.api.filters import QueryFilterSerializer
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
@@ -64,20 +65,12 @@ class SkillTrendApi(APIView):
             help_text="The window ends with the last full UTC day before it (default now).",
         )
 
-    class SkillSerializer(serializers.Serializer):
-        skill = TextField(max_length=200)
-
     @extend_schema(
         summary="A skill's daily trend: Mann–Kendall, Theil–Sen, OLS",
         description="From the hourly rollups, on UTC days (see docs/analytics.md).",
         parameters=[
             FilterSerializer,
-            OpenApiParameter(
-                "skill",
-                {"type": "string", "minLength": 1, "maxLength": 200},
-                OpenApiParameter.PATH,
-                description="A skill's name.",
-            ),
+            SKILL_PATH,
         ],
         responses={200: TrendSerializer, **errors(400, 401, 404)},
     )
@@ -88,13 +81,11 @@ class SkillTrendApi(APIView):
 def trend_body(user, skill: str, query) -> dict:
     """A skill's trend for the project in `query` (validated here): the REST endpoint's body,
     also the MCP `trend` tool's (integrations/mcp)."""
-    path = SkillTrendApi.SkillSerializer(data={"skill": skill})
-    path.is_valid(raise_exception=True)
+    name = skill_from_path(skill)
     given = SkillTrendApi.FilterSerializer(data=query)
     given.is_valid(raise_exception=True)
     project = project_or_404(user, given.validated_data["project"])
     at = given.validated_data.get("at") or datetime.now(UTC)
-    name = path.validated_data["skill"]
     trend = skill_trend(
         project, name, given.validated_data["metric"], given.validated_data["days"], at
     )

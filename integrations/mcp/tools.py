@@ -16,6 +16,7 @@ from analytics.api.anomalies import AnomalyListApi, AnomalySerializer
 from analytics.api.dependencies import RelatedSkillsApi, related_skills_body
 from analytics.api.experiments import ProjectQuery, experiment_results_body
 from analytics.api.recommendations import RecommendationsApi, recommendations_body
+from analytics.api.skill_path import SkillPathSerializer
 from analytics.api.skills import WindowSerializer, skill_stats_body
 from analytics.api.trends import SkillTrendApi, trend_body
 from analytics.liveview import PROJECT, LiveView
@@ -295,7 +296,7 @@ def anomalies(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
     return ToolAnswer({"results": results}, text)
 
 
-class SkillTrendArguments(SkillTrendApi.FilterSerializer, SkillTrendApi.SkillSerializer):
+class SkillTrendArguments(SkillTrendApi.FilterSerializer, SkillPathSerializer):
     project = serializers.SlugField(
         required=False, help_text="A project's slug (default: the key's)."
     )
@@ -316,7 +317,7 @@ def trend(caller: Caller, given: dict[str, Any]) -> ToolAnswer:
 # -- related_skills, recommendations, experiment_results -----------------------------------
 
 
-class RelatedSkillsArguments(RelatedSkillsApi.FilterSerializer, RelatedSkillsApi.SkillSerializer):
+class RelatedSkillsArguments(RelatedSkillsApi.FilterSerializer, SkillPathSerializer):
     project = serializers.SlugField(
         required=False, help_text="A project's slug (default: the key's)."
     )
