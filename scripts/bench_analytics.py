@@ -151,6 +151,7 @@ def without_indexes(cursor, tables: tuple[str, ...]):
 
 def load(args) -> list:
     from django.contrib.auth.models import User
+    from django.core.management import call_command
     from django.db import connection
 
     from tracking import rollup_sql
@@ -158,6 +159,7 @@ def load(args) -> list:
 
     if connection.vendor != "postgresql":
         raise SystemExit("Run it against Postgres (DATABASE_URL=postgres://…).")
+    call_command("migrate", verbosity=0)
     began = time.monotonic()
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=args.days)
     old = list(Project.objects.filter(slug__startswith="bench-").values_list("pk", flat=True))
