@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from scipy import stats
@@ -122,39 +123,46 @@ def correlation(
     return result
 
 
+class _CheckpointRow(NamedTuple):
+    pk: int
+    kind: str
+    score_total: float | None
+
+
 def session_facts(project: Project, since: datetime, until: datetime) -> list[SessionFacts]:
     """The sessions started in [since, until), oldest first, with their tool-call counts (from
-    the per-session rollup that ingest keeps, never the event log) and score changes."""
+    the per-session rollup that ingest keeps, never the event log) and score changes.
+
+    Read as tuples: model instances for a month's sessions and their checkpoints were most of
+    the endpoint's time (docs/benchmarks.md, session stats)."""
     in_window = Session.objects.filter(project=project, started_at__gte=since, started_at__lt=until)
-    sessions = list(
-        in_window.order_by("started_at", "pk").only("pk", "started_at", "ended_at", "cost_usd")
+    sessions = in_window.order_by("started_at", "pk").values_list(
+        "pk", "started_at", "ended_at", "cost_usd"
     )
     # A subquery, not a list of ids: a long window's sessions would exceed SQLite's parameters.
     ids = in_window.values("pk")
     calls = dict(
         SessionRollup.objects.filter(session__in=ids).values_list("session_id", "invocations")
     )
-    checkpoints: dict[int, list[Checkpoint]] = defaultdict(list)
-    for checkpoint in (
+    checkpoints: dict[int, list[_CheckpointRow]] = defaultdict(list)
+    for session_id, pk, kind, score in (
         Checkpoint.objects.filter(session__in=ids)
         .order_by("created_at", "pk")
-        .only("pk", "session_id", "kind", "score_total", "created_at")
+        .values_list("session_id", "pk", "kind", "score_total")
     ):
-        if checkpoint.session_id is not None:
-            checkpoints[checkpoint.session_id].append(checkpoint)
+        checkpoints[session_id].append(_CheckpointRow(pk, kind, score))
     facts = []
-    for s in sessions:
-        pair = start_and_end(checkpoints[s.pk])
+    for pk, started_at, ended_at, cost_usd in sessions:
+        pair = start_and_end(checkpoints[pk])
         change = None
         if pair and pair[0].score_total is not None and pair[1].score_total is not None:
             change = pair[1].score_total - pair[0].score_total
-        length = s.duration
         facts.append(
             SessionFacts(
-                started_at=s.started_at,
-                minutes=None if length is None else length.total_seconds() / 60,
-                tool_calls=calls.get(s.pk, 0),
-                cost_usd=None if s.cost_usd is None else float(s.cost_usd),
+                started_at=started_at,
+                minutes=None if ended_at is None else (ended_at - started_at).total_seconds() / 60,
+                tool_calls=calls.get(pk, 0),
+                cost_usd=None if cost_usd is None else float(cost_usd),
                 score_change=change,
             )
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from lib.formatting import figure
 from tracking.models import Checkpoint, Measurement, Session
@@ -65,10 +65,21 @@ def _delta(delta: float | None) -> str:
     return f"{delta:+,.2f}".rstrip("0").rstrip(".")
 
 
-def start_and_end(checkpoints: list[Checkpoint]) -> tuple[Checkpoint, Checkpoint] | None:
+class _Compared(Protocol):
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def kind(self) -> str: ...
+
+
+C = TypeVar("C", bound=_Compared)
+
+
+def start_and_end(checkpoints: list[C]) -> tuple[C, C] | None:
     """A session's compared checkpoints, from its checkpoints in (created_at, pk) order: the
     first `start` one (else the first) and the last `end` one (else the latest); None when
-    there are fewer than two, or both are the same."""
+    there are fewer than two, or both are the same. Checkpoints or any rows with `pk` and
+    `kind` (session statistics pass tuples, to build no model instance per checkpoint)."""
     if len(checkpoints) < 2:
         return None
     start = next((c for c in checkpoints if c.kind == "start"), checkpoints[0])
