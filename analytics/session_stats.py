@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.db.models import OuterRef, Subquery
 from scipy import stats
 
 from tracking.models import Checkpoint, Project, Session, SessionRollup
@@ -136,23 +137,26 @@ def session_facts(project: Project, since: datetime, until: datetime) -> list[Se
     Read as tuples: model instances for a month's sessions and their checkpoints were most of
     the endpoint's time (docs/benchmarks.md, session stats)."""
     in_window = Session.objects.filter(project=project, started_at__gte=since, started_at__lt=until)
-    sessions = in_window.order_by("started_at", "pk").values_list(
-        "pk", "started_at", "ended_at", "cost_usd"
-    )
-    # A subquery, not a list of ids: a long window's sessions would exceed SQLite's parameters.
-    ids = in_window.values("pk")
-    calls = dict(
-        SessionRollup.objects.filter(session__in=ids).values_list("session_id", "invocations")
+    # A scalar subquery per session is an index lookup each; a join or `IN` made Postgres
+    # scan the whole rollup table (80 ms against 5 ms for 1,800 of 108,000 sessions).
+    calls = SessionRollup.objects.filter(session=OuterRef("pk")).values("invocations")
+    sessions = (
+        in_window.order_by("started_at", "pk")
+        .annotate(calls=Subquery(calls))
+        .values_list("pk", "started_at", "ended_at", "cost_usd", "calls")
     )
     checkpoints: dict[int, list[_CheckpointRow]] = defaultdict(list)
+    # A subquery, not a list of ids: a long window's sessions would exceed SQLite's parameters.
+    # The project's own checkpoints only, which is also what lets Postgres read them by the
+    # project's index instead of scanning every project's (20 ms against 130 ms).
     for session_id, pk, kind, score in (
-        Checkpoint.objects.filter(session__in=ids)
+        Checkpoint.objects.filter(project=project, session__in=in_window.values("pk"))
         .order_by("created_at", "pk")
         .values_list("session_id", "pk", "kind", "score_total")
     ):
         checkpoints[session_id].append(_CheckpointRow(pk, kind, score))
     facts = []
-    for pk, started_at, ended_at, cost_usd in sessions:
+    for pk, started_at, ended_at, cost_usd, tool_calls in sessions:
         pair = start_and_end(checkpoints[pk])
         change = None
         if pair and pair[0].score_total is not None and pair[1].score_total is not None:
@@ -161,7 +165,7 @@ def session_facts(project: Project, since: datetime, until: datetime) -> list[Se
             SessionFacts(
                 started_at=started_at,
                 minutes=None if ended_at is None else (ended_at - started_at).total_seconds() / 60,
-                tool_calls=calls.get(pk, 0),
+                tool_calls=tool_calls or 0,
                 cost_usd=None if cost_usd is None else float(cost_usd),
                 score_change=change,
             )

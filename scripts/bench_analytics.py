@@ -276,6 +276,10 @@ def endpoints(projects) -> dict[str, list[Request]]:
     # The pages themselves (30-day window): the HTML is what a person waits for.
     found["skills page (HTML): p/…/skills/"] = [(f"/p/{slug}/skills/", {})]
     found["skill page (HTML): p/…/skills/skill-000/"] = [(f"/p/{slug}/skills/{skill}/", {})]
+    found["anomalies page (HTML): anomalies/"] = [("/anomalies/", {})]
+    found["session patterns page (HTML): p/…/session-patterns/"] = [
+        (f"/p/{slug}/session-patterns/", {})
+    ]
     return found
 
 
