@@ -27,12 +27,12 @@ from analytics.experiments.validation import (
     metrics_problem,
 )
 from analytics.models import Experiment, ExperimentStateError
+from tracking.api.bodies import validated_body
 from tracking.api.fields import TextField
 from tracking.api.filters import QueryFilterSerializer
 from tracking.api.permissions import ReadOnlyKeyForSafeMethods
 from tracking.api.schema import errors
-from tracking.api.scope import filtered, visible
-from tracking.api.sessions import _target_project, _validated
+from tracking.api.scope import filtered, visible, write_project
 from tracking.models import Project
 
 UNIT_ID_MAX = 200
@@ -161,8 +161,8 @@ class ExperimentListApi(APIView):
         responses={201: ExperimentSerializer, **errors(400, 401, 403, 404, 413, 415)},
     )
     def post(self, request):
-        body = _validated(ExperimentCreateSerializer, request)
-        project = _target_project(request.user, body.pop("project", None))
+        body = validated_body(ExperimentCreateSerializer, request)
+        project = write_project(request.user, body.pop("project", None))
         body["arms"] = [dict(arm) for arm in body["arms"]]
         taken = ValidationError({"key": [f"Project {project.slug} has this key already."]})
         if Experiment.objects.filter(project=project, key=body["key"]).exists():

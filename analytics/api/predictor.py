@@ -11,11 +11,11 @@ from rest_framework.views import APIView
 
 from analytics.models import ModelVersion
 from analytics.predictor.store import VERSION_FIELDS, NoActiveModel, predict_success, status
+from tracking.api.bodies import validated_body
 from tracking.api.fields import AwareDateTimeField, TextField
 from tracking.api.filters import QueryFilterSerializer
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
-from tracking.api.sessions import _validated
 from tracking.models import Session
 
 
@@ -87,7 +87,7 @@ class PredictApi(APIView):
         responses={200: PredictionSerializer, **errors(400, 401, 404, 409, 413, 415)},
     )
     def post(self, request):
-        body = _validated(self.InputSerializer, request)
+        body = validated_body(self.InputSerializer, request)
         project = project_or_404(request.user, body["project"])
         session = None
         if "session" in body:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 
-from tracking.auth import visible_projects
+from tracking.auth import ApiKeyUser, visible_projects
 from tracking.models import Project, Session
 
 
@@ -45,3 +45,12 @@ def filtered(queryset: QuerySet, user, given: dict, lookups: dict[str, str]) -> 
         if name in given:
             queryset = queryset.filter(**{lookup: given[name]})
     return queryset
+
+
+def write_project(user, slug: str | None) -> Project:
+    """The project a write goes to: a key's own, or the member user's project named in the body."""
+    if slug is None:
+        if isinstance(user, ApiKeyUser):
+            return user.project
+        raise ValidationError({"project": ["Required when not using an API key."]})
+    return project_or_404(user, slug)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tracking.api.bodies import validated_body
 from tracking.api.fields import AwareDateTimeField, TextField
 from tracking.api.filters import QueryFilterSerializer
-from tracking.api.limits import check_length, length_chunked_body
 from tracking.api.pagination import KeysetPagination, paginated_response
 from tracking.api.parsers import StrictMultiPartParser
 from tracking.api.permissions import ReadOnlyKeyForSafeMethods
 from tracking.api.schema import errors
-from tracking.api.scope import filtered, project_or_404, session_or_404
-from tracking.auth import ApiKeyUser
+from tracking.api.scope import filtered, session_or_404, write_project
 from tracking.models import Project, Session
 from tracking.panels import session_facts
 from tracking.sessions import SessionError, SessionStart, session_end, session_start
@@ -161,8 +159,8 @@ class SessionStartApi(APIView):
         },
     )
     def post(self, request):
-        body = _validated(self.InputSerializer, request)
-        project = _target_project(request.user, body.pop("project", None))
+        body = validated_body(self.InputSerializer, request)
+        project = write_project(request.user, body.pop("project", None))
         session, created = session_start(project=project, start=SessionStart(**body))
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(SessionSerializer(session).data, status=code)
@@ -190,32 +188,9 @@ class SessionEndApi(APIView):
     )
     def post(self, request, pk: int):
         session = session_or_404(request.user, pk)
-        body = _validated(self.InputSerializer, request)
+        body = validated_body(self.InputSerializer, request)
         try:
             session, _ = session_end(session=session, **body)
         except SessionError as exc:
             raise ValidationError({"ended_at": [str(exc)]}) from None
         return Response(SessionSerializer(session).data)
-
-
-def _validated(serializer_class, request) -> dict:
-    """The body's validated fields: a JSON object, or nothing at all (every field's default)."""
-    check_length(request, settings.INGEST_MAX_BYTES)
-    length_chunked_body(request, settings.INGEST_MAX_BYTES)
-    # DRF hands a body without a Content-Type through as empty data: refuse it instead.
-    if not request.content_type and request.META["CONTENT_LENGTH"] != "0":
-        raise UnsupportedMediaType("", detail="Send the body as application/json.")
-    if not isinstance(request.data, dict):
-        raise ParseError("Body must be a JSON object.")
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _target_project(user, slug: str | None) -> Project:
-    """The project a write goes to: a key's own, or the member user's project named in the body."""
-    if slug is None:
-        if isinstance(user, ApiKeyUser):
-            return user.project
-        raise ValidationError({"project": ["Required when not using an API key."]})
-    return project_or_404(user, slug)
