@@ -288,7 +288,27 @@ class SkillInvocation(models.Model):
         return f"{self.skill} @ {self.invoked_at:%Y-%m-%d %H:%M}"
 
 
-class SkillHourly(models.Model):
+class SkillCounts(models.Model):
+    """The additive counts of a skill's rollup row, hourly or daily: invocations, outcomes, and
+    the count, sum and sum of squares of durations (mean and variance without the events)."""
+
+    invocations = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    duration_sum = models.FloatField(default=0)
+    duration_sumsq = models.FloatField(default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def completion_rate(self) -> float | None:
+        decided = self.completed + self.failed
+        return self.completed / decided if decided else None
+
+
+class SkillHourly(SkillCounts):
     """Exact per-hour rollup of SkillInvocation, written in the same transaction as the events.
 
     Holds what statistics need without scanning events: counts, outcome counts, and the count,
@@ -298,12 +318,6 @@ class SkillHourly(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="skill_hours")
     skill = models.CharField(max_length=200)
     hour = models.DateTimeField()
-    invocations = models.PositiveIntegerField(default=0)
-    completed = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    duration_count = models.PositiveIntegerField(default=0)
-    duration_sum = models.FloatField(default=0)
-    duration_sumsq = models.FloatField(default=0)
     unique_sessions = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -315,11 +329,6 @@ class SkillHourly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill} {self.hour:%Y-%m-%d %H}:00"
-
-    @property
-    def completion_rate(self) -> float | None:
-        decided = self.completed + self.failed
-        return self.completed / decided if decided else None
 
 
 class SkillDurationBucket(models.Model):
@@ -389,7 +398,7 @@ class SkillSessionHour(models.Model):
         return f"{self.skill} {self.hour:%Y-%m-%d %H}:00 session {self.session_id}"
 
 
-class SkillDaily(models.Model):
+class SkillDaily(SkillCounts):
     """The daily tier of SkillHourly: the same additive counts per (project, skill, UTC day),
     upserted by ingest in the same transaction as the hourly rows, so a window's whole days
     are read as one row each instead of 24. Distinct sessions do not add up across hours and
@@ -398,12 +407,6 @@ class SkillDaily(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     skill = models.CharField(max_length=200)
     day = models.DateField(help_text="The UTC calendar day.")
-    invocations = models.PositiveIntegerField(default=0)
-    completed = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    duration_count = models.PositiveIntegerField(default=0)
-    duration_sum = models.FloatField(default=0)
-    duration_sumsq = models.FloatField(default=0)
 
     class Meta:
         constraints = [
