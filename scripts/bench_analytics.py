@@ -164,7 +164,18 @@ def load(args) -> list:
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=args.days)
     old = list(Project.objects.filter(slug__startswith="bench-").values_list("pk", flat=True))
     with connection.cursor() as cursor:
-        # The big tables first and in SQL: the ORM's cascade would fetch every event.
+        # The big tables first and in SQL: the ORM's cascade would fetch every event. What
+        # refers to checkpoints and sessions first (bench_experiments.py --project adds
+        # measurements; the daily tier adds session rollups).
+        for table, parent in (
+            ("tracking_measurement", "checkpoint"),
+            ("tracking_sessionrollup", "session"),
+        ):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {parent}_id IN "  # noqa: S608 - names only
+                f"(SELECT id FROM tracking_{parent} WHERE project_id = ANY(%s))",
+                [old],
+            )
         for table in (*LOADED_TABLES, "tracking_checkpoint", "tracking_session"):
             cursor.execute(f"DELETE FROM {table} WHERE project_id = ANY(%s)", [old])  # noqa: S608
     Project.objects.filter(pk__in=old).delete()
