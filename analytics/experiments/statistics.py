@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 ALPHA = 0.05
@@ -48,7 +49,7 @@ def sample_mean(n: int, total: float, total_sq: float) -> ArmSummary:
     return ArmSummary(n, mean, variance)
 
 
-def ratio(numerators: Sequence[float], denominators: Sequence[float]) -> ArmSummary:
+def ratio(numerators: ArrayLike, denominators: ArrayLike) -> ArmSummary:
     """A ratio metric ΣM/ΣD over units (one M and one D each), delta-method variance."""
     m = np.asarray(numerators, dtype=np.float64)
     d = np.asarray(denominators, dtype=np.float64)
