@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -30,6 +30,7 @@ from scipy import sparse, stats
 
 from analytics.models import DependencyPass, SkillDependency
 from lib.hours import floor_hour
+from lib.sql import insert_rows
 from tracking.models import Project, SkillSessionHour
 
 log = logging.getLogger(__name__)
@@ -212,8 +213,12 @@ def store(project: Project, result: Dependencies) -> DependencyPass:
         method=result.method,
         params={"min_sessions": MIN_SESSIONS, "min_count": MIN_COUNT, "q_max": Q_MAX},
     )
-    SkillDependency.objects.bulk_create(
-        (SkillDependency(run=run, **asdict(pair)) for pair in result.pairs), batch_size=5_000
+    # One array per column (lib.sql): 20,000 pairs took 3.2 s as model instances.
+    names = [f.name for f in fields(Pair)]
+    insert_rows(
+        SkillDependency,
+        ["run_id", *names],
+        [(run.pk, *(getattr(pair, name) for name in names)) for pair in result.pairs],
     )
     return run
 

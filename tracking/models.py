@@ -280,7 +280,14 @@ class SkillInvocation(models.Model):
         indexes = [
             models.Index(fields=["project", "-invoked_at"], name="invocation_project_time"),
             models.Index(fields=["project", "skill", "-invoked_at"], name="invocation_skill_time"),
-            models.Index(fields=["session", "invoked_at"], name="invocation_session_time"),
+            # Covering the outcome and duration: an experiment's results read every call
+            # of its units' sessions (a million at 10,000 units) by an index-only scan
+            # instead of a heap fetch per call (3.3 s → 0.6 s, docs/benchmarks.md).
+            models.Index(
+                fields=["session", "invoked_at"],
+                include=["completed", "duration_s"],
+                name="invocation_session_outcome",
+            ),
         ]
         ordering = ["-invoked_at"]
 

@@ -14,11 +14,9 @@ unit with nothing to measure for a metric is absent from that metric's dict (it 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from statistics import fmean
 
 from django.db import connection
-from django.utils.dateparse import parse_datetime
 
 from analytics.models import Experiment, Exposure
 from tracking.models import Checkpoint, Measurement, Session, SkillInvocation
@@ -89,69 +87,75 @@ def _invocation_metrics(units: str, params: list) -> dict[str, UnitValues]:
     return {"completion_rate": rate, "tool_duration": duration}
 
 
+# A session's tokens, every kind.
+TOKENS = "(s.input_tokens + s.output_tokens + s.cache_creation_tokens + s.cache_read_tokens)"
+
+
 def _session_metrics(units: str, params: list) -> dict[str, UnitValues]:
     sessions = Session._meta.db_table
+    # Summed per unit by the server: a unit's tokens over its sessions that recorded usage
+    # (none recorded is "not measured", Session.tokens_measured), its cost over the sessions
+    # with a known cost (SUM skips NULL; all NULL gives NULL, left out as not measured).
     rows = _rows(
         f"WITH u AS ({units}) SELECT u.unit_id, "  # noqa: S608 - names only
-        f"s.input_tokens + s.output_tokens + s.cache_creation_tokens + s.cache_read_tokens, "
-        f"s.cost_usd FROM u JOIN {sessions} s ON s.id = u.session_id",
+        f"SUM(CASE WHEN {TOKENS} <> 0 THEN {TOKENS} END), SUM(s.cost_usd) "
+        f"FROM u JOIN {sessions} s ON s.id = u.session_id GROUP BY u.unit_id",
         params,
     )
-    tokens: dict[str, float] = defaultdict(float)
-    cost: dict[str, float] = defaultdict(float)
+    tokens: UnitValues = {}
+    cost: UnitValues = {}
     for unit, total, usd in rows:
-        if total:  # no usage recorded is "not measured" (Session.tokens_measured)
-            tokens[unit] += float(total)
+        if total is not None:
+            tokens[unit] = (float(total), 1.0)
         if usd is not None:
-            cost[unit] += float(usd)
-    return {
-        "tokens": {u: (v, 1.0) for u, v in tokens.items()},
-        "cost_usd": {u: (v, 1.0) for u, v in cost.items()},
-    }
-
-
-def _moment(value: datetime | str) -> datetime:
-    # SQLite hands timestamps of a raw query back as text.
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    assert parsed is not None
-    return parsed
+            cost[unit] = (float(usd), 1.0)
+    return {"tokens": tokens, "cost_usd": cost}
 
 
 def _checkpoint_metrics(units: str, params: list) -> dict[str, UnitValues]:
+    """One row per (unit, session): its start checkpoint (the first at or after the exposure)
+    and end checkpoint (the last), picked by the server with window functions over
+    (created_at, id), and the session's gated and gate-failed checkpoints."""
     checkpoints, measurements = Checkpoint._meta.db_table, Measurement._meta.db_table
-    rows = _rows(
-        f"WITH u AS ({units}) SELECT u.unit_id, c.session_id, c.kind, c.created_at, c.id, "  # noqa: S608 - names only
-        f"c.score_total, c.gate_verdict, m.value FROM u "
-        f"JOIN {checkpoints} c ON c.session_id = u.session_id AND c.created_at >= u.exposed_at "
-        f"LEFT JOIN {measurements} m ON m.checkpoint_id = c.id AND m.key = %s",
-        [*params, "tests.total"],
+    first, last = (
+        f"ROW_NUMBER() OVER (PARTITION BY u.unit_id, c.session_id, c.kind "
+        f"ORDER BY c.created_at {way}, c.id {way})"
+        for way in ("ASC", "DESC")
     )
-    starts: dict[tuple[str, int], tuple] = {}
-    ends: dict[tuple[str, int], tuple] = {}
-    gated: dict[str, list[bool]] = defaultdict(list)
-    for unit, session, kind, created, pk, score, verdict, tests in rows:
-        order = (_moment(created), pk)
-        point = (order, score, tests)
-        key = (unit, session)
-        if kind == "start" and (key not in starts or order < starts[key][0]):
-            starts[key] = point
-        if kind == "end" and (key not in ends or order > ends[key][0]):
-            ends[key] = point
-        if verdict in (Checkpoint.PASSED, Checkpoint.FAILED):
-            gated[unit].append(verdict == Checkpoint.FAILED)
+    start = "c.kind = 'start' AND c.first_rank = 1"
+    end = "c.kind = 'end' AND c.last_rank = 1"
+    rows = _rows(
+        f"WITH u AS ({units}), c AS (SELECT u.unit_id, c.session_id, c.kind, "  # noqa: S608 - names only
+        f"c.score_total, c.gate_verdict, m.value AS tests, {first} AS first_rank, "
+        f"{last} AS last_rank FROM u "
+        f"JOIN {checkpoints} c ON c.session_id = u.session_id AND c.created_at >= u.exposed_at "
+        f"LEFT JOIN {measurements} m ON m.checkpoint_id = c.id AND m.key = %s) "
+        f"SELECT c.unit_id, "
+        f"SUM(CASE WHEN {start} THEN 1 ELSE 0 END), "
+        f"MAX(CASE WHEN {start} THEN c.score_total END), "
+        f"MAX(CASE WHEN {start} THEN c.tests END), "
+        f"SUM(CASE WHEN {end} THEN 1 ELSE 0 END), "
+        f"MAX(CASE WHEN {end} THEN c.score_total END), "
+        f"MAX(CASE WHEN {end} THEN c.tests END), "
+        f"SUM(CASE WHEN c.gate_verdict = %s THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN c.gate_verdict IN (%s, %s) THEN 1 ELSE 0 END) "
+        f"FROM c GROUP BY c.unit_id, c.session_id",
+        [*params, "tests.total", Checkpoint.FAILED, Checkpoint.PASSED, Checkpoint.FAILED],
+    )
     score_changes: dict[str, list[float]] = defaultdict(list)
     tests_created: dict[str, list[float]] = defaultdict(list)
-    for key, (_, start_score, start_tests) in starts.items():
-        if key not in ends:
-            continue
-        _, end_score, end_tests = ends[key]
-        if start_score is not None and end_score is not None:
-            score_changes[key[0]].append(end_score - start_score)
-        if start_tests is not None and end_tests is not None:
-            tests_created[key[0]].append(end_tests - start_tests)
+    failed: dict[str, int] = {}
+    for unit, starts, start_score, start_tests, ends, end_score, end_tests, bad, gated in rows:
+        if starts and ends:
+            if start_score is not None and end_score is not None:
+                score_changes[unit].append(end_score - start_score)
+            if start_tests is not None and end_tests is not None:
+                tests_created[unit].append(end_tests - start_tests)
+        if gated:
+            failed[unit] = failed.get(unit, 0) + bad
     return {
         # A unit with several sessions: the mean of its sessions' changes.
         "quality_score_change": {u: (fmean(v), 1.0) for u, v in score_changes.items()},
         "tests_created": {u: (fmean(v), 1.0) for u, v in tests_created.items()},
-        "gate_failed_checkpoints": {u: (float(sum(v)), 1.0) for u, v in gated.items()},
+        "gate_failed_checkpoints": {u: (float(v), 1.0) for u, v in failed.items()},
     }

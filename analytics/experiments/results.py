@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+import numpy as np
 from django.utils import timezone
 
 from analytics.anomalies import benjamini_hochberg
@@ -28,19 +29,24 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _arm_summary(definition: MetricDefinition, values: list[tuple[float, float]]):
-    if not values:
+def _arm_summary(definition: MetricDefinition, values: np.ndarray) -> st.ArmSummary | None:
+    """The arm's (n, mean, variance) from its units' (numerator, denominator) rows."""
+    if not len(values):
         return None
     if definition.kind == "ratio":
-        return st.ratio([m for m, _ in values], [d for _, d in values])
-    total = sum(m for m, _ in values)
-    return st.sample_mean(len(values), total, sum(m * m for m, _ in values))
+        return st.ratio(values[:, 0], values[:, 1])
+    m = values[:, 0]
+    return st.sample_mean(len(m), float(m.sum()), float(m @ m))
 
 
-def _arm_row(definition: MetricDefinition, arm: str, units: int, values: list) -> dict:
-    summary = _arm_summary(definition, values)
-    numerator = sum(m for m, _ in values)
-    denominator = sum(d for _, d in values)
+def _arm_row(
+    definition: MetricDefinition,
+    arm: str,
+    units: int,
+    values: np.ndarray,
+    summary: st.ArmSummary | None,
+) -> dict:
+    numerator, denominator = (float(x) for x in values.sum(axis=0))
     interval = None
     if summary is not None:
         if definition.kind == "ratio":
@@ -76,13 +82,11 @@ def _enough_data(definition: MetricDefinition, control: dict, treatment: dict) -
 
 def _comparison(
     definition: MetricDefinition,
-    control_values: list,
-    treatment_values: list,
+    c: st.ArmSummary | None,
+    t: st.ArmSummary | None,
     control: dict,
     treatment: dict,
 ) -> dict:
-    c = _arm_summary(definition, control_values)
-    t = _arm_summary(definition, treatment_values)
     result = st.compare(c, t, higher_is_better=definition.higher_is_better) if c and t else None
     row: dict = {"variant": treatment["variant"], "baseline": control["variant"]}
     names = (
@@ -195,15 +199,20 @@ def _metric(
     srm_p: float | None,
 ) -> dict:
     definition = METRICS[name]
+    # Each arm's units as an (n, 2) array of (numerator, denominator), in unit order.
     by_arm: dict[str, list[tuple[float, float]]] = {arm: [] for arm in arms}
     for unit, pair in sorted(values.items()):
         arm = assigned.get(unit)
         if arm in by_arm:
             by_arm[arm].append(pair)
-    rows = [_arm_row(definition, arm, units[arm], by_arm[arm]) for arm in arms]
+    arrays = {
+        arm: np.array(pairs, dtype=np.float64).reshape(-1, 2) for arm, pairs in by_arm.items()
+    }
+    summaries = {arm: _arm_summary(definition, arrays[arm]) for arm in arms}
+    rows = [_arm_row(definition, arm, units[arm], arrays[arm], summaries[arm]) for arm in arms]
     comparisons = []
     for arm, row in zip(arms[1:], rows[1:], strict=True):
-        comparison = _comparison(definition, by_arm[arms[0]], by_arm[arm], rows[0], row)
+        comparison = _comparison(definition, summaries[arms[0]], summaries[arm], rows[0], row)
         comparison["srm_p_value"] = srm_p
         comparison["sequential"] = False
         comparisons.append(comparison)

@@ -15,6 +15,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 ALPHA = 0.05
@@ -47,16 +49,18 @@ def sample_mean(n: int, total: float, total_sq: float) -> ArmSummary:
     return ArmSummary(n, mean, variance)
 
 
-def ratio(numerators: Sequence[float], denominators: Sequence[float]) -> ArmSummary:
+def ratio(numerators: ArrayLike, denominators: ArrayLike) -> ArmSummary:
     """A ratio metric ΣM/ΣD over units (one M and one D each), delta-method variance."""
-    n = len(numerators)
-    m_mean = sum(numerators) / n
-    d_mean = sum(denominators) / n
+    m = np.asarray(numerators, dtype=np.float64)
+    d = np.asarray(denominators, dtype=np.float64)
+    n = len(m)
+    m_mean = float(m.mean())
+    d_mean = float(d.mean())
     if n > 1:
-        m_var = sum((m - m_mean) ** 2 for m in numerators) / (n - 1)
-        d_var = sum((d - d_mean) ** 2 for d in denominators) / (n - 1)
-        pairs = zip(numerators, denominators, strict=True)
-        covariance = sum((m - m_mean) * (d - d_mean) for m, d in pairs) / (n - 1)
+        m_dev, d_dev = m - m_mean, d - d_mean
+        m_var = float(m_dev @ m_dev) / (n - 1)
+        d_var = float(d_dev @ d_dev) / (n - 1)
+        covariance = float(m_dev @ d_dev) / (n - 1)
     else:
         m_var = d_var = covariance = 0.0
     mean = m_mean / d_mean

@@ -22,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, Q
+from django.db.models.expressions import RawSQL
 
 from tracking.models import Project, SkillInvocation
 
@@ -67,15 +69,21 @@ class Events:
 
     @classmethod
     def of(cls, rows: list[tuple]) -> Events:
-        """From (id, session_id, skill, phase, invoked_at, completed) tuples."""
+        """From (id, session_id, skill, phase, invoked_at, completed) tuples; invoked_at is a
+        datetime or already whole microseconds since the epoch (an int)."""
+        ids, sessions, skills, phases, times, outcomes = (
+            zip(*rows, strict=True) if rows else ((),) * 6
+        )
         return cls(
-            ids=np.array([r[0] for r in rows], dtype=np.int64),
-            times=np.array([micros(r[4]) for r in rows], dtype=np.int64),
-            sessions=np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64),
-            skills=np.array([r[2] for r in rows], dtype=object),
-            phases=np.array([r[3] for r in rows], dtype=object),
+            ids=np.array(ids, dtype=np.int64),
+            times=np.array([t if isinstance(t, int) else micros(t) for t in times], dtype=np.int64),
+            sessions=np.array([-1 if s is None else s for s in sessions], dtype=np.int64),
+            # Fixed-width text rather than objects: numpy sorts it (np.unique, for the codes
+            # of skills and phases) several times faster; the order is the same.
+            skills=np.array(skills, dtype=str),
+            phases=np.array(phases, dtype=str),
             outcomes=np.array(
-                [np.nan if r[5] is None else float(r[5]) for r in rows], dtype=np.float64
+                [np.nan if c is None else float(c) for c in outcomes], dtype=np.float64
             ),
         )
 
@@ -109,11 +117,19 @@ class Rows:
 
 def load_events(project: Project, before: datetime, **filters) -> Events:
     """The project's calls invoked before `before` (narrowed by ORM `filters`)."""
-    rows = (
-        SkillInvocation.objects.filter(project=project, invoked_at__lt=before, **filters)
-        .order_by()
-        .values_list("id", "session_id", "skill", "phase", "invoked_at", "completed")
-    )
+    found = SkillInvocation.objects.filter(
+        project=project, invoked_at__lt=before, **filters
+    ).order_by()
+    time = "invoked_at"
+    if connection.vendor == "postgresql":
+        # Whole microseconds computed by the server (exact: EXTRACT gives a numeric). Making
+        # half a million aware datetimes in Python took longer than all the features.
+        column = f'"{SkillInvocation._meta.db_table}"."invoked_at"'
+        found = found.annotate(
+            invoked_us=RawSQL(f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint", [])  # noqa: S611 - names only
+        )
+        time = "invoked_us"
+    rows = found.values_list("id", "session_id", "skill", "phase", time, "completed")
     return Events.of(list(rows.iterator(chunk_size=20_000)))
 
 
