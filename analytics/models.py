@@ -148,6 +148,10 @@ class Experiment(models.Model):
     # The analytics worker's last results, to tell when a decision changed (pushed live).
     last_results = models.JSONField(null=True, blank=True, editable=False)
     last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The results any reader got last, and the digest of the data they came from: served
+    # again while the digest still matches (analytics.experiments.cache).
+    results_cache = models.JSONField(null=True, blank=True, editable=False)
+    results_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         constraints = [

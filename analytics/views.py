@@ -24,8 +24,8 @@ from analytics import skills as skill_figures
 from analytics.api.anomalies import AnomalyListApi
 from analytics.api.skills import WindowField
 from analytics.dependencies import MIN_COUNT, MIN_SESSIONS, related_skills
+from analytics.experiments.cache import current_results
 from analytics.experiments.display import displayed
-from analytics.experiments.results import experiment_results
 from analytics.models import DependencyPass, Experiment, SkillAnomaly, SkillDependency
 from analytics.predictor import store as predictor_store
 from analytics.session_stats import session_stats
@@ -360,7 +360,7 @@ def experiment_list(request: HttpRequest, slug: str) -> HttpResponse:
 def experiment_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     project = selectors.project_for(request.user, slug)
     experiment = get_object_or_404(Experiment, project=project, key=key)
-    results = displayed(experiment_results(experiment))
+    results = displayed(current_results(experiment))
     return render(
         request,
         "analytics/experiment_detail.html",

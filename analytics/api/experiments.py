@@ -16,9 +16,10 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.experiments.cache import current_results
 from analytics.experiments.definitions import METRIC_NAMES
 from analytics.experiments.exposure import expose
-from analytics.experiments.results import DECISIONS, experiment_results
+from analytics.experiments.results import DECISIONS
 from analytics.experiments.validation import (
     MAX_ARM_KEY,
     MAX_ARMS,
@@ -317,7 +318,7 @@ class ExperimentResultsApi(APIView):
 def experiment_results_body(user, key: str, query) -> dict:
     """The results of experiment `key` (in the `project` of `query`, validated here): the REST
     endpoint's body, also the MCP `experiment_results` tool's (integrations/mcp)."""
-    return experiment_results(visible_experiment(user, key, query))
+    return current_results(visible_experiment(user, key, query))
 
 
 class AssignmentSerializer(serializers.Serializer):

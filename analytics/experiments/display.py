@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from lib.formatting import DASH, figure, percent, signed
 
 DECISION_BADGES = {
@@ -33,7 +35,8 @@ def _interval(low: float | None, high: float | None) -> str:
 
 
 def displayed(results: dict) -> dict:
-    """The results with each figure as text: rates in percent, others as measured."""
+    """The results (as stored: JSON) with each figure as text: rates in percent, others as
+    measured, and the computation time as a moment again."""
     metrics = []
     for metric in results["metrics"]:
         kind = metric["kind"]
@@ -72,6 +75,7 @@ def displayed(results: dict) -> dict:
         metrics.append({**metric, "arms": arms, "comparisons": comparisons})
     return {
         **results,
+        "computed_at": datetime.fromisoformat(results["computed_at"]),
         "metrics": metrics,
         "srm_text": _p(results["srm_p_value"]),
         "badge": DECISION_BADGES[results["decision"]],

@@ -8,14 +8,13 @@ decisions differ from the stored ones: the overall decision or a metric's.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Q
 
 from analytics import broadcast
+from analytics.experiments import cache
 from analytics.experiments.results import experiment_results
 from analytics.models import Experiment
 from tracking import instruments
@@ -50,9 +49,8 @@ def evaluate_experiments(at: datetime) -> int:
     changed = []
     for experiment in due.order_by("pk"):
         try:
-            results = json.loads(
-                json.dumps(experiment_results(experiment, now=at), cls=DjangoJSONEncoder)
-            )
+            digest = cache.fingerprint(experiment)
+            results = cache.as_json(experiment_results(experiment, now=at))
         except Exception:
             instruments.analytics_worker_errors.inc()
             log.exception("experiment %s of %s failed", experiment.key, experiment.project.slug)
@@ -61,6 +59,7 @@ def evaluate_experiments(at: datetime) -> int:
         Experiment.objects.filter(pk=experiment.pk).update(
             last_results=results, last_evaluated_at=at
         )
+        cache.store(experiment, results, digest)
         if decisions(previous) != decisions(results):
             changed.append((experiment, results, previous))
     broadcast.experiments_updated(changed)

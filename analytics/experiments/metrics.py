@@ -24,7 +24,7 @@ from tracking.models import Checkpoint, Measurement, Session, SkillInvocation
 UnitValues = dict[str, tuple[float, float]]
 
 
-def _units_sql(experiment: Experiment) -> tuple[str, list]:
+def units_sql(experiment: Experiment) -> tuple[str, list]:
     """(unit_id, exposed_at, session_id, session started_at) of every exposed unit's sessions."""
     exposures, sessions = Exposure._meta.db_table, Session._meta.db_table
     project = experiment.project_id
@@ -51,7 +51,8 @@ def _units_sql(experiment: Experiment) -> tuple[str, list]:
     return sql, [project, experiment.pk]
 
 
-def _rows(sql: str, params: list) -> list[tuple]:
+def fetch_rows(sql: str, params: list) -> list[tuple]:
+    """Every row of one raw query."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -59,7 +60,7 @@ def _rows(sql: str, params: list) -> list[tuple]:
 
 def unit_metrics(experiment: Experiment) -> dict[str, UnitValues]:
     """Every metric's per-unit (numerator, denominator), for the units that have data."""
-    units, params = _units_sql(experiment)
+    units, params = units_sql(experiment)
     found: dict[str, UnitValues] = {}
     found.update(_invocation_metrics(units, params))
     found.update(_session_metrics(units, params))
@@ -69,7 +70,7 @@ def unit_metrics(experiment: Experiment) -> dict[str, UnitValues]:
 
 def _invocation_metrics(units: str, params: list) -> dict[str, UnitValues]:
     invocations = SkillInvocation._meta.db_table
-    rows = _rows(
+    rows = fetch_rows(
         f"WITH u AS ({units}) SELECT u.unit_id, "  # noqa: S608 - names only
         f"SUM(CASE WHEN i.completed THEN 1 ELSE 0 END), COUNT(i.completed), "
         f"COUNT(i.duration_s), SUM(i.duration_s) "
@@ -96,7 +97,7 @@ def _session_metrics(units: str, params: list) -> dict[str, UnitValues]:
     # Summed per unit by the server: a unit's tokens over its sessions that recorded usage
     # (none recorded is "not measured", Session.tokens_measured), its cost over the sessions
     # with a known cost (SUM skips NULL; all NULL gives NULL, left out as not measured).
-    rows = _rows(
+    rows = fetch_rows(
         f"WITH u AS ({units}) SELECT u.unit_id, "  # noqa: S608 - names only
         f"SUM(CASE WHEN {TOKENS} <> 0 THEN {TOKENS} END), SUM(s.cost_usd) "
         f"FROM u JOIN {sessions} s ON s.id = u.session_id GROUP BY u.unit_id",
@@ -124,7 +125,7 @@ def _checkpoint_metrics(units: str, params: list) -> dict[str, UnitValues]:
     )
     start = "c.kind = 'start' AND c.first_rank = 1"
     end = "c.kind = 'end' AND c.last_rank = 1"
-    rows = _rows(
+    rows = fetch_rows(
         f"WITH u AS ({units}), c AS (SELECT u.unit_id, c.session_id, c.kind, "  # noqa: S608 - names only
         f"c.score_total, c.gate_verdict, m.value AS tests, {first} AS first_rank, "
         f"{last} AS last_rank FROM u "
