@@ -35,16 +35,17 @@ def fingerprint(experiment: Experiment) -> str:
     units, params = units_sql(experiment)
     sessions, rollups = Session._meta.db_table, SessionRollup._meta.db_table
     checkpoints, exposures = Checkpoint._meta.db_table, Exposure._meta.db_table
+    # One pass over the units: their sessions joined once, the rollup and checkpoints as
+    # per-session subqueries (index lookups; joins let Postgres scan both whole tables).
     [data] = fetch_rows(
         f"WITH u AS ({units}) SELECT "  # noqa: S608 - names only
         f"(SELECT COUNT(*) FROM {exposures} WHERE experiment_id = %s), "
         f"(SELECT MAX(id) FROM {exposures} WHERE experiment_id = %s), "
-        f"(SELECT COUNT(*) FROM u), (SELECT SUM(session_id) FROM u), "
-        f"(SELECT SUM(r.invocations) FROM u JOIN {rollups} r ON r.session_id = u.session_id), "
-        f"(SELECT SUM({TOKENS}) FROM u JOIN {sessions} s ON s.id = u.session_id), "
-        f"(SELECT SUM(s.cost_usd) FROM u JOIN {sessions} s ON s.id = u.session_id), "
-        f"(SELECT COUNT(*) FROM u JOIN {checkpoints} c ON c.session_id = u.session_id), "
-        f"(SELECT MAX(c.id) FROM u JOIN {checkpoints} c ON c.session_id = u.session_id)",
+        f"COUNT(*), SUM(u.session_id), SUM({TOKENS}), SUM(s.cost_usd), "
+        f"SUM((SELECT r.invocations FROM {rollups} r WHERE r.session_id = u.session_id)), "
+        f"SUM((SELECT COUNT(*) FROM {checkpoints} c WHERE c.session_id = u.session_id)), "
+        f"MAX((SELECT MAX(c.id) FROM {checkpoints} c WHERE c.session_id = u.session_id)) "
+        f"FROM u JOIN {sessions} s ON s.id = u.session_id",
         [*params, experiment.pk, experiment.pk],
     )
     definition = [
