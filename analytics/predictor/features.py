@@ -17,6 +17,7 @@ tests/analytics/test_predictor_features.py checks it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -229,32 +230,43 @@ def features(
 def row_features(
     project: Project,
     session_id: int | None,
-    skill: str,
+    skill: str | Sequence[str],
     phase: str,
     at: datetime,
     encoding: dict[str, dict[str, int]],
     zone: ZoneInfo,
 ) -> np.ndarray:
-    """The features of one call about to happen at `at`, the same figures as `features`
-    gives a stored call: the session's events are read, and the skill's history is counted in
-    SQL (a popular skill has too many events to read for one prediction)."""
+    """The features of a call about to happen at `at`, the same figures as `features` gives a
+    stored call: the session's events are read, and the skill's history is counted in SQL (a
+    popular skill has too many events to read for one prediction). Several skills give one
+    row each, in their order, from one read of the session and one grouped count."""
+    skills = [skill] if isinstance(skill, str) else list(skill)
     if session_id is None:
         events = Events.of([])
     else:
         events = load_events(project, at, session_id=session_id)
+    n = len(skills)
     row = Rows(
-        sessions=np.array([-1 if session_id is None else session_id], dtype=np.int64),
-        skills=np.array([skill], dtype=object),
-        phases=np.array([phase], dtype=object),
-        times=np.array([micros(at)], dtype=np.int64),
+        sessions=np.full(n, -1 if session_id is None else session_id, dtype=np.int64),
+        skills=np.array(skills, dtype=object),
+        phases=np.array([phase] * n, dtype=object),
+        times=np.full(n, micros(at), dtype=np.int64),
     )
     out = features(events, row, encoding, zone)
-    counts = SkillInvocation.objects.filter(
-        project=project, skill=skill, invoked_at__lt=at
-    ).aggregate(
-        decided=Count("id", filter=Q(completed__isnull=False)),
-        completed=Count("id", filter=Q(completed=True)),
-    )
-    out[0, FEATURES.index("skill_prior_decided")] = counts["decided"]
-    out[0, FEATURES.index("skill_prior_rate")] = (counts["completed"] + 1) / (counts["decided"] + 2)
+    counts = {
+        found["skill"]: found
+        for found in SkillInvocation.objects.filter(
+            project=project, skill__in=skills, invoked_at__lt=at
+        )
+        .order_by()
+        .values("skill")
+        .annotate(
+            decided=Count("id", filter=Q(completed__isnull=False)),
+            completed=Count("id", filter=Q(completed=True)),
+        )
+    }
+    for i, name in enumerate(skills):
+        got = counts.get(name, {"decided": 0, "completed": 0})
+        out[i, FEATURES.index("skill_prior_decided")] = got["decided"]
+        out[i, FEATURES.index("skill_prior_rate")] = (got["completed"] + 1) / (got["decided"] + 2)
     return out

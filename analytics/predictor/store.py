@@ -10,6 +10,7 @@ changes once stored, so that cache cannot go stale.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -125,6 +126,19 @@ def predict_success(
     """The active model's probability that a call of `skill` in `session` at `at` (default
     now) completes, from the events before `at`: {p_success, version}. Raises NoActiveModel
     with the reason when the project has none."""
+    found = predict_successes(project, session, [skill], at, phase)
+    return {"p_success": found["p_success"][skill], "version": found["version"], "at": found["at"]}
+
+
+def predict_successes(
+    project: Project,
+    session: Session | None,
+    skills: Sequence[str],
+    at: datetime | None = None,
+    phase: str = "",
+) -> dict:
+    """`predict_success` for several skills at once (one model look-up, one read of the
+    session, one grouped count): {p_success: {skill: p}, version, at}."""
     version = active(project)
     if version is None:
         raise NoActiveModel(status(project)["reason"])
@@ -132,14 +146,18 @@ def predict_success(
     x = row_features(
         project,
         None if session is None else session.pk,
-        skill,
+        skills,
         phase,
         at,
         version.encoding,
         ZoneInfo(settings.CAIRN_DISPLAY_TZ),
     )
     model = load(version)
-    # One row: threads would cost more than they save, in a server process.
+    # A few rows: threads would cost more than they save, in a server process.
     with threadpool_limits(limits=1):
-        p = float(model.predict_proba(x)[0, 1])
-    return {"p_success": p, "version": version.pk, "at": at}
+        p = model.predict_proba(x)[:, 1]
+    return {
+        "p_success": {skill: float(value) for skill, value in zip(skills, p, strict=True)},
+        "version": version.pk,
+        "at": at,
+    }
