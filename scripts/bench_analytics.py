@@ -443,7 +443,7 @@ def measure(args, projects, ide: Ide | None = None) -> None:
             flush=True,
         )
         if isinstance(requests[-1], Post):
-            shown = [(s["skill"], s["basis"], s["score"]) for s in response.json()]
+            shown = [(s["skill"], s["basis"], s.get("score")) for s in response.json()]
             print(f"  answer: {shown}", flush=True)
 
 

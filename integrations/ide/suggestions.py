@@ -46,7 +46,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import DurationField, Q
 
 from analytics.dependencies import DEFAULT_DAYS, Q_MAX
 from analytics.models import SkillDependency
@@ -192,38 +193,46 @@ def suggest(
     return from_rules(project, ext, test, language, selection, limit, confidence)
 
 
+# The first call of each skill after each of the newest edits of a kind of file, within the
+# window: one join on the calls' (session, time) index, newest edits first.
+FIRST_CALLS_SQL = """
+SELECT f.skill, f.completed, f.duration_s FROM (
+    SELECT i.skill, i.completed, i.duration_s, ROW_NUMBER() OVER (
+        PARTITION BY e.id, i.skill ORDER BY i.invoked_at, i.id) AS nth
+    FROM (
+        SELECT id, session_id, edited_at FROM integrations_fileedit
+        WHERE project_id = %s AND extension = %s AND is_test = %s
+        ORDER BY edited_at DESC, id DESC LIMIT %s
+    ) AS e
+    JOIN tracking_skillinvocation AS i ON i.session_id = e.session_id
+        AND i.invoked_at > e.edited_at AND i.invoked_at <= {until}
+    WHERE i.skill NOT IN ({edit_tools})
+) AS f WHERE f.nth = 1
+"""
+
+
 def follows(project: Project, ext: str, test: bool) -> tuple[int, dict[str, _Candidate]]:
     """E and the history skills of edits of such files (module docstring, steps 1–2)."""
-    newest = list(
+    edits = (
         FileEdit.objects.filter(project=project, extension=ext, is_test=test)
         .order_by("-edited_at", "-pk")
         .values_list("pk", flat=True)[:MAX_EDITS]
     )
-    if not newest:
+    counted = len(edits)
+    if not counted:
         return 0, {}
-    # One join: each edit with its session's calls in (edited_at, edited_at + window], in
-    # call order, so the first row of an (edit, skill) is the skill's first call after it.
-    rows = (
-        FileEdit.objects.filter(
-            pk__in=newest,
-            session__invocations__invoked_at__gt=F("edited_at"),
-            session__invocations__invoked_at__lte=F("edited_at") + FOLLOW_WINDOW,
-        )
-        .order_by("pk", "session__invocations__invoked_at", "session__invocations__pk")
-        .values_list(
-            "pk",
-            "session__invocations__skill",
-            "session__invocations__completed",
-            "session__invocations__duration_s",
-        )
-    )
-    seen: set[tuple[int, str]] = set()
+    # Raw SQL: through the ORM the join goes by way of the session table, and PostgreSQL then
+    # reads every call of each session instead of the window's (measured on the benchmark
+    # data, docs/benchmarks.md). The edit's time plus the window is written by the backend's
+    # own duration arithmetic (an interval on PostgreSQL, SQLite's dtdelta function).
+    until = connection.ops.combine_duration_expression("+", ["e.edited_at", "%s"])
+    sql = FIRST_CALLS_SQL.format(until=until, edit_tools=", ".join(["%s"] * len(EDIT_TOOLS)))
+    window = DurationField().get_db_prep_value(FOLLOW_WINDOW, connection)
     outcomes: dict[str, list[tuple[bool | None, float | None]]] = defaultdict(list)
-    for edit, skill, completed, duration in rows:
-        if skill in EDIT_TOOLS or (edit, skill) in seen:
-            continue
-        seen.add((edit, skill))
-        outcomes[skill].append((completed, duration))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk, ext, test, MAX_EDITS, window, *EDIT_TOOLS])
+        for skill, completed, duration in cursor.fetchall():
+            outcomes[skill].append((None if completed is None else bool(completed), duration))
     found = {}
     for skill, calls in outcomes.items():
         durations = [(d, 1) for _, d in calls if d is not None]
@@ -235,7 +244,7 @@ def follows(project: Project, ext: str, test: bool) -> tuple[int, dict[str, _Can
             decided=sum(1 for completed, _ in calls if completed is not None),
             median_duration_s=percentile_linear(durations, 50),
         )
-    return len(newest), found
+    return counted, found
 
 
 def session_skills(session: Session) -> set[str]:
