@@ -280,7 +280,13 @@ class SkillInvocation(models.Model):
         indexes = [
             models.Index(fields=["project", "-invoked_at"], name="invocation_project_time"),
             models.Index(fields=["project", "skill", "-invoked_at"], name="invocation_skill_time"),
-            models.Index(fields=["session", "invoked_at"], name="invocation_session_time"),
+            # A session's calls in time order. The outcome columns after the key let the IDE
+            # suggestions read the calls after each file edit from the index alone
+            # (integrations/ide/suggestions.py; docs/benchmarks.md, IDE suggestions).
+            models.Index(
+                fields=["session", "invoked_at", "id", "skill", "completed", "duration_s"],
+                name="invocation_session_calls",
+            ),
         ]
         ordering = ["-invoked_at"]
 

@@ -41,9 +41,8 @@ figures for the skill over the last RULE_WINDOW when it has any.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
@@ -142,7 +141,7 @@ class _Candidate:
     follows: int = 0
     completed: int = 0
     decided: int = 0
-    median_duration_s: float | None = None
+    durations: list[float] = field(default_factory=list)
     pair: Pair | None = None
     score: float | None = None
 
@@ -193,58 +192,53 @@ def suggest(
     return from_rules(project, ext, test, language, selection, limit, confidence)
 
 
-# The first call of each skill after each of the newest edits of a kind of file, within the
-# window: one join on the calls' (session, time) index, newest edits first.
-FIRST_CALLS_SQL = """
-SELECT f.skill, f.completed, f.duration_s FROM (
-    SELECT i.skill, i.completed, i.duration_s, ROW_NUMBER() OVER (
-        PARTITION BY e.id, i.skill ORDER BY i.invoked_at, i.id) AS nth
-    FROM (
-        SELECT id, session_id, edited_at FROM integrations_fileedit
-        WHERE project_id = %s AND extension = %s AND is_test = %s
-        ORDER BY edited_at DESC, id DESC LIMIT %s
-    ) AS e
-    JOIN tracking_skillinvocation AS i ON i.session_id = e.session_id
-        AND i.invoked_at > e.edited_at AND i.invoked_at <= {until}
-    WHERE i.skill NOT IN ({edit_tools})
-) AS f WHERE f.nth = 1
+# The newest edits of a kind of file (how many, on every row) and the calls of their sessions
+# within the window after each, in call order: one join on the calls' (session, time) index.
+FOLLOWING_CALLS_SQL = """
+WITH e AS (
+    SELECT id, session_id, edited_at FROM integrations_fileedit
+    WHERE project_id = %s AND extension = %s AND is_test = %s
+    ORDER BY edited_at DESC, id DESC LIMIT %s
+)
+SELECT (SELECT count(*) FROM e), e.id, i.skill, i.completed, i.duration_s
+FROM e JOIN tracking_skillinvocation AS i ON i.session_id = e.session_id
+    AND i.invoked_at > e.edited_at AND i.invoked_at <= {until}
+WHERE i.skill NOT IN ({edit_tools})
+ORDER BY e.id, i.invoked_at, i.id
 """
 
 
 def follows(project: Project, ext: str, test: bool) -> tuple[int, dict[str, _Candidate]]:
     """E and the history skills of edits of such files (module docstring, steps 1–2)."""
-    edits = (
-        FileEdit.objects.filter(project=project, extension=ext, is_test=test)
-        .order_by("-edited_at", "-pk")
-        .values_list("pk", flat=True)[:MAX_EDITS]
-    )
-    counted = len(edits)
-    if not counted:
-        return 0, {}
     # Raw SQL: through the ORM the join goes by way of the session table, and PostgreSQL then
     # reads every call of each session instead of the window's (measured on the benchmark
     # data, docs/benchmarks.md). The edit's time plus the window is written by the backend's
     # own duration arithmetic (an interval on PostgreSQL, SQLite's dtdelta function).
     until = connection.ops.combine_duration_expression("+", ["e.edited_at", "%s"])
-    sql = FIRST_CALLS_SQL.format(until=until, edit_tools=", ".join(["%s"] * len(EDIT_TOOLS)))
+    sql = FOLLOWING_CALLS_SQL.format(until=until, edit_tools=", ".join(["%s"] * len(EDIT_TOOLS)))
     window = DurationField().get_db_prep_value(FOLLOW_WINDOW, connection)
-    outcomes: dict[str, list[tuple[bool | None, float | None]]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, [project.pk, ext, test, MAX_EDITS, window, *EDIT_TOOLS])
-        for skill, completed, duration in cursor.fetchall():
-            outcomes[skill].append((None if completed is None else bool(completed), duration))
-    found = {}
-    for skill, calls in outcomes.items():
-        durations = [(d, 1) for _, d in calls if d is not None]
-        found[skill] = _Candidate(
-            skill=skill,
-            basis=HISTORY,
-            follows=len(calls),
-            completed=sum(1 for completed, _ in calls if completed is True),
-            decided=sum(1 for completed, _ in calls if completed is not None),
-            median_duration_s=percentile_linear(durations, 50),
-        )
-    return counted, found
+        rows = cursor.fetchall()
+    if not rows:
+        newest = FileEdit.objects.filter(project=project, extension=ext, is_test=test)
+        return len(newest.values_list("pk", flat=True)[:MAX_EDITS]), {}
+    found: dict[str, _Candidate] = {}
+    seen: set[tuple[int, str]] = set()
+    for _, edit, skill, completed, duration in rows:
+        if (edit, skill) in seen:  # only the skill's first call after each edit counts
+            continue
+        seen.add((edit, skill))
+        candidate = found.get(skill)
+        if candidate is None:
+            candidate = found[skill] = _Candidate(skill=skill, basis=HISTORY)
+        candidate.follows += 1
+        if completed is not None:
+            candidate.decided += 1
+            candidate.completed += bool(completed)
+        if duration is not None:
+            candidate.durations.append(duration)
+    return rows[0][0], found
 
 
 def session_skills(session: Session) -> set[str]:
@@ -384,7 +378,8 @@ def _shown(
                 completion_rate_low=low,
                 completion_rate_high=high,
                 n=c.decided,
-                median_duration_s=c.median_duration_s,
+                # Only the shown skills' medians are worth sorting their durations for.
+                median_duration_s=percentile_linear([(d, 1) for d in c.durations], 50),
                 confidence=p,
                 confidence_source=source,
                 basis=c.basis,
