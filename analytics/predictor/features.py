@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db.models import Count, Q
 
+from analytics.tiers import Tiers, window_totals
+from lib.hours import floor_hour
 from tracking.models import Project, SkillInvocation
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -253,10 +255,31 @@ def row_features(
         times=np.full(n, micros(at), dtype=np.int64),
     )
     out = features(events, row, encoding, zone)
+    counts = skill_prior_counts(project, skills, at)
+    for i, name in enumerate(skills):
+        completed, decided = counts.get(name, (0, 0))
+        out[i, FEATURES.index("skill_prior_decided")] = decided
+        out[i, FEATURES.index("skill_prior_rate")] = (completed + 1) / (decided + 2)
+    return out
+
+
+def skill_prior_counts(
+    project: Project, skills: Sequence[str], at: datetime
+) -> dict[str, tuple[int, int]]:
+    """(completed, decided) of each skill's calls in `project` invoked before `at`, the
+    figures `features` counts from the events: the rollups' whole hours before the hour of
+    `at` (exact: ingest upserts them with the events, in one transaction), and the event log
+    for that hour's calls before `at`. A popular skill has hundreds of thousands of calls,
+    too many to count for one prediction."""
+    hour = floor_hour(at)
+    totals = window_totals([project], Tiers.of(EPOCH, hour), list(skills))
     counts = {
-        found["skill"]: found
-        for found in SkillInvocation.objects.filter(
-            project=project, skill__in=skills, invoked_at__lt=at
+        skill: (row["ok"] or 0, (row["ok"] or 0) + (row["bad"] or 0))
+        for (skill, _), row in totals.items()
+    }
+    recent = (
+        SkillInvocation.objects.filter(
+            project=project, skill__in=skills, invoked_at__gte=hour, invoked_at__lt=at
         )
         .order_by()
         .values("skill")
@@ -264,9 +287,8 @@ def row_features(
             decided=Count("id", filter=Q(completed__isnull=False)),
             completed=Count("id", filter=Q(completed=True)),
         )
-    }
-    for i, name in enumerate(skills):
-        got = counts.get(name, {"decided": 0, "completed": 0})
-        out[i, FEATURES.index("skill_prior_decided")] = got["decided"]
-        out[i, FEATURES.index("skill_prior_rate")] = (got["completed"] + 1) / (got["decided"] + 2)
-    return out
+    )
+    for found in recent:
+        completed, decided = counts.get(found["skill"], (0, 0))
+        counts[found["skill"]] = (completed + found["completed"], decided + found["decided"])
+    return counts
