@@ -19,15 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
-from analytics.tiers import Tiers, window_totals
 from lib.hours import floor_hour
-from tracking.models import Project, SkillInvocation
+from tracking.models import Project, SkillDaily, SkillHourly, SkillInvocation
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -117,6 +116,10 @@ def load_events(project: Project, before: datetime, **filters) -> Events:
         .order_by()
         .values_list("id", "session_id", "skill", "phase", "invoked_at", "completed")
     )
+    if filters:
+        # A session's calls: a few hundred rows, fetched at once. A server-side cursor (the
+        # iterator's, for a whole project's log) costs more round trips than they take.
+        return Events.of(list(rows))
     return Events.of(list(rows.iterator(chunk_size=20_000)))
 
 
@@ -267,28 +270,33 @@ def skill_prior_counts(
     project: Project, skills: Sequence[str], at: datetime
 ) -> dict[str, tuple[int, int]]:
     """(completed, decided) of each skill's calls in `project` invoked before `at`, the
-    figures `features` counts from the events: the rollups' whole hours before the hour of
-    `at` (exact: ingest upserts them with the events, in one transaction), and the event log
-    for that hour's calls before `at`. A popular skill has hundreds of thousands of calls,
-    too many to count for one prediction."""
+    figures `features` counts from the events: the daily tier's whole days and the hourly
+    rows' whole hours before the hour of `at` (exact: ingest upserts them with the events, in
+    one transaction), and the event log for that hour's calls before `at`, in one query. A
+    popular skill has hundreds of thousands of calls, too many to count for a prediction."""
     hour = floor_hour(at)
-    totals = window_totals([project], Tiers.of(EPOCH, hour), list(skills))
-    counts = {
-        skill: (row["ok"] or 0, (row["ok"] or 0) + (row["bad"] or 0))
-        for (skill, _), row in totals.items()
-    }
-    recent = (
+    day = datetime.combine(hour.date(), time(), tzinfo=UTC)
+    days = SkillDaily.objects.filter(project=project, skill__in=skills, day__lt=day.date())
+    hours = SkillHourly.objects.filter(
+        project=project, skill__in=skills, hour__gte=day, hour__lt=hour
+    )
+    calls = (
         SkillInvocation.objects.filter(
             project=project, skill__in=skills, invoked_at__gte=hour, invoked_at__lt=at
         )
         .order_by()
         .values("skill")
         .annotate(
-            decided=Count("id", filter=Q(completed__isnull=False)),
-            completed=Count("id", filter=Q(completed=True)),
+            ok=Count("id", filter=Q(completed=True)),
+            bad=Count("id", filter=Q(completed=False)),
         )
     )
-    for found in recent:
-        completed, decided = counts.get(found["skill"], (0, 0))
-        counts[found["skill"]] = (completed + found["completed"], decided + found["decided"])
+    rolled = [
+        rows.order_by().values("skill").annotate(ok=Sum("completed"), bad=Sum("failed"))
+        for rows in (days, hours)
+    ]
+    counts: dict[str, tuple[int, int]] = {}
+    for skill, ok, bad in calls.union(*rolled, all=True).values_list("skill", "ok", "bad"):
+        completed, decided = counts.get(skill, (0, 0))
+        counts[skill] = (completed + (ok or 0), decided + (ok or 0) + (bad or 0))
     return counts

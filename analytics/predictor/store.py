@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import skops.io as sio
 from django.conf import settings
 from django.db import transaction
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from analytics.models import ModelVersion
 from analytics.predictor.features import row_features
@@ -116,6 +116,14 @@ def status(project: Project) -> dict:
     return {"active": False, "reason": last.reason, "version": shown(last)}
 
 
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools (OpenMP, BLAS), found once: finding them reads every loaded
+    library, ~5 ms, too much to do for each prediction. Called after the model is loaded, so
+    the libraries it needs are among them."""
+    return ThreadpoolController()
+
+
 def predict_success(
     project: Project,
     session: Session | None,
@@ -136,10 +144,12 @@ def predict_successes(
     skills: Sequence[str],
     at: datetime | None = None,
     phase: str = "",
+    version: ModelVersion | None = None,
 ) -> dict:
     """`predict_success` for several skills at once (one model look-up, one read of the
-    session, one grouped count): {p_success: {skill: p}, version, at}."""
-    version = active(project)
+    session, one grouped count): {p_success: {skill: p}, version, at}. `version` is the
+    project's active one when the caller has just looked it up."""
+    version = version or active(project)
     if version is None:
         raise NoActiveModel(status(project)["reason"])
     at = at or datetime.now(UTC)
@@ -154,7 +164,7 @@ def predict_successes(
     )
     model = load(version)
     # A few rows: threads would cost more than they save, in a server process.
-    with threadpool_limits(limits=1):
+    with _threadpools().limit(limits=1):
         p = model.predict_proba(x)[:, 1]
     return {
         "p_success": {skill: float(value) for skill, value in zip(skills, p, strict=True)},

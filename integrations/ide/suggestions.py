@@ -50,12 +50,7 @@ from django.db.models import DurationField, Q
 
 from analytics.dependencies import DEFAULT_DAYS, Q_MAX
 from analytics.models import SkillDependency
-from analytics.predictor.store import (
-    ArtifactMismatch,
-    NoActiveModel,
-    active,
-    predict_successes,
-)
+from analytics.predictor.store import ArtifactMismatch, active, predict_successes
 from analytics.skills import skill_stats, smoothed_rate, wilson_interval
 from integrations.ide.files import extension, is_test
 from integrations.ide.history import EDIT_TOOLS
@@ -157,12 +152,13 @@ class _Confidence:
 
     def of(self, counts: dict[str, tuple[int, int]]) -> dict[str, tuple[float, str]]:
         """{skill: (p, source)} for {skill: (completed, decided)}."""
-        if counts and active(self.project) is not None:
+        version = active(self.project) if counts else None
+        if version is not None:
             try:
-                found = predict_successes(self.project, self.session, list(counts), self.at)
+                found = predict_successes(
+                    self.project, self.session, list(counts), self.at, version=version
+                )
                 return {skill: (p, PREDICTOR) for skill, p in found["p_success"].items()}
-            except NoActiveModel:  # deactivated since the look-up
-                pass
             except ArtifactMismatch:
                 # A stored model that fails its checks is not used; the suggestions still come.
                 log.exception("predictor model of project %s refused", self.project.slug)
