@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,7 +17,9 @@ from tracking.models import Session
 
 class SuggestionRequestSerializer(serializers.Serializer):
     project = serializers.SlugField()
-    file_path = TextField(max_length=4096, help_text="Read for its name only; never opened.")
+    file_path = TextField(
+        min_length=1, max_length=4096, help_text="Read for its name only; never opened."
+    )
     language = TextField(max_length=50, required=False, allow_blank=True, default="")
     line = serializers.IntegerField(min_value=1, max_value=10**9, required=False, allow_null=True)
     selection = TextField(max_length=20000, required=False, allow_blank=True, default="")
@@ -71,6 +74,8 @@ class SuggestionSerializer(serializers.Serializer):
 
 
 class IdeSuggestionsApi(APIView):
+    parser_classes = [JSONParser]  # what IDEs and curl send; the schema then says so
+
     @extend_schema(
         summary="Suggest skills for the file being edited",
         description="From the project's history: skills used within 10 min after edits of "
