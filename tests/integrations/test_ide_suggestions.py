@@ -149,6 +149,10 @@ def test_with_an_active_model_the_confidence_is_the_predictors(api, project, rea
     assert 0.2 < got["pytest"]["confidence"] < 0.55
     assert 0.0 < got["ruff"]["confidence"] < 0.4
     assert got["ruff"]["confidence"] < got["pytest"]["confidence"]
+    # In a session, the model also reads that session's calls (s1: pytest passed once in 3).
+    in_session = {s["skill"]: s for s in ask(api, read_key, session="s1").json()}
+    assert {s["confidence_source"] for s in in_session.values()} == {"predictor"}
+    assert 0 < in_session["pytest"]["confidence"] < 1
     rules = ask(api, read_key, file_path="web/app.js", language="javascript").json()
     assert [(s["skill"], s["basis"], s["confidence_source"]) for s in rules] == [
         ("eslint", "rule", "predictor")
