@@ -323,7 +323,15 @@ class SkillDependency(models.Model):
                 fields=["run", "skill_a", "skill_b"], name="skilldependency_key"
             )
         ]
-        indexes = [models.Index(fields=["run", "skill_b"], name="skilldependency_b")]
+        indexes = [
+            models.Index(fields=["run", "skill_b"], name="skilldependency_b"),
+            # The few significant positive pairs of a pass, which IDE suggestions read.
+            models.Index(
+                fields=["run", "skill_a", "skill_b"],
+                condition=Q(q_value__lt=0.05, lift__gt=1),  # dependencies.Q_MAX
+                name="skilldependency_significant",
+            ),
+        ]
         verbose_name_plural = "skill dependencies"
 
     def __str__(self) -> str:

@@ -14,7 +14,10 @@ the success predictor's training on the first project's calls (those of the data
    log-normal durations by Box–Muller, 5 % undecided, four phases, seeded `random()`);
 3. rollups: `tracking.rollup_sql.rebuild`, the same counts ingest upserts per batch, built
    by GROUP BY over the stored events (hourly tier, sessions per hour, duration buckets,
-   phases, then the daily tier and the per-session call counts from them).
+   phases, then the daily tier and the per-session call counts from them);
+4. file edits: `INSERT INTO integrations_fileedit … SELECT` before a --file-edit-share of the
+   calls (FILE_EDITS_SQL), also on its own for a database loaded before them
+   (--skip-load --add-file-edits).
 
 Then it times one `analytics_worker --once` pass (in-process, `call_command`) and p50/p95 of
 --repeat requests per endpoint through Django's test client, as a superuser (who sees every
@@ -24,15 +27,23 @@ project, so the skills list carries the widest `across_projects`):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_analytics \\
         .venv/bin/python scripts/bench_analytics.py            # load, worker pass, endpoints
     … scripts/bench_analytics.py --skip-load                  # time what is loaded already
+    … scripts/bench_analytics.py --skip-load --add-file-edits --only ide   # IDE suggestions
+
+The IDE suggestions (`POST /api/v1/ide/suggestions` with a read key, for a .py test file and a
+.tsx file, with and without the project's latest session) are timed after a dependency pass
+of --ide-project (default the second: the predictor step rewrites the first one's calls) is
+computed and stored.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,6 +112,32 @@ FROM tracking_session AS s CROSS JOIN (VALUES ('start'), ('end')) AS k (kind)
 WHERE s.project_id = ANY(%(projects)s::bigint[])
 """
 
+# The agents' file edits, server-side too: a share of the calls is preceded, 5 s to 3 min
+# earlier in the same session, by an edit (Edit, Write or MultiEdit) of one file. Which kind
+# of file depends on the call's skill, as in real work (a test runner follows edits of tests):
+# each skill has a home extension, drawn 60 % of the time (otherwise the mix of EXTENSIONS),
+# and every fifth skill follows test files 80 % of the time, the others 15 %.
+EXTENSIONS = (".py", ".py", ".py", ".ts", ".ts", ".tsx", ".js", ".md", ".toml", "")
+FILE_EDITS_SQL = """
+INSERT INTO integrations_fileedit
+    (project_id, session_id, tool_use_id, tool, extension, is_test, edited_at)
+SELECT c.project_id, c.session_id, 'bench-edit-' || c.id,
+    CASE WHEN c.u_tool < 0.7 THEN 'Edit' WHEN c.u_tool < 0.9 THEN 'Write' ELSE 'MultiEdit' END,
+    (%(extensions)s::text[])[1 + CASE WHEN c.u_home < 0.6 THEN (c.sk * 31) %% %(n_ext)s
+        ELSE floor(c.u_ext * %(n_ext)s)::int END],
+    c.u_test < CASE WHEN c.sk %% 5 = 0 THEN 0.8 ELSE 0.15 END,
+    c.invoked_at - make_interval(secs => 5 + c.u_lead * 175)
+FROM (
+    SELECT i.id, i.project_id, i.session_id, i.invoked_at,
+        substr(i.skill, 7)::int AS sk, random() AS u_tool, random() AS u_home,
+        random() AS u_ext, random() AS u_test, random() AS u_lead
+    FROM tracking_skillinvocation AS i
+    WHERE i.project_id = ANY(%(projects)s::bigint[]) AND i.session_id IS NOT NULL
+        AND i.skill LIKE 'skill-%%' AND random() < %(share)s
+) AS c
+"""
+FILE_EDIT_TABLES = ("integrations_fileedit",)
+
 
 def zipf_edges(skills: int) -> list[float]:
     """Lower edges of each skill's share of [0, 1) under Zipf(1) popularity (first edge 0)."""
@@ -151,7 +188,6 @@ def without_indexes(cursor, tables: tuple[str, ...]):
 
 def load(args) -> list:
     from django.contrib.auth.models import User
-    from django.core.management import call_command
     from django.db import connection
 
     from tracking import rollup_sql
@@ -159,7 +195,6 @@ def load(args) -> list:
 
     if connection.vendor != "postgresql":
         raise SystemExit("Run it against Postgres (DATABASE_URL=postgres://…).")
-    call_command("migrate", verbosity=0)
     began = time.monotonic()
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=args.days)
     old = list(Project.objects.filter(slug__startswith="bench-").values_list("pk", flat=True))
@@ -176,7 +211,8 @@ def load(args) -> list:
                 f"(SELECT id FROM tracking_{parent} WHERE project_id = ANY(%s))",
                 [old],
             )
-        for table in (*LOADED_TABLES, "tracking_checkpoint", "tracking_session"):
+        tables = (*FILE_EDIT_TABLES, *LOADED_TABLES, "tracking_checkpoint", "tracking_session")
+        for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE project_id = ANY(%s)", [old])  # noqa: S608
     Project.objects.filter(pk__in=old).delete()
     User.objects.filter(username__in=["bench-root"]).delete()
@@ -240,12 +276,47 @@ def load(args) -> list:
         for table in ("tracking_skillinvocation", "tracking_session", "tracking_checkpoint"):
             cursor.execute(f"VACUUM {table}")
         cursor.execute("ANALYZE")
+    add_file_edits(ids, args.file_edit_share)
     print(
         f"loaded {args.events:,} events in {events_s:.0f} s, rollups {written} in "
         f"{rollups_s:.0f} s; load in all {time.monotonic() - began:.0f} s",
         flush=True,
     )
     return projects
+
+
+def add_file_edits(ids: list[int], share: float) -> None:
+    """Replace the file edits of the projects `ids` with FILE_EDITS_SQL's, before a `share`
+    of their calls: a step of the load, and one of its own (--add-file-edits) for a database
+    loaded before the edits were generated."""
+    from django.db import connection
+
+    t0 = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.execute("SELECT setseed(0.43)")
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        cursor.execute("DELETE FROM integrations_fileedit WHERE project_id = ANY(%s)", [ids])
+        rebuild = without_indexes(cursor, FILE_EDIT_TABLES)
+        cursor.execute(
+            FILE_EDITS_SQL,
+            {
+                "projects": ids,
+                "share": share,
+                "extensions": list(EXTENSIONS),
+                "n_ext": len(EXTENSIONS),
+            },
+        )
+        written = cursor.rowcount
+        for statement in rebuild:
+            cursor.execute(statement)
+        # The visibility map an insert-only table gets from autovacuum in service, without
+        # which PostgreSQL cannot answer from the covering indexes alone.
+        cursor.execute("VACUUM (ANALYZE) integrations_fileedit, tracking_skillinvocation")
+    print(
+        f"file edits: {written:,} ({share:.0%} of the calls) in {time.monotonic() - t0:.0f} s",
+        flush=True,
+    )
 
 
 def time_worker() -> None:
@@ -260,14 +331,39 @@ def time_worker() -> None:
         print(f"  {line}")
 
 
-Request = tuple[str, dict[str, str]]
+@dataclass(frozen=True)
+class Post:
+    """A JSON POST with an API key, as an IDE or a script sends it."""
+
+    url: str
+    body: dict
+    key: str
 
 
-def endpoints(projects) -> dict[str, list[Request]]:
+Get = tuple[str, dict[str, str]]
+Request = Get | Post
+
+
+@dataclass(frozen=True)
+class Ide:
+    """What the IDE requests name: the project, a read key of it, its latest session."""
+
+    slug: str
+    key: str
+    session: str
+
+
+IDE_FILES = (
+    ("a .py test file", "tests/test_api.py", "python"),
+    ("a .tsx file", "web/src/Button.tsx", "typescript"),
+)
+
+
+def endpoints(projects, ide: Ide | None = None) -> dict[str, list[Request]]:
     """Each benchmarked page or endpoint as the requests it is made of."""
     slug = projects[0].slug
     skill = "skill-000"
-    trend: Request = (
+    trend: Get = (
         f"/api/v1/skills/{skill}/trend",
         {"project": slug, "metric": "completion_rate"},
     )
@@ -295,10 +391,61 @@ def endpoints(projects) -> dict[str, list[Request]]:
     found["session patterns page (HTML): p/…/session-patterns/"] = [
         (f"/p/{slug}/session-patterns/", {})
     ]
+    if ide is not None:
+        for what, path, language in IDE_FILES:
+            body = {"project": ide.slug, "file_path": path, "language": language, "line": 12}
+            found[f"ide/suggestions ({ide.slug}): {what}"] = [
+                Post("/api/v1/ide/suggestions", body, ide.key)
+            ]
+            found[f"ide/suggestions ({ide.slug}): {what}, in its latest session"] = [
+                Post("/api/v1/ide/suggestions", {**body, "session": ide.session}, ide.key)
+            ]
     return found
 
 
-def measure(args, projects) -> None:
+def prepare_ide(args, projects) -> Ide:
+    """The IDE project's dependency pass (computed and stored as the worker does), a read key
+    and its latest session; prints what the suggestions will read."""
+    from analytics.dependencies import DEFAULT_DAYS, compute, store
+    from analytics.predictor.store import active
+    from integrations.ide.models import FileEdit
+    from tracking.models import ApiKey, Project, Session
+
+    # Not the first project by default: the predictor step rewrites its event log without
+    # rollups, so after a full run its calls, rollups and dependency pass no longer agree.
+    project = Project.objects.get(slug=args.ide_project or projects[min(1, len(projects) - 1)].slug)
+    t0 = time.monotonic()
+    result = compute(project, DEFAULT_DAYS)
+    store(project, result)
+    significant = sum(1 for pair in result.pairs if pair.band)
+    print(
+        f"ide: dependency pass of {project.slug} stored in {time.monotonic() - t0:.1f} s "
+        f"({result.n_sessions:,} sessions, {len(result.pairs):,} pairs, {significant:,} with "
+        f"q < 0.05 and lift > 1); {FileEdit.objects.filter(project=project).count():,} file "
+        f"edits; predictor model active: {active(project) is not None}",
+        flush=True,
+    )
+    ApiKey.objects.filter(project=project, name="bench-ide").delete()
+    key = project.create_api_key(scope="read", name="bench-ide")[1]
+    session = Session.objects.filter(project=project).order_by("-started_at", "-pk").first()
+    if session is None:
+        raise SystemExit(f"{project.slug} has no sessions")
+    return Ide(project.slug, key, session.external_id)
+
+
+def send(client, request: Request):
+    if isinstance(request, Post):
+        return client.post(
+            request.url,
+            json.dumps(request.body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {request.key}",
+        )
+    url, query = request
+    return client.get(url, query)
+
+
+def measure(args, projects, ide: Ide | None = None) -> None:
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -309,22 +456,25 @@ def measure(args, projects) -> None:
     if root is None:
         root = User.objects.create_superuser("bench-root", "bench@example.org", "bench-pw")
     client.force_login(root)
-    for name, requests in endpoints(projects).items():
+    for name, requests in endpoints(projects, ide).items():
         if args.only and not any(part in name for part in args.only):
             continue
         timings = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            for url, query in requests:
-                response = client.get(url, query)
-                assert response.status_code == 200, (url, response.content[:300])
+            for request in requests:
+                response = send(client, request)
+                assert response.status_code == 200, (request, response.content[:300])
             timings.append((time.perf_counter() - t0) * 1000)
         timings.sort()
         print(
-            f"{name}: p50 {percentile(timings, 50):.0f} ms, p95 {percentile(timings, 95):.0f} ms,"
-            f" max {timings[-1]:.0f} ms ({args.repeat} requests)",
+            f"{name}: p50 {percentile(timings, 50):.1f} ms, p95 {percentile(timings, 95):.1f} ms,"
+            f" max {timings[-1]:.1f} ms ({args.repeat} requests; load {os.getloadavg()[0]:.1f})",
             flush=True,
         )
+        if isinstance(requests[-1], Post):
+            shown = [(s["skill"], s["basis"], s.get("score")) for s in response.json()]
+            print(f"  answer: {shown}", flush=True)
 
 
 def measure_dependencies_and_predictor(args, projects) -> None:
@@ -437,6 +587,20 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--sessions-per-slot", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument(
+        "--file-edit-share",
+        type=float,
+        default=0.25,
+        help="the share of the calls an edit precedes (generated in the load)",
+    )
+    parser.add_argument(
+        "--add-file-edits",
+        action="store_true",
+        help="with --skip-load: (re)generate the file edits of what is loaded first",
+    )
+    parser.add_argument(
+        "--ide-project", help="the project of the IDE suggestions timed (default: the second)"
+    )
     parser.add_argument("--skip-load", action="store_true", help="Time what is loaded already.")
     parser.add_argument("--skip-worker", action="store_true", help="No worker pass.")
     parser.add_argument(
@@ -460,11 +624,19 @@ def main() -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["*"]
+    from django.core.management import call_command
+
     from tracking.models import Project
 
     print(f"load average before: {os.getloadavg()}", flush=True)
+    # Also on what is loaded: the indexes of newer migrations are part of what is timed.
+    t0 = time.monotonic()
+    call_command("migrate", verbosity=0)
+    print(f"migrate: {time.monotonic() - t0:.0f} s", flush=True)
     if args.skip_load:
         projects = list(Project.objects.filter(slug__startswith="bench-").order_by("slug"))
+        if args.add_file_edits:
+            add_file_edits([p.pk for p in projects], args.file_edit_share)
     else:
         projects = load(args)
     if not args.skip_worker:
@@ -472,7 +644,10 @@ def main() -> None:
         time_worker()
     print(f"load average: {os.getloadavg()}", flush=True)
     if not args.skip_endpoints:
-        measure(args, projects)
+        ide = None
+        if not args.only or any("ide" in part for part in args.only):
+            ide = prepare_ide(args, projects)
+        measure(args, projects, ide)
     measure_dependencies_and_predictor(args, projects)
     print(f"load average after: {os.getloadavg()}", flush=True)
 

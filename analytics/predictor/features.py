@@ -17,16 +17,18 @@ tests/analytics/test_predictor_features.py checks it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.expressions import RawSQL
 
-from tracking.models import Project, SkillInvocation
+from lib.hours import floor_hour
+from tracking.models import Project, SkillDaily, SkillHourly, SkillInvocation
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -130,6 +132,10 @@ def load_events(project: Project, before: datetime, **filters) -> Events:
         )
         time = "invoked_us"
     rows = found.values_list("id", "session_id", "skill", "phase", time, "completed")
+    if filters:
+        # A session's calls: a few hundred rows, fetched at once. A server-side cursor (the
+        # iterator's, for a whole project's log) costs more round trips than they take.
+        return Events.of(list(rows))
     return Events.of(list(rows.iterator(chunk_size=20_000)))
 
 
@@ -245,32 +251,68 @@ def features(
 def row_features(
     project: Project,
     session_id: int | None,
-    skill: str,
+    skill: str | Sequence[str],
     phase: str,
     at: datetime,
     encoding: dict[str, dict[str, int]],
     zone: ZoneInfo,
 ) -> np.ndarray:
-    """The features of one call about to happen at `at`, the same figures as `features`
-    gives a stored call: the session's events are read, and the skill's history is counted in
-    SQL (a popular skill has too many events to read for one prediction)."""
+    """The features of a call about to happen at `at`, the same figures as `features` gives a
+    stored call: the session's events are read, and the skill's history is counted in SQL (a
+    popular skill has too many events to read for one prediction). Several skills give one
+    row each, in their order, from one read of the session and one grouped count."""
+    skills = [skill] if isinstance(skill, str) else list(skill)
     if session_id is None:
         events = Events.of([])
     else:
         events = load_events(project, at, session_id=session_id)
+    n = len(skills)
     row = Rows(
-        sessions=np.array([-1 if session_id is None else session_id], dtype=np.int64),
-        skills=np.array([skill], dtype=object),
-        phases=np.array([phase], dtype=object),
-        times=np.array([micros(at)], dtype=np.int64),
+        sessions=np.full(n, -1 if session_id is None else session_id, dtype=np.int64),
+        skills=np.array(skills, dtype=object),
+        phases=np.array([phase] * n, dtype=object),
+        times=np.full(n, micros(at), dtype=np.int64),
     )
     out = features(events, row, encoding, zone)
-    counts = SkillInvocation.objects.filter(
-        project=project, skill=skill, invoked_at__lt=at
-    ).aggregate(
-        decided=Count("id", filter=Q(completed__isnull=False)),
-        completed=Count("id", filter=Q(completed=True)),
-    )
-    out[0, FEATURES.index("skill_prior_decided")] = counts["decided"]
-    out[0, FEATURES.index("skill_prior_rate")] = (counts["completed"] + 1) / (counts["decided"] + 2)
+    counts = skill_prior_counts(project, skills, at)
+    for i, name in enumerate(skills):
+        completed, decided = counts.get(name, (0, 0))
+        out[i, FEATURES.index("skill_prior_decided")] = decided
+        out[i, FEATURES.index("skill_prior_rate")] = (completed + 1) / (decided + 2)
     return out
+
+
+def skill_prior_counts(
+    project: Project, skills: Sequence[str], at: datetime
+) -> dict[str, tuple[int, int]]:
+    """(completed, decided) of each skill's calls in `project` invoked before `at`, the
+    figures `features` counts from the events: the daily tier's whole days and the hourly
+    rows' whole hours before the hour of `at` (exact: ingest upserts them with the events, in
+    one transaction), and the event log for that hour's calls before `at`, in one query. A
+    popular skill has hundreds of thousands of calls, too many to count for a prediction."""
+    hour = floor_hour(at)
+    day = datetime.combine(hour.date(), time(), tzinfo=UTC)
+    days = SkillDaily.objects.filter(project=project, skill__in=skills, day__lt=day.date())
+    hours = SkillHourly.objects.filter(
+        project=project, skill__in=skills, hour__gte=day, hour__lt=hour
+    )
+    calls = (
+        SkillInvocation.objects.filter(
+            project=project, skill__in=skills, invoked_at__gte=hour, invoked_at__lt=at
+        )
+        .order_by()
+        .values("skill")
+        .annotate(
+            ok=Count("id", filter=Q(completed=True)),
+            bad=Count("id", filter=Q(completed=False)),
+        )
+    )
+    rolled = [
+        rows.order_by().values("skill").annotate(ok=Sum("completed"), bad=Sum("failed"))
+        for rows in (days, hours)
+    ]
+    counts: dict[str, tuple[int, int]] = {}
+    for skill, ok, bad in calls.union(*rolled, all=True).values_list("skill", "ok", "bad"):
+        completed, decided = counts.get(skill, (0, 0))
+        counts[skill] = (completed + (ok or 0), decided + (ok or 0) + (bad or 0))
+    return counts

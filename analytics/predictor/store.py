@@ -10,6 +10,7 @@ changes once stored, so that cache cannot go stale.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import skops.io as sio
 from django.conf import settings
 from django.db import transaction
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from analytics.models import ModelVersion
 from analytics.predictor.features import row_features
@@ -115,6 +116,14 @@ def status(project: Project) -> dict:
     return {"active": False, "reason": last.reason, "version": shown(last)}
 
 
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools (OpenMP, BLAS), found once: finding them reads every loaded
+    library, ~5 ms, too much to do for each prediction. Called after the model is loaded, so
+    the libraries it needs are among them."""
+    return ThreadpoolController()
+
+
 def predict_success(
     project: Project,
     session: Session | None,
@@ -125,21 +134,40 @@ def predict_success(
     """The active model's probability that a call of `skill` in `session` at `at` (default
     now) completes, from the events before `at`: {p_success, version}. Raises NoActiveModel
     with the reason when the project has none."""
-    version = active(project)
+    found = predict_successes(project, session, [skill], at, phase)
+    return {"p_success": found["p_success"][skill], "version": found["version"], "at": found["at"]}
+
+
+def predict_successes(
+    project: Project,
+    session: Session | None,
+    skills: Sequence[str],
+    at: datetime | None = None,
+    phase: str = "",
+    version: ModelVersion | None = None,
+) -> dict:
+    """`predict_success` for several skills at once (one model look-up, one read of the
+    session, one grouped count): {p_success: {skill: p}, version, at}. `version` is the
+    project's active one when the caller has just looked it up."""
+    version = version or active(project)
     if version is None:
         raise NoActiveModel(status(project)["reason"])
     at = at or datetime.now(UTC)
     x = row_features(
         project,
         None if session is None else session.pk,
-        skill,
+        skills,
         phase,
         at,
         version.encoding,
         ZoneInfo(settings.CAIRN_DISPLAY_TZ),
     )
     model = load(version)
-    # One row: threads would cost more than they save, in a server process.
-    with threadpool_limits(limits=1):
-        p = float(model.predict_proba(x)[0, 1])
-    return {"p_success": p, "version": version.pk, "at": at}
+    # A few rows: threads would cost more than they save, in a server process.
+    with _threadpools().limit(limits=1):
+        p = model.predict_proba(x)[:, 1]
+    return {
+        "p_success": {skill: float(value) for skill, value in zip(skills, p, strict=True)},
+        "version": version.pk,
+        "at": at,
+    }

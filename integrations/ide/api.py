@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,14 +12,39 @@ from integrations.ide.suggestions import suggest
 from tracking.api.fields import TextField
 from tracking.api.schema import errors
 from tracking.api.scope import project_or_404
+from tracking.models import Session
 
 
 class SuggestionRequestSerializer(serializers.Serializer):
     project = serializers.SlugField()
-    file_path = TextField(max_length=4096, help_text="Read for its name only; never opened.")
+    file_path = TextField(
+        min_length=1, max_length=4096, help_text="Read for its name only; never opened."
+    )
     language = TextField(max_length=50, required=False, allow_blank=True, default="")
     line = serializers.IntegerField(min_value=1, max_value=10**9, required=False, allow_null=True)
     selection = TextField(max_length=20000, required=False, allow_blank=True, default="")
+    session = TextField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The agent's session (its external id, e.g. Claude Code's session_id): the "
+        "skills it used so far rank their companions higher. Unknown: none used yet.",
+    )
+
+
+class PairSerializer(serializers.Serializer):
+    anchor = serializers.CharField(help_text="The skill it goes with.")
+    anchor_is = serializers.ChoiceField(
+        ["session", "history"],
+        help_text="session: the session used the anchor; history: the anchor is one of the "
+        "skills most used after such edits.",
+    )
+    lift = serializers.FloatField()
+    sessions_together = serializers.IntegerField(help_text="n_AB of the stored pass.")
+    sessions = serializers.IntegerField(help_text="N of the stored pass.")
+    q_value = serializers.FloatField(help_text="Benjamini–Hochberg q, < 0.05.")
+    days = serializers.IntegerField()
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -34,15 +60,30 @@ class SuggestionSerializer(serializers.Serializer):
         "model, otherwise the smoothed rate (x + 1)/(n + 2)."
     )
     confidence_source = serializers.ChoiceField(["predictor", "smoothed_rate"])
-    basis = serializers.ChoiceField(["history", "rule"])
+    basis = serializers.ChoiceField(["history", "dependency", "rule"])
+    score = serializers.FloatField(
+        allow_null=True,
+        help_text="history: share of the edits followed × the strongest pair's lift (1 without "
+        "one); null for dependency and rule suggestions, ranked after.",
+    )
+    follows = serializers.IntegerField(help_text="Edits of such files the skill followed.")
+    edits = serializers.IntegerField(help_text="Edits of such files counted (newest 500).")
+    dependency = PairSerializer(
+        allow_null=True, help_text="The strongest significant pair with an anchor, if any."
+    )
 
 
 class IdeSuggestionsApi(APIView):
+    parser_classes = [JSONParser]  # what IDEs and curl send; the schema then says so
+
     @extend_schema(
         summary="Suggest skills for the file being edited",
         description="From the project's history: skills used within 10 min after edits of "
-        "files with the same extension and test-ness. Without such history, rules on the "
-        "language and selection, marked `basis: rule`. Any key of the project may ask.",
+        "files with the same extension and test-ness, weighted by the stored dependencies "
+        "(significant lift) with the skills most used after such edits or already used by "
+        "the session; skills that only go with those come next (`basis: dependency`). "
+        "Without either, rules on the language and selection, marked `basis: rule`. The "
+        "rule in full: docs/integrations.md. Any key of the project may ask.",
         request=SuggestionRequestSerializer,
         responses={200: SuggestionSerializer(many=True), **errors(400, 401, 404)},
         examples=[
@@ -55,6 +96,7 @@ class IdeSuggestionsApi(APIView):
                     "language": "python",
                     "line": 42,
                     "selection": "def test_it_refuses",
+                    "session": "4d5611e5-241a-462a-8d15-5122611a9569",
                 },
             )  # fmt: skip
         ],
@@ -64,7 +106,14 @@ class IdeSuggestionsApi(APIView):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         project = project_or_404(request.user, data["project"])
+        session = None
+        if data["session"]:
+            session = Session.objects.filter(project=project, external_id=data["session"]).first()
         found = suggest(
-            project, data["file_path"], language=data["language"], selection=data["selection"]
+            project,
+            data["file_path"],
+            language=data["language"],
+            selection=data["selection"],
+            session=session,
         )
         return Response([s.as_dict() for s in found])

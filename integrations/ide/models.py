@@ -28,8 +28,10 @@ class FileEdit(models.Model):
             models.UniqueConstraint(fields=["project", "tool_use_id"], name="file_edit_key")
         ]
         indexes = [
+            # The newest edits of a kind of file, with their sessions, from the index alone.
             models.Index(
-                fields=["project", "extension", "is_test", "-edited_at"], name="file_edit_kind"
+                fields=["project", "extension", "is_test", "-edited_at", "-id", "session"],
+                name="file_edit_newest",
             )
         ]
 

@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analytics.predictor.features import FEATURES, Events, Rows, features, micros, row_features
+from analytics.predictor.features import (
+    FEATURES,
+    Events,
+    Rows,
+    features,
+    micros,
+    row_features,
+    skill_prior_counts,
+)
 from analytics.predictor.training import category_codes
 from tests.analytics.conftest import events as store_events
 from tracking.models import Session, SkillInvocation
@@ -145,3 +153,30 @@ def test_one_call_to_predict_gets_the_same_features_as_the_stored_call(project):
     assert column(one, "session_skill_prior_completed") == [1]
     assert column(one, "skill_prior_decided") == [3]
     assert micros(T0) == 1_793_610_000_000_000
+
+
+def test_a_skills_prior_counts_come_from_the_rollups_and_the_hour_so_far(project):
+    # Calls over three days (whole days from the daily tier), earlier hours of the last day
+    # (hourly rows) and the hour of the prediction, before and after it (the event log).
+    at = T0 + timedelta(days=3, hours=5, minutes=30)
+    specs = [
+        ("pytest", T0 + timedelta(hours=2), True, 1.0),
+        ("pytest", T0 + timedelta(days=1, hours=23, minutes=59), False, 1.0),
+        ("pytest", T0 + timedelta(days=2), None, 1.0),
+        ("pytest", T0 + timedelta(days=3, hours=1), True, 1.0),
+        ("ruff", T0 + timedelta(days=3, hours=4, minutes=59), True, 1.0),
+        ("pytest", at - timedelta(minutes=29), True, 1.0),
+        ("pytest", at - timedelta(microseconds=1), False, 1.0),
+        ("pytest", at, True, 1.0),  # not before `at`
+        ("pytest", at + timedelta(minutes=10), True, 1.0),  # same hour, later
+        ("pytest", at + timedelta(days=1), True, 1.0),
+    ]
+    store_events(project, *specs)
+    # pytest before `at`: completed at +2 h, +3 d 1 h, at − 29 min; failed twice; one undecided.
+    assert skill_prior_counts(project, ["pytest", "ruff", "mypy"], at) == {
+        "pytest": (3, 5),
+        "ruff": (1, 1),
+    }
+    one = row_features(project, None, ["pytest", "mypy"], "", at, ENCODING, UTC_ZONE)
+    assert column(one, "skill_prior_decided") == [5, 0]
+    assert column(one, "skill_prior_rate") == pytest.approx([4 / 7, 1 / 2])
