@@ -26,16 +26,27 @@ def percentile_linear(counted: Sequence[tuple[float, int]], q: float) -> float |
     x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋ + 1] − x[⌊h⌋]). None for an empty multiset. Works on counts,
     so a histogram is read without expanding it.
     """
+    return percentiles_linear(counted, (q,))[0]
+
+
+def percentiles_linear(
+    counted: Sequence[tuple[float, int]], qs: Sequence[float]
+) -> list[float | None]:
+    """`percentile_linear` of each of `qs`, sorting the multiset once."""
     ordered = sorted((value, count) for value, count in counted if count > 0)
     n = sum(count for _, count in ordered)
     if n == 0:
-        return None
-    rank = (n - 1) * q / 100
-    below = int(rank)
-    lower = _value_at(ordered, below)
-    if below == rank or below + 1 >= n:
-        return lower
-    return lower + (rank - below) * (_value_at(ordered, below + 1) - lower)
+        return [None for _ in qs]
+    found: list[float | None] = []
+    for q in qs:
+        rank = (n - 1) * q / 100
+        below = int(rank)
+        lower = _value_at(ordered, below)
+        if below == rank or below + 1 >= n:
+            found.append(lower)
+        else:
+            found.append(lower + (rank - below) * (_value_at(ordered, below + 1) - lower))
+    return found
 
 
 def _value_at(ordered: Sequence[tuple[float, int]], index: int) -> float:
