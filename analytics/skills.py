@@ -9,6 +9,7 @@ proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -163,7 +164,12 @@ def smoothed_rate(successes: int, n: int) -> float:
 def percentile_of_score(scores: list[float], score: float) -> float:
     """`scipy.stats.percentileofscore(scores, score, kind='weak')`: the percentage of `scores`
     at or below `score`, so tied skills share the higher rank and the best skill gets 100."""
-    return 100.0 * sum(1 for s in scores if s <= score) / len(scores)
+    return _rank_in(sorted(scores), score)
+
+
+def _rank_in(ordered: list[float], score: float) -> float:
+    """`percentile_of_score` over scores already sorted: a bisection, not a scan."""
+    return 100.0 * bisect_right(ordered, score) / len(ordered)
 
 
 def effectiveness_percentiles(decided: dict[str, tuple[int, int]]) -> dict[str, float]:
@@ -175,8 +181,8 @@ def effectiveness_percentiles(decided: dict[str, tuple[int, int]]) -> dict[str, 
         interval = wilson_interval(ok, n)
         if n >= RANKED_MIN_DECIDED and interval is not None:
             bounds[skill] = interval[0]
-    scores = list(bounds.values())
-    return {skill: percentile_of_score(scores, bound) for skill, bound in bounds.items()}
+    ordered = sorted(bounds.values())
+    return {skill: _rank_in(ordered, bound) for skill, bound in bounds.items()}
 
 
 def skill_baselines(
