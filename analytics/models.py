@@ -227,39 +227,76 @@ class Exposure(models.Model):
         return f"{self.unit_id} → {self.arm}"
 
 
-class SkillWindowFigures(models.Model):
-    """A skill's figures over a closed window of whole hours in one project that cannot be
-    summed from the rollups cheaply: distinct sessions and named users (distinct counts do
-    not add up across hours), and the window's duration histogram and phase counts (summing
-    them reads a row per bucket and day: millions over 30 days of 20 busy projects).
+class FiguresWindow(models.Model):
+    """A closed window of whole hours [window_start, window_end) over a set of projects (one
+    project, or every project a reader may see), whose skills' figures are stored in
+    SkillWindowFigures rows: a read of the set sums no project's rows.
 
     Written by the analytics worker (`analytics.window_figures.recompute`) for the standard
-    windows ending at its hour; the skills endpoint reads it, adds what came after
-    `window_end`, and counts live instead when the window's invocations no longer match the
-    ones stored (events delivered late into the window since).
+    windows ending at its hour, each project alone, every project and each user's visible set;
+    and by a read that finds none up to date (`analytics.window_figures.set_figures`). A read
+    uses it while `checks` still equal its projects' invocations since the window's first UTC
+    midnight (events are append-only: a late one shows); otherwise it is counted again.
     """
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    skill = models.CharField(max_length=200)
+    projects_key = models.CharField(
+        max_length=64, help_text="sha256 of the sorted project ids, comma-separated."
+    )
+    project_ids = models.JSONField(default=list, help_text="The set's project ids, sorted.")
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
-    invocations = models.PositiveIntegerField(help_text="The window's, when it was counted.")
+    checks = models.JSONField(
+        default=dict,
+        help_text="Project id → its invocations from window_start's UTC midnight to window_end,"
+        " read before the figures were counted.",
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["projects_key", "window_start", "window_end"], name="figureswindow_key"
+            )
+        ]
+        indexes = [models.Index(fields=["window_end"], name="figureswindow_end")]
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.project_ids)} projects {self.window_start:%Y-%m-%d %H}:00–"
+            f"{self.window_end:%Y-%m-%d %H}:00"
+        )
+
+
+class SkillWindowFigures(models.Model):
+    """A skill's figures over a stored window (`FiguresWindow`) of a set of projects: the
+    additive totals of the rollups, and what cannot be summed from them cheaply: distinct
+    sessions and named users (distinct counts do not add up across hours, and users not
+    across projects), the window's duration histogram and phase counts (summing them reads a
+    row per bucket and day: millions over 30 days of 20 busy projects).
+    """
+
+    window = models.ForeignKey(FiguresWindow, on_delete=models.CASCADE, related_name="skills")
+    skill = models.CharField(max_length=200)
+    invocations = models.PositiveIntegerField()
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    duration_sum = models.FloatField(default=0)
+    duration_sumsq = models.FloatField(default=0)
+    in_projects = models.JSONField(default=list, help_text="Ids of the projects that used it.")
     sessions = models.PositiveIntegerField()
     users = models.JSONField(default=list, help_text="Distinct non-empty Session.user_name.")
     durations = models.JSONField(default=dict, help_text="Duration bucket → count.")
     phases = models.JSONField(default=dict, help_text="Non-empty phase → count.")
-    computed_at = models.DateTimeField()
 
     class Meta:
-        indexes = [
-            models.Index(
-                fields=["project", "window_start", "window_end"], name="skillwindowfigures_window"
-            )
+        constraints = [
+            models.UniqueConstraint(fields=["window", "skill"], name="skillwindowfigures_key")
         ]
         verbose_name_plural = "skill window figures"
 
     def __str__(self) -> str:
-        return f"{self.skill} {self.window_start:%Y-%m-%d %H}:00–{self.window_end:%Y-%m-%d %H}:00"
+        return f"{self.skill} in {self.window}"
 
 
 class DependencyPass(models.Model):

@@ -1,6 +1,6 @@
 """Per-skill statistics from the rollups (never from the event log): whole days from the
-daily tier, the other hours from the hourly rows (`analytics.tiers`), and what is not additive
-from the worker's stored window figures (`analytics.window_figures`).
+daily tier, the other hours from the hourly rows (`analytics.tiers`); baselines from the
+figures stored per set of projects and window (`analytics.window_figures`).
 
 Every figure carries what it was computed on: the window and n. Completion rates are
 proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
@@ -9,6 +9,7 @@ proportions with a Wilson score interval, since they are rates of 0/1 outcomes.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -18,10 +19,10 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from analytics.tiers import Tiers, by_skill, window_totals
-from analytics.window_figures import Figures, figures
+from analytics.window_figures import TOTAL_FIELDS, set_figures
 from lib import buckets
 from lib.hours import floor_hour
-from lib.stats import percentile_linear
+from lib.stats import percentile_linear, percentiles_linear
 from tracking.models import Project, SkillDurationBucketDay, SkillSessionHour
 
 Z_95 = 1.959963984540054
@@ -163,7 +164,12 @@ def smoothed_rate(successes: int, n: int) -> float:
 def percentile_of_score(scores: list[float], score: float) -> float:
     """`scipy.stats.percentileofscore(scores, score, kind='weak')`: the percentage of `scores`
     at or below `score`, so tied skills share the higher rank and the best skill gets 100."""
-    return 100.0 * sum(1 for s in scores if s <= score) / len(scores)
+    return _rank_in(sorted(scores), score)
+
+
+def _rank_in(ordered: list[float], score: float) -> float:
+    """`percentile_of_score` over scores already sorted: a bisection, not a scan."""
+    return 100.0 * bisect_right(ordered, score) / len(ordered)
 
 
 def effectiveness_percentiles(decided: dict[str, tuple[int, int]]) -> dict[str, float]:
@@ -175,8 +181,8 @@ def effectiveness_percentiles(decided: dict[str, tuple[int, int]]) -> dict[str, 
         interval = wilson_interval(ok, n)
         if n >= RANKED_MIN_DECIDED and interval is not None:
             bounds[skill] = interval[0]
-    scores = list(bounds.values())
-    return {skill: percentile_of_score(scores, bound) for skill, bound in bounds.items()}
+    ordered = sorted(bounds.values())
+    return {skill: _rank_in(ordered, bound) for skill, bound in bounds.items()}
 
 
 def skill_baselines(
@@ -187,10 +193,10 @@ def skill_baselines(
     skills: list[str] | None = None,
     across: QuerySet[Project] | list[Project] | None = None,
 ) -> list[SkillBaseline]:
-    """`skill_stats` plus the baseline figures, all from rollups: the totals from both tiers
-    (`analytics.tiers`), sessions, users, duration percentiles and phases from the worker's
-    stored window figures completed with the rollups, or counted from the rollups
-    (`analytics.window_figures`).
+    """`skill_stats` plus the baseline figures, all from rollups: totals, sessions, users,
+    duration percentiles and phases of the set of projects from the stored window figures
+    completed with the current hour, or counted from the rollups
+    (`analytics.window_figures.set_figures`).
 
     The effectiveness rank is among every skill of `projects` in the window, whatever
     `skills` selects. With `across` (every project the reader may see), each skill also
@@ -198,32 +204,30 @@ def skill_baselines(
     """
     start = floor_hour(since)
     end = until or datetime.now(UTC)
-    tiers = Tiers.of(start, end)
-    # Every skill of the window (the rank is among all of them), in one pass per tier.
-    per_project = window_totals(projects, tiers)
-    totals = by_skill(per_project)
-    ranks = effectiveness_percentiles({r["skill"]: (r["ok"], r["ok"] + r["bad"]) for r in totals})
-    found = figures(projects, start, end, skills, per_project)
+    # Every skill of the window: the rank is among all of them.
+    found = set_figures(projects, start, end, skills)
+    ranks = effectiveness_percentiles({s: (f.ok, f.ok + f.bad) for s, f in found.items()})
     result = []
-    for row in totals:
-        if skills is not None and row["skill"] not in skills:
+    for skill, seen in found.items():
+        if skills is not None and skill not in skills:
             continue
-        seen = found.get(row["skill"]) or Figures()
         counted = [(buckets.midpoint(b), n) for b, n in seen.durations.items()]
+        p50, p90, p95 = percentiles_linear(counted, (50, 90, 95))
         phases = seen.phases.items()
+        row = {"skill": skill, **{name: getattr(seen, name) for name in TOTAL_FIELDS}}
         stats = _stats_of(row, seen.sessions, start, end)
         result.append(
             SkillBaseline(
                 **{f.name: getattr(stats, f.name) for f in fields(SkillStats)},
                 users=len(seen.users),
                 rate_smoothed=smoothed_rate(stats.completed, stats.decided),
-                duration_p50=percentile_linear(counted, 50),
-                duration_p90=percentile_linear(counted, 90),
-                duration_p95=percentile_linear(counted, 95),
+                duration_p50=p50,
+                duration_p90=p90,
+                duration_p95=p95,
                 # Most invocations; a tie goes to the phase first in alphabetical order.
                 most_common_phase=min(phases, key=lambda p: (-p[1], p[0]))[0] if phases else None,
-                effectiveness_percentile=ranks.get(row["skill"]),
-                projects=row["projects"],
+                effectiveness_percentile=ranks.get(skill),
+                projects=len(seen.projects),
             )
         )
     result.sort(key=lambda b: (-b.invocations, b.skill))

@@ -67,9 +67,12 @@ class Tiers:
 
 
 def window_totals(
-    projects: QuerySet[Project] | list[Project], tiers: Tiers, skills: list[str] | None = None
+    projects: QuerySet[Project] | list[Project] | list[int],
+    tiers: Tiers,
+    skills: list[str] | None = None,
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """TOTALS per (skill, project id) over the window, from both tiers."""
+    """TOTALS per (skill, project id) over the window, from both tiers (`projects` may be
+    given by their ids)."""
     found: dict[tuple[str, int], dict[str, Any]] = {}
     reads = [(SkillHourly, tiers.hours)] + ([(SkillDaily, tiers.days)] if tiers.days else [])
     for model, where in reads:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -26,23 +28,30 @@ def percentile_linear(counted: Sequence[tuple[float, int]], q: float) -> float |
     x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋ + 1] − x[⌊h⌋]). None for an empty multiset. Works on counts,
     so a histogram is read without expanding it.
     """
+    return percentiles_linear(counted, (q,))[0]
+
+
+def percentiles_linear(
+    counted: Sequence[tuple[float, int]], qs: Sequence[float]
+) -> list[float | None]:
+    """`percentile_linear` of each of `qs`, sorting the multiset once (the value at a rank is
+    found by bisecting the running counts)."""
     ordered = sorted((value, count) for value, count in counted if count > 0)
-    n = sum(count for _, count in ordered)
+    running = list(accumulate(count for _, count in ordered))
+    n = running[-1] if running else 0
     if n == 0:
-        return None
-    rank = (n - 1) * q / 100
-    below = int(rank)
-    lower = _value_at(ordered, below)
-    if below == rank or below + 1 >= n:
-        return lower
-    return lower + (rank - below) * (_value_at(ordered, below + 1) - lower)
+        return [None for _ in qs]
 
+    def value_at(index: int) -> float:
+        return ordered[bisect_right(running, index)][0]
 
-def _value_at(ordered: Sequence[tuple[float, int]], index: int) -> float:
-    """The value at 0-based `index` of the sorted multiset given as (value, count) pairs."""
-    seen = 0
-    for value, count in ordered:
-        seen += count
-        if index < seen:
-            return value
-    raise IndexError(index)
+    found: list[float | None] = []
+    for q in qs:
+        rank = (n - 1) * q / 100
+        below = int(rank)
+        lower = value_at(below)
+        if below == rank or below + 1 >= n:
+            found.append(lower)
+        else:
+            found.append(lower + (rank - below) * (value_at(below + 1) - lower))
+    return found

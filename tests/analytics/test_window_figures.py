@@ -11,11 +11,11 @@ import pytest
 from django.core.management import call_command
 
 from analytics import window_figures
-from analytics.models import SkillWindowFigures
+from analytics.models import FiguresWindow, SkillWindowFigures
 from analytics.tiers import Tiers
 from lib.hours import floor_hour
 from tracking.ingest import InvocationEvent, record_invocations
-from tracking.models import Session
+from tracking.models import Project, Session
 
 URL = "/api/v1/projects/alpha/skills"
 HOUR = timedelta(hours=1)
@@ -102,8 +102,8 @@ def test_stored_figures_answer_as_counting_live_does(owner_client, project, hour
     assert live["7d"] == live["30d"] == {"pytest": (4, 4, 2), "ruff": (1, 1, 1)}
     call_command("analytics_worker", "--once", stdout=StringIO())
     same_hour(hour)
-    stored = SkillWindowFigures.objects.get(skill="pytest", window_start=hour - 23 * HOUR)
-    assert (stored.window_end, stored.invocations, stored.sessions) == (hour, 3, 3)
+    stored = SkillWindowFigures.objects.get(skill="pytest", window__window_start=hour - 23 * HOUR)
+    assert (stored.window.window_end, stored.invocations, stored.sessions) == (hour, 3, 3)
     assert stored.users == ["ann", "bob"]
     assert {w: figures(owner_client, w) for w in live} == live
     # Percentiles and phases too: p50 of 2 s and 8 s (midpoints of their buckets); lint wins.
@@ -145,8 +145,132 @@ def test_the_worker_recomputes_only_what_changed_within_its_hour(project, hour):
     assert window_figures.recompute(hour + timedelta(minutes=5)) == (0, 0)
     use(project, "late", "s5", "dee", hour - 5 * HOUR)
     assert window_figures.recompute(hour + timedelta(minutes=10)) == (1, 8)
-    stored = SkillWindowFigures.objects.get(skill="pytest", window_start=hour - 23 * HOUR)
+    stored = SkillWindowFigures.objects.get(skill="pytest", window__window_start=hour - 23 * HOUR)
     assert (stored.invocations, stored.sessions, stored.users) == (4, 4, ["ann", "bob", "dee"])
     # The next hour's windows replace this hour's.
     window_figures.recompute(hour + HOUR)
-    assert set(SkillWindowFigures.objects.values_list("window_end", flat=True)) == {hour + HOUR}
+    assert set(SkillWindowFigures.objects.values_list("window__window_end", flat=True)) == {
+        hour + HOUR
+    }
+
+
+# Figures stored per set of projects: every project together, a user's visible set.
+
+ACROSS = "/api/v1/skills"
+
+
+def across(client, window="24h", project="alpha"):
+    """The across_projects figures of each skill: (n, sessions, users, projects)."""
+    body = client.get(ACROSS, {"window": window, "project": project}).json()
+    return {
+        s["skill"]: tuple(s["across_projects"][k] for k in ("n", "sessions", "users", "projects"))
+        for s in body["skills"]
+    }
+
+
+@pytest.fixture
+def two(project, other_project, owner, hour):
+    """beta too: dee in s9 and ann (also in alpha) in s8, 4 h ago; gamma, which alice does
+    not see: bob in s7. alice sees alpha and beta."""
+    use(other_project, "b1", "s9", "dee", hour - 4 * HOUR, duration=4.0, phase="test")
+    use(other_project, "b2", "s8", "ann", hour - 4 * HOUR)
+    gamma = Project.objects.create(name="Gamma", slug="gamma")
+    use(gamma, "g1", "s7", "bob", hour - 4 * HOUR)
+    other_project.members.add(owner)
+    return gamma
+
+
+def keyed(*projects):
+    return window_figures.projects_key(p.pk for p in projects)
+
+
+@pytest.mark.django_db
+def test_the_worker_stores_every_project_and_each_users_visible_set(
+    owner_client, admin_client, project, other_project, two, hour
+):
+    gamma = two
+    call_command("analytics_worker", "--once", stdout=StringIO())
+    same_hour(hour)
+    keys = set(FiguresWindow.objects.values_list("projects_key", flat=True))
+    # Each project alone, all three (a superuser's), and alice's alpha + beta.
+    assert keys == {
+        keyed(project),
+        keyed(other_project),
+        keyed(gamma),
+        keyed(project, other_project, gamma),
+        keyed(project, other_project),
+    }
+    mine = SkillWindowFigures.objects.get(
+        skill="pytest",
+        window__projects_key=keyed(project, other_project),
+        window__window_start=hour - 23 * HOUR,
+    )
+    # By hand: alpha's s0, s1, s2 and beta's s8, s9; ann is in both projects, counted once.
+    assert (mine.invocations, mine.sessions, mine.users) == (5, 5, ["ann", "bob", "dee"])
+    assert mine.in_projects == sorted([project.pk, other_project.pk])
+    assert across(owner_client)["pytest"] == (5, 5, 3, 2)
+    # The superuser sees gamma too: one more session, and bob again (not a new user).
+    assert across(admin_client)["pytest"] == (6, 6, 3, 3)
+    # The stored row is what answers.
+    SkillWindowFigures.objects.filter(pk=mine.pk).update(sessions=42)
+    assert across(owner_client)["pytest"] == (5, 42, 3, 2)
+
+
+@pytest.mark.django_db
+def test_a_set_with_no_stored_figures_is_counted_once_and_stored(
+    owner_client, project, other_project, two, hour
+):
+    # No worker pass: the first read counts alpha and beta, stores each and their set.
+    first = whole(owner_client, "7d")
+    same_hour(hour)
+    stored = FiguresWindow.objects.get(
+        projects_key=keyed(project, other_project), window_start=hour - 167 * HOUR
+    )
+    assert stored.window_end == hour
+    assert stored.project_ids == sorted([project.pk, other_project.pk])
+    assert FiguresWindow.objects.filter(projects_key=keyed(project)).exists()
+    # The second read answers from it, the same to the last field.
+    assert whole(owner_client, "7d") == first
+    wide = {s["skill"]: s["across_projects"] for s in first}["pytest"]
+    # 7 d: alpha's s0–s3 and beta's s8, s9; users ann, bob, dee.
+    assert (wide["n"], wide["sessions"], wide["users"], wide["projects"]) == (6, 6, 3, 2)
+
+
+@pytest.mark.django_db
+def test_a_late_event_in_one_project_makes_the_sets_with_it_stale(
+    owner_client, admin_client, project, other_project, two, hour
+):
+    call_command("analytics_worker", "--once", stdout=StringIO())
+    SkillWindowFigures.objects.update(sessions=99)
+    # Delivered late into beta, 6 h ago: a new session of a user already counted (ann).
+    use(other_project, "late", "s10", "ann", hour - 6 * HOUR)
+    same_hour(hour)
+    # alpha + beta and all three are built again: from alpha's and gamma's own stored
+    # figures, which still hold (their 99 sessions), and beta counted again (s8, s9, s10).
+    assert across(owner_client)["pytest"] == (6, 99 + 3, 3, 2)
+    assert across(admin_client)["pytest"] == (7, 99 + 3 + 99, 3, 3)
+    assert figures(owner_client, "24h")["pytest"] == (3, 99, 2)
+    beta = SkillWindowFigures.objects.get(
+        skill="pytest",
+        window__projects_key=keyed(other_project),
+        window__window_start=hour - 23 * HOUR,
+    )
+    assert (beta.invocations, beta.sessions, beta.users) == (3, 3, ["ann", "dee"])
+    # The reads stored their 24 h windows again; the worker recomputes beta's four (pytest)
+    # and the 7, 30 and 90 days of both sets (pytest, ruff): 4 + 6 + 6 rows.
+    assert window_figures.recompute(hour + timedelta(minutes=5)) == (1, 16)
+    assert window_figures.recompute(hour + timedelta(minutes=6)) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_the_checks_sum_each_projects_invocations_since_the_windows_first_midnight(
+    project, other_project
+):
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    use(project, "a", "s1", "ann", day + timedelta(hours=2))  # before the window: counted
+    use(project, "b", "s1", "ann", day + timedelta(hours=5))
+    use(project, "c", "s1", "ann", day + timedelta(days=1, hours=9))  # from the end: not
+    use(other_project, "d", "s2", "bob", day + timedelta(days=1, hours=1))
+    start, end = day + timedelta(hours=4), day + timedelta(days=1, hours=9)
+    sums = window_figures.check_sums([project.pk, other_project.pk], [start], end)
+    assert sums == [{project.pk: 2, other_project.pk: 1}]
