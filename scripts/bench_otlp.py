@@ -99,6 +99,30 @@ def client(args: tuple) -> list[float]:
     return latencies
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds each process has used so far (Linux /proc)."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def backends() -> list[int]:
+    """The Postgres server processes of the benchmark database's other connections."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def timed(method, spent: dict[str, list], label: str = ""):
     """`method` (a psycopg call), adding its time to `spent` under its statement or `label`."""
 
@@ -234,9 +258,12 @@ def main() -> None:
         ]  # fmt: skip
         with multiprocessing.get_context("spawn").Pool(options.clients) as pool:
             pool.map(client, warm)  # a warm-up export per client: imports, connections
+            daphnes = [server.pid for server in servers]
+            cpu_before = cpu_seconds(daphnes + backends())
             started = time.perf_counter()
             latencies = [t for part in pool.map(client, jobs) for t in part]
             elapsed = time.perf_counter() - started
+            cpu_after = cpu_seconds(daphnes + backends())
     finally:
         for server in servers:
             server.terminate()
@@ -254,6 +281,13 @@ def main() -> None:
         f"p99 {percentile(latencies, 99) * 1000:.0f} ms"
     )
     print(f"stored events: {stored} (sent {sent}); tool calls: {calls}")
+    used = {pid: cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after}
+    daphne = sum(used.get(pid, 0.0) for pid in daphnes)
+    postgres = sum(seconds for pid, seconds in used.items() if pid not in daphnes)
+    print(
+        f"CPU during the run: Daphne {daphne:.2f} s, Postgres (this database's connections) "
+        f"{postgres:.2f} s, in {elapsed:.2f} s on {os.cpu_count()} cores"
+    )
     if stored != sent:
         raise SystemExit("stored events differ from the records sent")
 
