@@ -15,11 +15,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -90,8 +89,7 @@ READERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):  # a tuple: a frozen dataclass per record cost more to build
     """A log record as read: its event name, session id (None: none that can be stored),
     attributes, time in nanoseconds and as a datetime."""
 
@@ -243,7 +241,8 @@ def store_logs(project: Project, request) -> Outcome:
         for r in records:
             session = sessions.get(r.sid) if r.sid else None
             key = _key(r.name, r.sid, r.attrs, r.time_ns)
-            detail = json.dumps(_detail(r.name, r.attrs, store_prompts))
+            # orjson: json.dumps took ten times as long for these small objects.
+            detail = orjson.dumps(_detail(r.name, r.attrs, store_prompts)).decode()
             rows.append(
                 [project.pk, session.pk if session else None, key, r.name, adapt(r.at), detail]
             )
