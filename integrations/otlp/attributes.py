@@ -37,7 +37,14 @@ def attributes(key_values: Any, only: frozenset[str] | None = None) -> dict[str,
     not read, so converting them would be wasted work)."""
     if only is None:
         return {kv.key: value_of(kv.value) for kv in key_values}
-    return {kv.key: value_of(kv.value) for kv in key_values if kv.key in only}
+    found = {}
+    for kv in key_values:
+        key = kv.key  # each read of a protobuf field builds a new Python object: once
+        if key in only:
+            value = kv.value
+            is_text = value.WhichOneof("value") == "string_value"
+            found[key] = value.string_value if is_text else value_of(value)
+    return found
 
 
 def text(attrs: dict[str, Any], name: str) -> str:
