@@ -82,8 +82,9 @@ def _round(value: float | None) -> float | None:
 
 def active_sessions(project_ids: tuple[int, ...], now: datetime) -> dict:
     """Not-ended sessions with activity in the last CAIRN_SESSION_IDLE_MINUTES: count and the
-    latest started, each as `session_updated` shows it. Skill activity is read from the hourly rollup (the snapshot never scans the
-    event log), so it counts from the start of the hour the idle window begins in."""
+    latest started, each as `session_updated` shows it. Skill activity is read from the hourly
+    rollup (the snapshot never scans the event log), so it counts from the start of the hour
+    the idle window begins in."""
     since = now - timedelta(minutes=settings.CAIRN_SESSION_IDLE_MINUTES)
     invoked = SkillSessionHour.objects.filter(
         project_id__in=project_ids, hour__gte=floor_hour(since)
