@@ -255,14 +255,18 @@ def store_logs(project: Project, request) -> Outcome:
         # Plain SQL (lib/sql.py): the ORM's per-row work cost more than Postgres took to store
         # them. A retried export's events are already there: the unique key drops them.
         insert_rows(OtlpEvent, EVENT_COLUMNS, rows, suffix=ON_CONFLICT)
+        # The requests before the tool calls: the calls' rollup rows (one per skill and hour,
+        # shared by every export of the project) stay locked until the commit, so the less
+        # comes after them the less concurrent exports wait. The transcript import stores its
+        # requests first too; the session totals stay last, after the rollups, as there.
+        grown = _store_requests(requests) if requests else set()
         if calls:
             record_invocations(project, calls, source="otlp", sessions=sessions)
-        if requests:
-            # The refreshed sessions replace the ones read above, so that the live frames
-            # carry the totals with this export's requests in them.
-            for session in refresh_totals(_store_requests(requests)):
-                session.project = project
-                sessions[session.external_id] = session
+        # The refreshed sessions replace the ones read above, so that the live frames carry
+        # the totals with this export's requests in them.
+        for session in refresh_totals(grown):
+            session.project = project
+            sessions[session.external_id] = session
         events.send_sessions_updated(sessions.values())
     outcome.accepted = len(rows)
     return outcome
