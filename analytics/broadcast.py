@@ -21,14 +21,13 @@ from analytics.frames import (
     encode,
     experiment_data,
     server_time,
-    session_data,
+    sessions_data,
 )
 from analytics.layer import channel_layer
 from analytics.liveview import events_group
 from analytics.models import Experiment, SkillAnomaly
 from tracking import events
 from tracking.models import Checkpoint, Session
-from tracking.panels import live_session_fields
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +64,10 @@ def sessions_updated(sessions: Iterable[Session]) -> None:
     costs milliseconds, one per session would cost seconds.
     """
     sessions = list(sessions)
-    extra = live_session_fields(sessions)  # e.g. the OTLP figures (integrations/otlp)
     _send_on_commit(
         [
-            (s.project_id, "session_updated", "session", {**session_data(s), **extra[s.pk]})
-            for s in sessions
+            (s.project_id, "session_updated", "session", data)
+            for s, data in zip(sessions, sessions_data(sessions), strict=True)
         ]
     )
 

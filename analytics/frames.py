@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from analytics.models import Experiment, SkillAnomaly
 from tracking import instruments
 from tracking.models import Checkpoint, Session
+from tracking.panels import live_session_fields
 
 
 def server_time(moment: datetime | None = None) -> str:
@@ -72,6 +73,14 @@ def session_data(session: Session) -> dict:
         # A decimal as text keeps cents exact; None = cost not known.
         "cost_usd": str(session.cost_usd) if session.cost_usd is not None else None,
     }
+
+
+def sessions_data(sessions: list[Session]) -> list[dict]:
+    """Sessions as every frame shows them (`session_updated` and the snapshot's
+    `active_sessions`): `session_data` and the fields other apps register for live frames
+    (tracking.panels, e.g. `otlp` from integrations/otlp), read for the whole batch at once."""
+    extra = live_session_fields(sessions)
+    return [{**session_data(s), **extra[s.pk]} for s in sessions]
 
 
 def anomaly_data(anomaly: SkillAnomaly) -> dict:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import Q
 
-from analytics.frames import anomaly_data, iso, session_data
+from analytics.frames import anomaly_data, iso, sessions_data
 from analytics.liveview import ALL, PROJECT, SKILL, LiveView
 from analytics.models import SkillAnomaly
 from analytics.skills import SkillStats, last_hours, skill_stats
@@ -82,8 +82,9 @@ def _round(value: float | None) -> float | None:
 
 def active_sessions(project_ids: tuple[int, ...], now: datetime) -> dict:
     """Not-ended sessions with activity in the last CAIRN_SESSION_IDLE_MINUTES: count and the
-    latest started. Skill activity is read from the hourly rollup (the snapshot never scans the
-    event log), so it counts from the start of the hour the idle window begins in."""
+    latest started, each as `session_updated` shows it. Skill activity is read from the hourly
+    rollup (the snapshot never scans the event log), so it counts from the start of the hour
+    the idle window begins in."""
     since = now - timedelta(minutes=settings.CAIRN_SESSION_IDLE_MINUTES)
     invoked = SkillSessionHour.objects.filter(
         project_id__in=project_ids, hour__gte=floor_hour(since)
@@ -92,7 +93,8 @@ def active_sessions(project_ids: tuple[int, ...], now: datetime) -> dict:
         Q(started_at__gte=since) | Q(updated_at__gte=since) | Q(pk__in=invoked)
     )
     recent = sessions.select_related("project").order_by("-started_at", "-pk")[:RECENT_SESSIONS]
-    return {"count": sessions.count(), "sessions": [session_data(s) for s in recent]}
+    # The same entries as session_updated frames, the OTLP figures included.
+    return {"count": sessions.count(), "sessions": sessions_data(list(recent))}
 
 
 def view_payload(view: LiveView, figures: ProjectSetFigures, slugs: dict[int, str]) -> dict:

@@ -10,7 +10,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from lib.ranges import check_time
+from lib.ranges import TIME_MAX, TIME_MIN, check_time
 from lib.text import check_text
 
 TEXT_MAX = 200
@@ -19,6 +19,8 @@ TEXT_MAX = 200
 def value_of(any_value: Any) -> Any:
     """An AnyValue as str, int, float, bool, list or dict (None when empty)."""
     which = any_value.WhichOneof("value")
+    if which == "string_value":  # nearly every attribute Claude Code sends
+        return any_value.string_value
     if which is None:
         return None
     if which == "array_value":
@@ -30,8 +32,19 @@ def value_of(any_value: Any) -> Any:
     return getattr(any_value, which)
 
 
-def attributes(key_values: Any) -> dict[str, Any]:
-    return {kv.key: value_of(kv.value) for kv in key_values}
+def attributes(key_values: Any, only: frozenset[str] | None = None) -> dict[str, Any]:
+    """Key-values as a dict of plain values; with `only`, just those keys (the others are
+    not read, so converting them would be wasted work)."""
+    if only is None:
+        return {kv.key: value_of(kv.value) for kv in key_values}
+    found = {}
+    for kv in key_values:
+        key = kv.key  # each read of a protobuf field builds a new Python object: once
+        if key in only:
+            value = kv.value
+            is_text = value.WhichOneof("value") == "string_value"
+            found[key] = value.string_value if is_text else value_of(value)
+    return found
 
 
 def text(attrs: dict[str, Any], name: str) -> str:
@@ -73,4 +86,6 @@ def moment(unix_nano: int, name: str) -> datetime:
     """A nanosecond Unix time as an aware datetime inside lib.ranges' range, or ValueError."""
     if unix_nano <= 0:
         raise ValueError(f"{name}: missing")
-    return check_time(datetime.fromtimestamp(unix_nano / 1e9, UTC), name)
+    value = datetime.fromtimestamp(unix_nano / 1e9, UTC)
+    # In UTC, check_time's test is this comparison; it runs only to word the error.
+    return value if TIME_MIN <= value < TIME_MAX else check_time(value, name)

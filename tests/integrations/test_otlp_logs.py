@@ -11,9 +11,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
 from integrations.models import ApiRequest, OtlpEvent
-from tests.integrations.otlp_requests import SESSION, as_json, logs, post
+from tests.integrations.otlp_requests import NOW_NS, SESSION, as_json, logs, post
 from tracking.models import Session, SkillInvocation
 
 from .conftest import EXPECTED, TRANSCRIPTS
@@ -173,3 +174,31 @@ def test_json_takes_hex_ids_and_ignores_unknown_fields(client, write_key):
     answer = client.post("/otlp/v1/logs", json.dumps(body), content_type="application/json", **auth)
     assert answer.status_code == 400
     assert answer.json()["error"]["message"] == "traceId: not a hex id."
+
+
+def test_records_without_a_time_or_a_name_are_counted_in_partial_success(client, write_key):
+    export = logs([("user_prompt", {"prompt.id": "p1"}), ("tool_decision", {})])
+    unnamed = export.resource_logs[0].scope_logs[0].log_records.add()
+    unnamed.time_unix_nano = NOW_NS
+    timeless = export.resource_logs[0].scope_logs[0].log_records.add()
+    timeless.body.string_value = "claude_code.user_prompt"
+    answer = post(client, "logs", export, write_key)
+    assert answer["Content-Type"] == "application/x-protobuf"
+    parsed = ExportLogsServiceResponse.FromString(answer.content)
+    assert parsed.partial_success.rejected_log_records == 2
+    assert parsed.partial_success.error_message == (
+        "a record with no event name; timeUnixNano: missing"
+    )
+    assert sorted(OtlpEvent.objects.values_list("name", flat=True)) == [
+        "tool_decision",
+        "user_prompt",
+    ]
+    # The same export as JSON: the answer is JSON, the rejected count a string (int64).
+    again = post(client, "logs", export, write_key, encoding="json")
+    assert again.json() == {
+        "partialSuccess": {
+            "rejectedLogRecords": "2",
+            "errorMessage": "a record with no event name; timeUnixNano: missing",
+        }
+    }
+    assert OtlpEvent.objects.count() == 2  # the retry stored nothing twice

@@ -40,50 +40,49 @@ TOTAL_FIELDS = (
 def _request_totals(ids: list[int]) -> tuple[dict[int, dict[str, Usage]], dict[int, int]]:
     """Per session: tokens by model, and the context of its last turn (by time, then id).
 
-    Plain SQL: this runs for every file, and building the same two queries through the ORM
-    cost more than Postgres took to answer them."""
+    Plain SQL, one grouped statement per 500 sessions: this runs for every file and every
+    OTLP export, and the ORM's query building cost more than Postgres took to answer."""
     table = connection.ops.quote_name(ApiRequest._meta.db_table)
     sums: dict[int, dict[str, Usage]] = defaultdict(dict)
     last_context: dict[int, int] = {}
-    columns = ", ".join(f"SUM({name})" for name in TOKEN_FIELDS)
+    columns = ", ".join(f"SUM(r.{name})" for name in TOKEN_FIELDS)
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 500):
             condition, params = any_of(ids[start : start + 500])
+            # Each group's session's latest request through the (session, timestamp) index,
+            # beside its sums: a join over all requests was planned as a full scan on a fresh
+            # table. A session without requests has no group, so no last context either.
             cursor.execute(
-                f"SELECT session_id, model, {columns} FROM {table} "  # noqa: S608 - names only
-                f"WHERE session_id {condition} GROUP BY session_id, model",
+                f"SELECT r.session_id, r.model, {columns}, "  # noqa: S608 - names only
+                "(SELECT l.input_tokens + l.cache_read_tokens + l.cache_creation_tokens "
+                f"FROM {table} l WHERE l.session_id = r.session_id "
+                "ORDER BY l.timestamp DESC, l.id DESC LIMIT 1) "
+                f"FROM {table} r WHERE r.session_id {condition} GROUP BY r.session_id, r.model",
                 params,
             )
-            for session_id, model, *values in cursor.fetchall():
+            for session_id, model, *values, context in cursor.fetchall():
                 counts = [int(v or 0) for v in values]  # Postgres sums bigints as numeric
                 usage = dict(zip(USAGE_ATTRS.values(), counts, strict=True))
                 sums[session_id][model] = Usage(**usage)
-            # Per session listed, its latest request through the (session, timestamp) index:
-            # a join over all requests was planned as a full scan on a fresh table.
-            sessions_table = connection.ops.quote_name(Session._meta.db_table)
-            cursor.execute(
-                "SELECT s.id, (SELECT l.input_tokens + l.cache_read_tokens "  # noqa: S608
-                f"+ l.cache_creation_tokens FROM {table} l WHERE l.session_id = s.id "
-                "ORDER BY l.timestamp DESC, l.id DESC LIMIT 1) "
-                f"FROM {sessions_table} s WHERE s.id {condition}",
-                params,
-            )
-            last_context.update(row for row in cursor.fetchall() if row[1] is not None)
+                if context is not None:
+                    last_context[session_id] = context
     return sums, last_context
 
 
-def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -> None:
+def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -> list[Session]:
     """Recompute each session's tokens, models, cost and last context from its requests, so
-    the figures are exact however the requests arrived. `loaded`: sessions (with their
-    `claude` facts) the caller read in this transaction, not read again."""
+    the figures are exact however the requests arrived; returns the sessions, as saved.
+    `loaded`: sessions (with their `claude` facts) the caller read in this transaction, not
+    read again."""
     ids = sorted(set(session_ids))
     if not ids:
-        return
+        return []
     sums, last_context = _request_totals(ids)
     idle = timedelta(minutes=settings.CAIRN_SESSION_IDLE_MINUTES)
     now = timezone.now()
     changed = []
-    for session in _sessions_to_refresh(ids, loaded):
+    sessions = _sessions_to_refresh(ids, loaded)
+    for session in sessions:
         before = _totals_of(session)
         _set_request_totals(session, sums.get(session.pk, {}), last_context.get(session.pk))
         _end_if_idle(session, now, idle)
@@ -91,6 +90,7 @@ def refresh_totals(session_ids: Iterable[int], loaded: Iterable[Session] = ()) -
             session.updated_at = now
             changed.append(session)
     update_rows(Session, changed, (*TOTAL_FIELDS, "updated_at"))
+    return sessions
 
 
 def _sessions_to_refresh(ids: list[int], loaded: Iterable[Session]) -> list[Session]:
