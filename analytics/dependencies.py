@@ -29,6 +29,7 @@ from django.db.models import Q
 from scipy import sparse, stats
 
 from analytics.models import DependencyPass, SkillDependency
+from lib.budget import before_deadline
 from lib.hours import floor_hour
 from lib.sql import insert_rows
 from tracking.models import Project, SkillSessionHour
@@ -223,21 +224,26 @@ def store(project: Project, result: Dependencies) -> DependencyPass:
     return run
 
 
-def refresh_dependencies(at: datetime | None = None) -> int:
+def refresh_dependencies(
+    at: datetime | None = None, deadline: float | None = None
+) -> tuple[int, int]:
     """The worker's step: compute and store every project's default-window pass, once per
     hour (the window ends at `at` floored to the hour; a project whose stored pass already
-    ends there is left as it is). Returns the number of passes stored; a project that fails
-    is logged and the others still run."""
+    ends there is left as it is), until the `deadline` (`lib.budget`). Returns the passes
+    stored and the projects left for a later call; a project that fails is logged and the
+    others still run."""
     _, end = window(DEFAULT_DAYS, at or datetime.now(UTC))
     done = DependencyPass.objects.filter(days=DEFAULT_DAYS, window_end=end)
-    stored = 0
-    for project in Project.objects.exclude(pk__in=done.values("project_id")).order_by("pk"):
+    due = list(Project.objects.exclude(pk__in=done.values("project_id")).order_by("pk"))
+    stored = taken = 0
+    for project in before_deadline(due, deadline):
+        taken += 1
         try:
             store(project, compute(project, DEFAULT_DAYS, end))
             stored += 1
         except Exception:
             log.exception("dependency pass of project %s at %s failed", project.slug, end)
-    return stored
+    return stored, len(due) - taken
 
 
 def oriented(pair: Pair | SkillDependency, skill: str) -> dict:

@@ -36,6 +36,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from analytics.models import UsagePass, UserSkillUse
 from analytics.skills import wilson_interval
+from lib.budget import before_deadline
 from lib.hours import floor_hour
 from tracking.models import Project, SkillInvocation
 
@@ -116,21 +117,24 @@ def store_usage(project: Project, found: Usage, start: datetime, end: datetime) 
     )
 
 
-def refresh_usage(at: datetime | None = None) -> int:
+def refresh_usage(at: datetime | None = None, deadline: float | None = None) -> tuple[int, int]:
     """The worker's step: store every project's matrix of the DEFAULT_DAYS before `at`
     floored to the hour, once per hour (a project whose pass already ends there is left as it
-    is). Returns the number of projects stored; one that fails is logged, the others run."""
+    is), until the `deadline` (`lib.budget`). Returns the projects stored and those left for
+    a later call; one that fails is logged, the others run."""
     end = floor_hour(at or datetime.now(UTC))
     start = end - timedelta(days=DEFAULT_DAYS)
     done = UsagePass.objects.filter(window_end=end).values("project_id")
-    stored = 0
-    for project in Project.objects.exclude(pk__in=done).order_by("pk"):
+    due = list(Project.objects.exclude(pk__in=done).order_by("pk"))
+    stored = taken = 0
+    for project in before_deadline(due, deadline):
+        taken += 1
         try:
             store_usage(project, usage(project, start, end), start, end)
             stored += 1
         except Exception:
             log.exception("recommendation matrix of project %s at %s failed", project.slug, end)
-    return stored
+    return stored, len(due) - taken
 
 
 def item_cosines(completed: dict[str, set[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:

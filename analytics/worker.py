@@ -1,11 +1,16 @@
 """One pass of the analytics worker: a list of named steps, each timed, each isolated.
 
 `manage.py analytics_worker` runs `run_pass(at)` at every full hour and every few minutes.
-A step is a plain function of the evaluation time returning what it did (one line) and the
-errors it absorbed; another step (dependencies, predictor retraining…) is one more entry of
-STEPS. A step that raises is logged and counted (`cairn_analytics_worker_errors_total`) and
-the pass goes on with the next one: one broken step does not stop the others. Each pass ends
-with the worker's heartbeat (`WorkerHeartbeat`, read by /metrics at scrape time).
+A step is a plain function of the evaluation time and the pass's deadline returning what it
+did (one line) and the errors it absorbed; another step is one more entry of STEPS. The
+anomalies, baselines and experiments are evaluated whole in every pass; the hourly
+per-project refreshes (dependencies, usage) and retraining stop at the deadline
+(`ANALYTICS_PASS_BUDGET_SECONDS` after the pass began, each after at least one project) and
+leave the other projects to the next passes, so a pass stays short however many projects
+are due at the turn of an hour. A step that raises is logged and counted
+(`cairn_analytics_worker_errors_total`) and the pass goes on with the next one: one broken
+step does not stop the others. Each pass ends with the worker's heartbeat
+(`WorkerHeartbeat`, read by /metrics at scrape time).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from django.conf import settings
 
 from analytics import window_figures
 from analytics.dependencies import refresh_dependencies
@@ -56,7 +63,7 @@ class PassReport:
         return [f"{s.name}: {e}" for s in self.steps for e in s.errors]
 
 
-def anomalies_step(at: datetime) -> tuple[str, list[str]]:
+def anomalies_step(at: datetime, deadline: float) -> tuple[str, list[str]]:
     """Evaluate and store the anomalies (`analytics.detection`); per-project errors are kept
     in the summary, the other projects still evaluated."""
     s = evaluate(at)
@@ -67,7 +74,7 @@ def anomalies_step(at: datetime) -> tuple[str, list[str]]:
     return line, s.errors
 
 
-def baselines_step(at: datetime) -> tuple[str, list[str]]:
+def baselines_step(at: datetime, deadline: float) -> tuple[str, list[str]]:
     """Recompute the skills' stored window figures (`analytics.window_figures`)."""
     projects, rows = window_figures.recompute(at)
     hour = floor_hour(at)
@@ -77,31 +84,31 @@ def baselines_step(at: datetime) -> tuple[str, list[str]]:
     )
 
 
-def experiments_step(at: datetime) -> tuple[str, list[str]]:
+def experiments_step(at: datetime, deadline: float) -> tuple[str, list[str]]:
     """Store each running experiment's results; push those whose decision changed."""
     changed = evaluate_experiments(at)
     return f"{changed} experiments changed their decision", []
 
 
-def dependencies_step(at: datetime) -> tuple[str, list[str]]:
+def dependencies_step(at: datetime, deadline: float) -> tuple[str, list[str]]:
     """Store each project's 90-day skill dependency pass, once an hour."""
-    stored = refresh_dependencies(at)
-    return f"{stored} dependency passes stored", []
+    stored, left = refresh_dependencies(at, deadline)
+    return f"{stored} dependency passes stored, {left} left for the next pass", []
 
 
-def usage_step(at: datetime) -> tuple[str, list[str]]:
+def usage_step(at: datetime, deadline: float) -> tuple[str, list[str]]:
     """Store each project's 90-day user × skill matrix for the recommendations, once an hour."""
-    stored = refresh_usage(at)
-    return f"{stored} usage matrices stored", []
+    stored, left = refresh_usage(at, deadline)
+    return f"{stored} usage matrices stored, {left} left for the next pass", []
 
 
-def predictor_step(at: datetime) -> tuple[str, list[str]]:
+def predictor_step(at: datetime, deadline: float) -> tuple[str, list[str]]:
     """Retrain a project's success predictor when it is due (schedule or new data)."""
-    trained = maybe_retrain(at)
-    return f"{trained} predictor versions trained", []
+    trained, left = maybe_retrain(at, deadline)
+    return f"{trained} predictor versions trained, {left} due left for the next pass", []
 
 
-Step = Callable[[datetime], tuple[str, list[str]]]
+Step = Callable[[datetime, float], tuple[str, list[str]]]
 STEPS: list[tuple[str, Step]] = [
     ("anomalies", anomalies_step),
     ("baselines", baselines_step),
@@ -112,14 +119,20 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
-def run_pass(at: datetime, steps: list[tuple[str, Step]] | None = None) -> PassReport:
+def run_pass(
+    at: datetime, steps: list[tuple[str, Step]] | None = None, budget: float | None = None
+) -> PassReport:
     """Run each step at `at` in order, timing it; a step that raises is logged, counted and
-    reported, and the next one still runs."""
+    reported, and the next one still runs. `budget` (default ANALYTICS_PASS_BUDGET_SECONDS)
+    sets the deadline the steps that can leave work for later stop at."""
     report = PassReport(at)
+    if budget is None:
+        budget = settings.ANALYTICS_PASS_BUDGET_SECONDS
+    deadline = time.monotonic() + budget
     for name, step in steps if steps is not None else STEPS:
         t0 = time.perf_counter()
         try:
-            line, errors = step(at)
+            line, errors = step(at, deadline)
             result = StepReport(name, 0.0, line, list(errors))
         except Exception as error:
             instruments.analytics_worker_errors.inc()

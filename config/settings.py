@@ -205,6 +205,9 @@ API_KEY_FAILURE_WINDOW = envint("API_KEY_FAILURE_WINDOW", "300")
 
 # Live WebSocket API (docs/websocket-api.md).
 LIVE_TICK_SECONDS = envfloat("LIVE_TICK_SECONDS", "1.0")
+# How long one analytics worker pass may spend before the steps that can (the hourly
+# per-project refreshes and retraining) leave their remaining projects to the next passes.
+ANALYTICS_PASS_BUDGET_SECONDS = envfloat("ANALYTICS_PASS_BUDGET_SECONDS", "20")
 # Embedded mode runs the ticker inside the ASGI process; with Redis, `manage.py live_broadcast`.
 LIVE_TICKER_IN_PROCESS = envbool("LIVE_TICKER_IN_PROCESS", "false" if REDIS_URL else "true")
 LIVE_CLIENT_BUFFER_BYTES = envint("LIVE_CLIENT_BUFFER_BYTES", str(256 * 1024))

@@ -47,6 +47,7 @@ from analytics.predictor.features import (
     features,
     load_events,
 )
+from lib.budget import before_deadline
 from tracking.models import Project, SkillInvocation
 
 log = logging.getLogger(__name__)
@@ -316,17 +317,25 @@ def due(project: Project, at: datetime) -> bool:
     return new >= max(RETRAIN_MIN_NEW, RETRAIN_NEW_SHARE * latest.n_decided)
 
 
-def maybe_retrain(at: datetime | None = None) -> int:
-    """The worker's step: retrain every project that is `due`. Returns
-    the number of versions trained; a project that fails is logged and the others still run."""
+def maybe_retrain(at: datetime | None = None, deadline: float | None = None) -> tuple[int, int]:
+    """The worker's step: retrain every project that is `due`, until the `deadline`
+    (`lib.budget`). Returns the versions trained and the due projects left for a later call;
+    a project that fails is logged and the others still run."""
     at = at or datetime.now(UTC)
-    trained = 0
+    waiting = []
     for project in Project.objects.order_by("pk"):
         try:
             if due(project, at):
-                with transaction.atomic():
-                    train(project, at)
-                trained += 1
+                waiting.append(project)
+        except Exception:
+            log.exception("the predictor schedule of project %s at %s failed", project.slug, at)
+    trained = taken = 0
+    for project in before_deadline(waiting, deadline):
+        taken += 1
+        try:
+            with transaction.atomic():
+                train(project, at)
+            trained += 1
         except Exception:
             log.exception("training the predictor of project %s at %s failed", project.slug, at)
-    return trained
+    return trained, len(waiting) - taken

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -123,11 +124,21 @@ def store_sessions(project) -> None:
 EXPECTED_P = stats.fisher_exact([[20, 10], [10, 20]], alternative="greater")[1]
 
 
+def test_a_pass_past_its_deadline_stores_one_project_and_leaves_the_other(project, other_project):
+    store_sessions(project)
+    store_sessions(other_project)
+    hour = AT + timedelta(minutes=30)
+    assert refresh_dependencies(hour, deadline=time.monotonic()) == (1, 1)
+    assert DependencyPass.objects.get().project == project  # the first in id order
+    assert refresh_dependencies(hour, deadline=time.monotonic()) == (1, 0)
+    assert DependencyPass.objects.filter(project=other_project).exists()
+
+
 def test_the_worker_stores_a_pass_that_related_skills_reads(project, other_project):
     store_sessions(project)
     store_sessions(other_project)
-    assert refresh_dependencies(AT + timedelta(minutes=30)) == 2
-    assert refresh_dependencies(AT + timedelta(minutes=45)) == 0  # this hour's pass is stored
+    assert refresh_dependencies(AT + timedelta(minutes=30)) == (2, 0)
+    assert refresh_dependencies(AT + timedelta(minutes=45)) == (0, 0)  # this hour's pass is stored
     run = DependencyPass.objects.get(project=project)
     assert (run.window_start, run.window_end, run.n_sessions) == (AT - timedelta(days=90), AT, 60)
     found = related_skills(project, "ruff")

@@ -21,14 +21,14 @@ def test_merging_projects_with_passes_and_versions_deletes_them_to_be_recomputed
 ):
     events(project, ("pytest", AT - timedelta(days=1), True, 1.0), session="a")
     events(other_project, ("ruff", AT - timedelta(days=2), False, 1.0), session="b")
-    assert refresh_dependencies(AT) == 2 and maybe_retrain(AT) == 2
-    assert refresh_usage(AT) == 2
+    assert refresh_dependencies(AT) == (2, 0) and maybe_retrain(AT) == (2, 0)
+    assert refresh_usage(AT) == (2, 0)
     moved = merge_projects(project, other_project)
     assert "analytics.DependencyPass" not in moved and "analytics.ModelVersion" not in moved
     assert not DependencyPass.objects.exists() and not ModelVersion.objects.exists()
     assert not UsagePass.objects.exists() and not UserSkillUse.objects.exists()
     assert SkillInvocation.objects.filter(project=project).count() == 2
     # The worker computes the merged project's figures again on its next run.
-    assert refresh_dependencies(AT) == 1 and maybe_retrain(AT) == 1
+    assert refresh_dependencies(AT) == (1, 0) and maybe_retrain(AT) == (1, 0)
     assert DependencyPass.objects.get(project=project).n_sessions == 2
     assert ModelVersion.objects.get(project=project).n_decided == 2

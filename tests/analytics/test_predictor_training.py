@@ -158,6 +158,6 @@ def test_a_changed_artefact_is_refused(project):
 
 def test_the_worker_retrains_when_due_and_not_otherwise(project):
     end = store_sessions(project, SIGNAL, sessions=300, seed=4)
-    assert maybe_retrain(end) == 1
-    assert maybe_retrain(end) == 0  # no new calls since
+    assert maybe_retrain(end) == (1, 0)
+    assert maybe_retrain(end) == (0, 0)  # no new calls since
     assert ModelVersion.objects.filter(project=project).count() == 1

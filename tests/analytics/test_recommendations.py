@@ -140,8 +140,8 @@ def test_the_recommendations_endpoint(project, read_key, other_project, client):
 
 def test_the_worker_stores_the_matrix_that_recommendations_read(project, other_project):
     store_team(project)
-    assert refresh_usage(AT + timedelta(minutes=20)) == 2
-    assert refresh_usage(AT + timedelta(minutes=40)) == 0  # this hour's matrix is stored
+    assert refresh_usage(AT + timedelta(minutes=20)) == (2, 0)
+    assert refresh_usage(AT + timedelta(minutes=40)) == (0, 0)  # this hour's matrix is stored
     assert UserSkillUse.objects.filter(run__project=project).count() == 6 * 3 + 5 + 2
     stored = recommendations(project, "zoe")
     computed = recommendations(project, "zoe", at=AT)

@@ -21,11 +21,11 @@ AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 def test_steps_run_in_order_and_a_failing_one_does_not_stop_the_next(caplog):
     ran = []
 
-    def first(at):
+    def first(at, deadline):
         ran.append(("first", at))
         raise RuntimeError("first broke")
 
-    def second(at):
+    def second(at, deadline):
         ran.append(("second", at))
         return "did it", ["one project skipped"]
 

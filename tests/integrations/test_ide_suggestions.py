@@ -270,7 +270,7 @@ def paired(project):
         for j, skill in enumerate(skills):
             at = back + timedelta(minutes=10 * i + j)
             call(project, f"b{i}", f"b{i}-{skill}", skill, at, True, 1.0)
-    assert refresh_dependencies() == 1
+    assert refresh_dependencies() == (1, 0)
 
 
 def test_skills_that_go_with_the_top_history_skills_rank_higher(api, read_key, paired):
