@@ -5,8 +5,8 @@ A step is a plain function of the evaluation time and the pass's deadline return
 did (one line) and the errors it absorbed; another step is one more entry of STEPS. The
 anomalies, baselines and experiments are evaluated whole in every pass; the hourly
 per-project refreshes (dependencies, usage) and retraining stop at the deadline
-(`ANALYTICS_PASS_BUDGET_SECONDS` after the pass began, each after at least one project) and
-leave the other projects to the next passes, so a pass stays short however many projects
+(`ANALYTICS_PASS_BUDGET_SECONDS` after the pass began; a project begun before it is finished)
+and leave the other projects to the next passes, so a pass stays short however many projects
 are due at the turn of an hour. A step that raises is logged and counted
 (`cairn_analytics_worker_errors_total`) and the pass goes on with the next one: one broken
 step does not stop the others. Each pass ends with the worker's heartbeat

@@ -10,9 +10,9 @@ T = TypeVar("T")
 
 
 def before_deadline(items: Iterable[T], deadline: float | None) -> Iterator[T]:
-    """The items, the first one always (so every call makes progress), the others only while
-    `time.monotonic()` is before `deadline`; None takes them all."""
-    for taken, item in enumerate(items):
-        if taken and deadline is not None and time.monotonic() >= deadline:
+    """The items while `time.monotonic()` is before `deadline`, checked before each one (an
+    item begun before it runs to its end); None takes them all."""
+    for item in items:
+        if deadline is not None and time.monotonic() >= deadline:
             return
         yield item

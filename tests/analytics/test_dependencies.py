@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from statsmodels.stats.multitest import multipletests
 
 from analytics.dependencies import pairs_of, refresh_dependencies, related_skills
 from analytics.models import DependencyPass
+from lib import budget
 from tests.analytics.conftest import at, events
 
 AT = at("2026-11-25T10:00:00")
@@ -124,13 +126,21 @@ def store_sessions(project) -> None:
 EXPECTED_P = stats.fisher_exact([[20, 10], [10, 20]], alternative="greater")[1]
 
 
-def test_a_pass_past_its_deadline_stores_one_project_and_leaves_the_other(project, other_project):
+def test_a_pass_past_its_deadline_leaves_its_projects_to_the_next_one(
+    project, other_project, monkeypatch
+):
     store_sessions(project)
     store_sessions(other_project)
     hour = AT + timedelta(minutes=30)
-    assert refresh_dependencies(hour, deadline=time.monotonic()) == (1, 1)
+    assert refresh_dependencies(hour, deadline=time.monotonic() - 1) == (0, 2)
+    assert not DependencyPass.objects.exists()
+    # The budget's clock passes the deadline after the first project: the second is left.
+    clock = iter([0.0, 2.0])
+    monkeypatch.setattr(budget, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    assert refresh_dependencies(hour, deadline=1.0) == (1, 1)
+    monkeypatch.undo()
     assert DependencyPass.objects.get().project == project  # the first in id order
-    assert refresh_dependencies(hour, deadline=time.monotonic()) == (1, 0)
+    assert refresh_dependencies(hour) == (1, 0)
     assert DependencyPass.objects.filter(project=other_project).exists()
 
 
