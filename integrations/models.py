@@ -85,6 +85,10 @@ class ApiRequest(models.Model):
     cache_read_tokens = models.BigIntegerField(default=0)
     # Seen only relayed in the parent's `progress` records, not (yet) in the subagent's file.
     nested = models.BooleanField(default=False)
+    # As Claude Code's OTLP `api_request` event reported them; null: not reported (a
+    # transcript line has neither, until the same request arrives over OTLP).
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [

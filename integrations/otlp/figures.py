@@ -11,6 +11,7 @@ request keys) when the session has any; otherwise OTLP `token.usage`; otherwise 
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -149,13 +150,35 @@ def use_metric_tokens_where_no_requests(sessions: list[Session]) -> None:
             setattr(session, name, value)
 
 
+def request_figures(session: Session) -> dict[str, Any]:
+    """The session's API requests (transcript or OTLP) and what OTLP reported of them: the
+    summed `cost_usd` and the median `duration_ms` over the requests that reported each,
+    with how many did (None: none did)."""
+    reported = ApiRequest.objects.filter(session=session).values_list("cost_usd", "duration_ms")
+    costs = [cost for cost, _ in reported if cost is not None]
+    durations = [duration for _, duration in reported if duration is not None]
+    return {
+        "count": len(reported),
+        "with_cost": len(costs),
+        "reported_cost_usd": sum(costs) if costs else None,
+        "with_duration": len(durations),
+        "median_duration_ms": statistics.median(durations) if durations else None,
+    }
+
+
 def otlp_facts(session: Session) -> dict[str, Any]:
     """The session REST detail's additions (tracking.panels.register_session_facts): the
-    sources seen here, the token source, and the OTLP-only figures (null: none sent)."""
+    sources seen here, the token source, the OTLP-only figures (null: none sent) and the
+    API requests' reported cost and duration."""
+    requests = request_figures(session)
+    if requests["reported_cost_usd"] is not None:
+        # As the REST session's own cost_usd: a decimal string, exact.
+        requests["reported_cost_usd"] = str(requests["reported_cost_usd"])
     return {
         "sources": sources(session),
         "token_source": token_source(session),
         "otlp": otlp_figures(session),
+        "api_requests": requests,
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import orjson
@@ -25,6 +26,7 @@ from django.db import connection, transaction
 from integrations.claude_code.importer.totals import refresh_totals
 from integrations.models import ApiRequest, OtlpEvent
 from integrations.otlp.attributes import attributes, flag, moment, number, text, value_of
+from integrations.otlp.figures import MICRO_DOLLAR
 from integrations.otlp.metrics import Outcome
 from integrations.otlp.sessions import session_id, sessions_for, user_of
 from lib.ranges import DURATION_MAX_S
@@ -65,7 +67,10 @@ UNSPLIT = ("cache_creation_5m_tokens", "cache_creation_1h_tokens", "nested")
 REQUESTS = connection.ops.quote_name(ApiRequest._meta.db_table)
 REQUEST_COLUMNS = (
     "message_id", "request_id", "session_id", "model", "timestamp", *TOKENS.values(), *UNSPLIT,
+    "cost_usd", "duration_ms",
 )  # fmt: skip
+# ApiRequest.cost_usd's largest value (numeric(14, 6)); a larger report is not stored.
+COST_LIMIT = Decimal("99999999.999999")
 
 
 # The attributes a record is read for; the others (terminal.type, organization.id, …) are not
@@ -171,23 +176,48 @@ def _known_requests(ids: list[str]) -> set[str]:
         return {request_id for (request_id,) in cursor.fetchall()}
 
 
+def request_cost(attrs: dict[str, Any]) -> Decimal | None:
+    """An `api_request`'s reported `cost_usd` to the micro-dollar; None when absent or beyond
+    what the column holds."""
+    cost = number(attrs, "cost_usd")
+    if cost is None:
+        return None
+    exact = Decimal(repr(cost)).quantize(MICRO_DOLLAR)
+    return exact if exact <= COST_LIMIT else None
+
+
 def _store_requests(found: list[tuple[Session, dict[str, Any], datetime]]) -> set[int]:
     """Store `api_request` events as ApiRequest rows, leaving out request ids already stored
-    (by the import or an earlier export); the sessions that gained requests."""
+    (by the import or an earlier export), whose reported cost and duration fill in where the
+    row has none (a transcript has neither); the sessions that gained requests."""
     known = _known_requests(sorted({text(attrs, "request_id")[:100] for _, attrs, _ in found}))
     adapt = connection.ops.adapt_datetimefield_value
     rows: dict[str, list[object]] = {}
     for session, attrs, at in found:
         request_id = text(attrs, "request_id")[:100]
-        if request_id in known or request_id in rows:
+        cost, duration = request_cost(attrs), number(attrs, "duration_ms")
+        if request_id in known:
+            _fill_in(request_id, cost, duration)
+            continue
+        if request_id in rows:
             continue
         rows[request_id] = [
             "", request_id, session.pk, text(attrs, "model")[:100], adapt(at),
-            *(round(number(attrs, attr) or 0) for attr in TOKENS), 0, 0, False,
+            *(round(number(attrs, attr) or 0) for attr in TOKENS), 0, 0, False, cost, duration,
         ]  # fmt: skip
     suffix = "ON CONFLICT (message_id, request_id) DO NOTHING"
     insert_rows(ApiRequest, REQUEST_COLUMNS, list(rows.values()), suffix=suffix)
     return {row[2] for row in rows.values()}  # type: ignore[misc]
+
+
+def _fill_in(request_id: str, cost: Decimal | None, duration: float | None) -> None:
+    """Give a stored request the reported cost and duration it lacks (never overwritten:
+    a retried export reports the same)."""
+    requests = ApiRequest.objects.filter(request_id=request_id)
+    if cost is not None:
+        requests.filter(cost_usd__isnull=True).update(cost_usd=cost)
+    if duration is not None:
+        requests.filter(duration_ms__isnull=True).update(duration_ms=duration)
 
 
 def read_records(request, outcome: Outcome) -> list[Record]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from integrations.otlp.figures import otlp_figures, sources, token_source
+from integrations.otlp.figures import otlp_figures, request_figures, sources, token_source
 from tracking.models import Session
 
 SOURCE_NAMES = {"hook": "hooks", "api": "ingest", "otlp": "otlp", "transcript": "transcript"}
@@ -19,5 +19,6 @@ def render_otlp_panel(session: Session) -> SafeString:
         "sources": fed,
         "token_source": token_source(session),
         "otlp": otlp_figures(session),
+        "requests": request_figures(session),
     }
     return SafeString(render_to_string("integrations/_otlp_session.html", context))

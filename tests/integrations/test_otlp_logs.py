@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import statistics
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -111,8 +113,14 @@ def test_otlp_hooks_and_the_transcript_of_one_session_count_each_call_and_reques
     transcript = folder / "claude-reliability" / "hello-world-script.jsonl"
     quiet = {"stdout": StringIO(), "stderr": StringIO()}
     call_command("import_transcripts", str(transcript), "--project", "alpha", **quiet)
-    # OTLP sends the same events again after the import: nothing changes.
-    post(client, "logs", logs(events, session=external_id), write_key)
+    # OTLP sends the same events again after the import, now with each request's duration
+    # (as a later Claude Code would): the calls and requests stay one each, and the durations
+    # fill in the rows the import took over (their cost, sent the first time, kept).
+    timed = [
+        (name, {**attrs, "duration_ms": 1000 + 500 * k} if name == "api_request" else attrs)
+        for k, (name, attrs) in enumerate(events)
+    ]
+    post(client, "logs", logs(timed, session=external_id), write_key)
 
     session = Session.objects.get(project=project, external_id=external_id)
     assert (
@@ -131,6 +139,20 @@ def test_otlp_hooks_and_the_transcript_of_one_session_count_each_call_and_reques
     assert shown["token_source"] == "requests"
     assert shown["tool_calls"] == 2
     assert shown["sources"] == ["otlp", "transcript"]  # the hook's call was the OTLP one
+    durations = sorted(
+        1000 + 500 * k for k, (name, _) in enumerate(events) if name != "tool_result"
+    )
+    stored = ApiRequest.objects.filter(session=session)
+    assert sorted(stored.values_list("duration_ms", flat=True)) == durations
+    assert set(stored.values_list("cost_usd", flat=True)) == {Decimal("0.010000")}
+    n = len(requests)
+    assert shown["api_requests"] == {
+        "count": n,
+        "with_cost": n,
+        "reported_cost_usd": str(Decimal("0.01") * n) + "0000",
+        "with_duration": n,
+        "median_duration_ms": statistics.median(durations),
+    }
 
 
 def test_bad_bodies_media_types_sizes_and_keys_are_refused(client, write_key, read_key, settings):
