@@ -112,6 +112,20 @@ def reset_database(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def load() -> str:
+    """The machine's load average now: timings are only comparable at a similar one."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def file_edits(url: str) -> int:
+    """How many FileEdit rows the imports stored (53 per copy of the data set)."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT count(*) FROM integrations_fileedit").fetchone()
+    return row[0] if row else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=20)
@@ -127,6 +141,7 @@ def main() -> None:
         size, lines = build(work / "config", args.copies)
         mb = size / 1_000_000
         print(f"data: {args.copies} copies of the shared transcripts, {mb:.1f} MB, {lines:,} lines")
+        print(f"load average at start (1, 5, 15 min): {load()}")
         env = {**os.environ, "DATABASE_URL": args.database_url}
         python = str(ROOT / ".venv" / "bin" / "python")
         command = [python, "manage.py", "import_transcripts", "--json", "--project", "bench"]
@@ -167,6 +182,8 @@ def main() -> None:
         print(f"cairn one new copy ({size / args.copies / 1e6:.2f} MB): {again:.2f} s")
         print(f"cairn re-run, nothing new: {rerun:.2f} s (median of 3)")
         print(f"cairn totals: {ours}")
+        print(f"cairn file edits stored (for the IDE suggestions): {file_edits(args.database_url)}")
+        print(f"load average after cairn's runs (1, 5, 15 min): {load()}")
         if args.ccusage:
             ccenv = {
                 "PATH": os.environ.get("PATH", ""),

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from integrations.claude_code.accounting import MAX_COUNT, Request, Usage
+from integrations.ide.files import EditedFile, edited_file
 from lib.ranges import check_not_future, check_time
 from lib.text import check_text
 
@@ -39,6 +40,8 @@ class ToolUse:
     agent_id: str = ""
     # Relayed inside the parent's `progress` records (the subagent's own file may be missing).
     nested: bool = False
+    # The kind of file an edit tool wrote (its path is not kept), for the IDE suggestions.
+    edited: EditedFile | None = None
 
 
 @dataclass
@@ -362,8 +365,12 @@ def _tool_uses(
             if isinstance(tool_id, str) and isinstance(name, str) and tool_id and name:
                 check_text(tool_id, "tool_use.id")
                 check_text(name, "tool_use.name")
-                skill = check_text(tool_skill(name, block.get("input")), "tool_use.input")
-                uses.append(ToolUse(tool_id, name, skill, timestamp, session_id, agent, nested))
+                tool_input = block.get("input")
+                skill = check_text(tool_skill(name, tool_input), "tool_use.input")
+                edited = edited_file(name, tool_input)
+                uses.append(
+                    ToolUse(tool_id, name, skill, timestamp, session_id, agent, nested, edited)
+                )
     return uses
 
 

@@ -1,21 +1,47 @@
-"""Recording file edits from Claude Code hooks, for the IDE suggestions."""
+"""Recording file edits for the IDE suggestions, from Claude Code hooks one at a time and from
+transcript imports a batch at a time: the same rows, read by `files.edited_file`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from integrations.ide.files import extension, is_test
+from django.db import connection
+
+from integrations.ide.files import EditedFile, edited_file
 from integrations.ide.models import FileEdit
-from lib.text import is_storable
+from lib.sql import insert_rows
 from tracking.models import Project, Session
 
-# Claude Code's tools that write a file, and the input field naming it.
-EDIT_TOOLS = {
-    "Edit": "file_path",
-    "MultiEdit": "file_path",
-    "Write": "file_path",
-    "NotebookEdit": "notebook_path",
-}
+COLUMNS = ("project_id", "session_id", "tool_use_id", "tool", "extension", "is_test", "edited_at")
+# FileEdit's key (`file_edit_key`): an edit seen again, by a hook or a re-import, is left.
+ON_CONFLICT = "ON CONFLICT (project_id, tool_use_id) DO NOTHING RETURNING tool_use_id"
+
+
+@dataclass(frozen=True)
+class NewEdit:
+    """An edit to store: the call's ids, what it wrote, and when (its result's time)."""
+
+    project_id: int
+    session_id: int
+    tool_use_id: str
+    edited: EditedFile
+    at: datetime
+
+
+def _values(edit: NewEdit) -> tuple:
+    """The edit's row in COLUMNS order."""
+    at = connection.ops.adapt_datetimefield_value(edit.at)
+    e = edit.edited
+    return (edit.project_id, edit.session_id, edit.tool_use_id, e.tool, e.extension, e.is_test, at)
+
+
+def store_file_edits(edits: Iterable[NewEdit]) -> int:
+    """Insert the edits not stored yet, in one statement (per 10,000); returns how many were
+    new. A tool_use id comes once per project, whichever path stored it first."""
+    rows = {(e.project_id, e.tool_use_id): _values(e) for e in edits}
+    return len(insert_rows(FileEdit, COLUMNS, list(rows.values()), suffix=ON_CONFLICT))
 
 
 def note_file_edit(
@@ -28,21 +54,7 @@ def note_file_edit(
 ) -> bool:
     """Keep the extension and test-ness of the file an edit tool wrote; True if noted now (a
     repeated hook notes nothing). Other tools, and inputs without a path, are left."""
-    field = EDIT_TOOLS.get(tool)
-    if field is None or not isinstance(tool_input, dict):
+    edited = edited_file(tool, tool_input)
+    if edited is None:
         return False
-    path = tool_input.get(field)
-    if not isinstance(path, str) or not path or len(path) > 4096 or not is_storable(path):
-        return False
-    _, created = FileEdit.objects.get_or_create(
-        project=project,
-        tool_use_id=tool_use_id,
-        defaults={
-            "session": session,
-            "tool": tool,
-            "extension": extension(path),
-            "is_test": is_test(path),
-            "edited_at": at,
-        },
-    )
-    return created
+    return store_file_edits([NewEdit(project.pk, session.pk, tool_use_id, edited, at)]) == 1

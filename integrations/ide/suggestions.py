@@ -52,8 +52,7 @@ from analytics.dependencies import DEFAULT_DAYS, Q_MAX
 from analytics.models import SkillDependency
 from analytics.predictor.store import ArtifactMismatch, active, predict_successes
 from analytics.skills import skill_stats, smoothed_rate, wilson_interval
-from integrations.ide.files import extension, is_test
-from integrations.ide.history import EDIT_TOOLS
+from integrations.ide.files import EDIT_TOOLS, extension, is_test
 from integrations.ide.models import FileEdit
 from lib.stats import percentile_linear
 from tracking.models import Project, Session, SkillInvocation

@@ -26,7 +26,8 @@ from integrations.models import TranscriptFile
 HEAD = 4096
 
 # A file's tool_use ids still waiting for their result, each with [skill, timestamp, session
-# pk]: kept as JSON in TranscriptFile.pending_tools.
+# pk], and for an edit tool [tool, extension, is_test] (`tool_calls._pending_entry`): kept as
+# JSON in TranscriptFile.pending_tools.
 PendingTools = dict[str, list[Any]]
 
 
