@@ -23,7 +23,9 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from integrations.claude_code.accounting import Usage
 from integrations.claude_code.importer.totals import refresh_totals
+from integrations.claude_code.pricing import count_usage
 from integrations.models import ApiRequest, OtlpEvent
 from integrations.otlp.attributes import attributes, flag, moment, number, text, value_of
 from integrations.otlp.figures import MICRO_DOLLAR
@@ -205,8 +207,25 @@ def _store_requests(found: list[tuple[Session, dict[str, Any], datetime]]) -> se
             "", request_id, session.pk, text(attrs, "model")[:100], adapt(at),
             *(round(number(attrs, attr) or 0) for attr in TOKENS), 0, 0, False, cost, duration,
         ]  # fmt: skip
-    suffix = "ON CONFLICT (message_id, request_id) DO NOTHING"
-    insert_rows(ApiRequest, REQUEST_COLUMNS, list(rows.values()), suffix=suffix)
+    suffix = (
+        "ON CONFLICT (message_id, request_id) DO NOTHING "
+        "RETURNING model, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens"
+    )
+    stored = insert_rows(ApiRequest, REQUEST_COLUMNS, list(rows.values()), suffix=suffix)
+    # Counted as the import counts its own (which adds only what it raises on a row it takes
+    # over from here): each request's tokens once, priced by the same table. OTLP gives no
+    # split of cache writes by lifetime: all are 5-minute ones, as for a transcript line.
+    added: dict[str, Usage] = {}
+    for model, given, output, read, creation in stored:
+        usage = Usage(
+            input=given,
+            output=output,
+            cache_creation=creation,
+            cache_creation_5m=creation,
+            cache_read=read,
+        )
+        added[model] = added.get(model, Usage()) + usage
+    count_usage(added)
     return {row[2] for row in rows.values()}  # type: ignore[misc]
 
 

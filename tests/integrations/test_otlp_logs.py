@@ -17,6 +17,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from integrations.models import ApiRequest, OtlpEvent
 from tests.integrations.otlp_requests import NOW_NS, SESSION, as_json, logs, post
+from tests.integrations.test_token_metrics import TYPES, counted
+from tracking import instruments
 from tracking.models import Session, SkillInvocation
 
 from .conftest import EXPECTED, TRANSCRIPTS
@@ -99,6 +101,7 @@ def test_otlp_hooks_and_the_transcript_of_one_session_count_each_call_and_reques
         })
         for request_id, usage in requests.items()
     ]  # fmt: skip
+    tokens_before = counted()
     assert post(client, "logs", logs(events, session=external_id), write_key).status_code == 200
     hook = {
         "session_id": external_id, "hook_event_name": "PostToolUse", "tool_name": "Bash",
@@ -145,6 +148,15 @@ def test_otlp_hooks_and_the_transcript_of_one_session_count_each_call_and_reques
     stored = ApiRequest.objects.filter(session=session)
     assert sorted(d or 0 for d in stored.values_list("duration_ms", flat=True)) == durations
     assert set(stored.values_list("cost_usd", flat=True)) == {Decimal("0.010000")}
+    # cairn_tokens_total counted each request's tokens once over OTLP, the import and the
+    # retried export: what the rows hold, by family and type.
+    added = {key: value - tokens_before[key] for key, value in counted().items()}
+    held: dict[tuple[str, str], float] = {}
+    for row in stored:
+        for kind, field in TYPES.items():
+            key = (instruments.model_family(row.model), kind)
+            held[key] = held.get(key, 0) + getattr(row, field)
+    assert {k: v for k, v in added.items() if v} == {k: v for k, v in held.items() if v}
     n = len(requests)
     assert shown["api_requests"] == {
         "count": n,
