@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -11,7 +12,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.skills import PERCENTILE_METHOD, RANK_METHOD, last_hours, skill_baselines
+from analytics.skills import (
+    PERCENTILE_METHOD,
+    RANK_METHOD,
+    SkillBaseline,
+    last_hours,
+    skill_baselines,
+)
 from lib import buckets
 from lib.hours import floor_hour
 from tracking.api.fields import TextField
@@ -103,6 +110,8 @@ class SkillStatSerializer(SkillFiguresSerializer):
 
 
 class SkillStatsOutputSerializer(serializers.Serializer):
+    """Documents the answer; `rendered` builds the same JSON without it (see there)."""
+
     project = serializers.SlugField(allow_null=True)
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
@@ -156,8 +165,75 @@ def skill_stats_body(user, query, projects, slug: str | None) -> dict:
     stats = skill_baselines(
         projects, since, until, skills=[skill] if skill else None, across=across
     )
-    body = {"project": slug, "window_start": since, "window_end": until, "skills": stats}
-    return SkillStatsOutputSerializer(body).data
+    return rendered(slug, since, until, stats)
+
+
+def rendered(slug: str | None, start: datetime, end: datetime, stats: list[SkillBaseline]) -> dict:
+    """The answer as SkillStatsOutputSerializer renders it, built directly: through the
+    serializer, 200 skills with their baselines across projects were about 10,000 field
+    objects and a third of the request (docs/benchmarks.md, "Analytics at 10 million
+    events"); tests/analytics/test_skills_rendering.py holds the two equal."""
+    moment = serializers.DateTimeField().to_representation
+    times = {start: moment(start), end: moment(end)}
+
+    def when(value: datetime) -> str:
+        if value not in times:
+            times[value] = moment(value)
+        return times[value]
+
+    def figures(b: SkillBaseline) -> dict[str, Any]:
+        return {
+            "skill": b.skill,
+            "n": b.invocations,
+            "window_start": when(b.window_start),
+            "window_end": when(b.window_end),
+            "completed": b.completed,
+            "failed": b.failed,
+            "undecided": b.undecided,
+            "completion_rate": {
+                "value": b.completion_rate,
+                "low": b.completion_rate_low,
+                "high": b.completion_rate_high,
+                "n": b.decided,
+                "method": "wilson",
+                "confidence": 0.95,
+            },
+            "duration_s": {
+                "n": b.duration_n,
+                "mean": b.avg_duration_s,
+                "stddev": b.stddev_duration_s,
+            },
+            "unique_sessions": b.unique_sessions,
+            "users": b.users,
+            "sessions": b.unique_sessions,
+            "invocations": b.invocations,
+            "decided": b.decided,
+            "rate_ci_low": b.completion_rate_low,
+            "rate_ci_high": b.completion_rate_high,
+            "rate_smoothed": b.rate_smoothed,
+            "duration_p50": b.duration_p50,
+            "duration_p90": b.duration_p90,
+            "duration_p95": b.duration_p95,
+            "most_common_phase": b.most_common_phase,
+            "effectiveness_percentile": b.effectiveness_percentile,
+            "projects": b.projects,
+        }
+
+    skills = []
+    for baseline in stats:
+        row = figures(baseline)
+        wide = baseline.across_projects
+        row["across_projects"] = None if wide is None else figures(wide)
+        skills.append(row)
+    return {
+        "project": slug,
+        "window_start": when(start),
+        "window_end": when(end),
+        "skills": skills,
+        "percentile_method": PERCENTILE_METHOD,
+        "percentile_max_relative_error": buckets.MAX_RELATIVE_ERROR,
+        "rank_method": RANK_METHOD,
+    }
 
 
 def _stats_response(request, projects, slug: str | None) -> Response:
