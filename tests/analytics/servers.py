@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,20 @@ class Process:
 def daphne(port: int, env: dict[str, str], log: Path) -> Process:
     args = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     return Process([*args, "config.asgi:application"], env, log)
+
+
+@contextmanager
+def embedded_daphne(var: Path, **extra: str) -> Iterator[dict[str, Any]]:
+    """A Daphne on the embedded defaults in `var`, serving: {"port", "url", "key", "process"};
+    stopped on leaving."""
+    env, key = embedded(var, **extra)
+    port = free_port()
+    process = daphne(port, env, var / "daphne.log")
+    try:
+        wait_until_serving(port, process)
+        yield {"port": port, "url": f"http://127.0.0.1:{port}", "key": key, "process": process}
+    finally:
+        process.stop()
 
 
 def live_broadcast(env: dict[str, str], log: Path) -> Process:

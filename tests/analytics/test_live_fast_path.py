@@ -21,14 +21,8 @@ WRITTEN = re.compile(r'^cairn_live_frames_written_total\{path="(\w+)"\} (\S+)$',
 def daphne_server(tmp_path_factory):
     """Daphne on the embedded defaults (its own SQLite file, in-memory layer, ticker inside)."""
     var = tmp_path_factory.mktemp("fast-path")
-    env, key = servers.embedded(var, METRICS_TOKEN=servers.METRICS_TOKEN)
-    port = servers.free_port()
-    process = servers.daphne(port, env, var / "daphne.log")
-    try:
-        servers.wait_until_serving(port, process)
-        yield {"port": port, "key": key, "process": process}
-    finally:
-        process.stop()
+    with servers.embedded_daphne(var, METRICS_TOKEN=servers.METRICS_TOKEN) as server:
+        yield server
 
 
 def written(port: int) -> dict[str, float]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -34,16 +33,8 @@ return {
 def embedded_server(tmp_path_factory):
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         pytest.skip("chromium and chromedriver are not installed")
-    var = tmp_path_factory.mktemp("embedded-layout")
-    env, key = servers.embedded(var)
-    port = servers.free_port()
-    server: dict[str, Any] = {"url": f"http://127.0.0.1:{port}", "key": key}
-    server["process"] = servers.daphne(port, env, var / "daphne.log")
-    try:
-        servers.wait_until_serving(port, server["process"])
+    with servers.embedded_daphne(tmp_path_factory.mktemp("embedded-layout")) as server:
         yield server
-    finally:
-        server["process"].stop()
 
 
 def test_active_sessions_link_their_pages_and_fit_at_1440_px(embedded_server, browser):

@@ -30,15 +30,8 @@ TOTAL_TOKENS = 2550
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory):
-    var = tmp_path_factory.mktemp("otlp-live")
-    env, key = servers.embedded(var)
-    port = servers.free_port()
-    process = servers.daphne(port, env, var / "daphne.log")
-    try:
-        servers.wait_until_serving(port, process)
-        yield {"port": port, "key": key, "process": process}
-    finally:
-        process.stop()
+    with servers.embedded_daphne(tmp_path_factory.mktemp("otlp-live")) as server:
+        yield server
 
 
 def export(port: int, signal: str, message, key: str) -> None:
