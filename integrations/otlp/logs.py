@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import DecimalField, FloatField, Value
+from django.db.models.functions import Coalesce
 
 from integrations.claude_code.accounting import Usage
 from integrations.claude_code.importer.totals import refresh_totals
@@ -232,11 +234,13 @@ def _store_requests(found: list[tuple[Session, dict[str, Any], datetime]]) -> se
 def _fill_in(request_id: str, cost: Decimal | None, duration: float | None) -> None:
     """Give a stored request the reported cost and duration it lacks (never overwritten:
     a retried export reports the same)."""
-    requests = ApiRequest.objects.filter(request_id=request_id)
+    given: dict[str, Any] = {}
     if cost is not None:
-        requests.filter(cost_usd__isnull=True).update(cost_usd=cost)
+        given["cost_usd"] = Coalesce("cost_usd", Value(cost, output_field=DecimalField()))
     if duration is not None:
-        requests.filter(duration_ms__isnull=True).update(duration_ms=duration)
+        given["duration_ms"] = Coalesce("duration_ms", Value(duration, output_field=FloatField()))
+    if given:
+        ApiRequest.objects.filter(request_id=request_id).update(**given)
 
 
 def read_records(request, outcome: Outcome) -> list[Record]:
