@@ -14,6 +14,7 @@ from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
 from integrations.mcp.http import with_mcp  # noqa: E402
+from lib import gctune  # noqa: E402
 from lib.proxy import TrustedProxyMiddleware  # noqa: E402
 from tracking.ws_auth import ApiKeyOrSessionAuthMiddleware  # noqa: E402
 
@@ -30,3 +31,6 @@ application = TrustedProxyMiddleware(
     trusted=settings.CAIRN_TRUSTED_PROXIES,
     enabled=settings.HTTPS,
 )
+
+# Many connections and requests, each making short-lived objects beside what start-up loaded.
+gctune.server_started()

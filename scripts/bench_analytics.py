@@ -21,7 +21,8 @@ the success predictor's training on the first project's calls (those of the data
 
 Then it times one `analytics_worker --once` pass (in-process, `call_command`) and p50/p95 of
 --repeat requests per endpoint through Django's test client, as a superuser (who sees every
-project, so the skills list carries the widest `across_projects`):
+project, so the skills list carries the widest `across_projects`; the garbage collector set
+as in a Daphne process, `lib.gctune.server_started`):
 
     createdb -h 127.0.0.1 -U postgres bench_analytics
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_analytics \\
@@ -448,6 +449,7 @@ def measure(args, projects, ide: Ide | None = None) -> None:
     from django.contrib.auth.models import User
     from django.test import Client
 
+    from lib import gctune
     from lib.stats import percentile
 
     client = Client()
@@ -455,6 +457,9 @@ def measure(args, projects, ide: Ide | None = None) -> None:
     if root is None:
         root = User.objects.create_superuser("bench-root", "bench@example.org", "bench-pw")
     client.force_login(root)
+    # The collector as config/asgi.py sets it in each Daphne process: with the defaults, one
+    # request in ten here paid a full collection of the whole process (~55 ms).
+    gctune.server_started()
     for name, requests in endpoints(projects, ide).items():
         if args.only and not any(part in name for part in args.only):
             continue
