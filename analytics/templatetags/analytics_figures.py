@@ -5,6 +5,7 @@ measured" (a span of its own), never 0."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from django import template
 from django.utils.html import format_html
@@ -16,7 +17,9 @@ from tracking.templatetags.cairn import when
 register = template.Library()
 
 
+@cache
 def _missing(text: str = formatting.NOT_MEASURED) -> SafeString:
+    # Built once: a Skills page asks for it ~9 times per row, formatted or not.
     return format_html('<span class="missing">{}</span>', text)
 
 
