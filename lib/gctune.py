@@ -4,7 +4,8 @@ Both make many short-lived objects beside many long-lived ones, and the default 
 threshold (700) makes the collector walk the long-lived ones over and over:
 - a Daphne process holding thousands of WebSocket connections, where full collections stalled
   the event loop for ~600 ms every few seconds (docs/benchmarks.md, "Garbage collection under
-  many connections");
+  many connections"), or serving requests, where one in ten paid ~55 ms for a full collection
+  of everything start-up loaded ("Re-run on a fresh machine of 2026-12-02");
 - a transcript import, where collections took 12 % of a first import's time.
 A higher gen-0 threshold collects rarely, and `gc.freeze()` sets the long-lived objects aside;
 memory stays bounded, unlike switching collection off.
@@ -22,18 +23,11 @@ THRESHOLDS = (50_000, 20, 100)
 _last_freeze = 0.0
 
 
-def tune() -> None:
-    """Collect rarely from now on, for the whole process (a server's start-up)."""
-    gc.set_threshold(*THRESHOLDS)
-
-
 def server_started() -> None:
     """A server process whose application is loaded: collect rarely from now on, and set what
-    start-up made (modules, settings, URL patterns, ~hundreds of thousands of objects) aside
-    for good. Without it, every full collection walks all of them: ~55 ms added to one
-    request in ten of a Django process with the default thresholds (docs/benchmarks.md,
-    "Garbage collection under many connections", and the analytics run of 2026-12-02)."""
-    tune()
+    start-up made (modules, settings, URL patterns: ~270,000 objects) aside for good, so no
+    full collection walks them again."""
+    gc.set_threshold(*THRESHOLDS)
     gc.freeze()
 
 
