@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.analytics import servers
@@ -122,13 +123,16 @@ def post(port: int, path: str, key: str, body: str) -> dict:
 
 
 def events(prefix: str, count: int, *, skill: str = "pytest") -> list[dict]:
-    """`count` distinct events (ids `prefix-0`…), alternately completed and failed."""
+    """`count` distinct events (ids `prefix-0`…), alternately completed and failed, an hour
+    ago: skill labels are the top skills of the last week (`instruments.TopSkills`), so a
+    fixed date would turn "pytest" into "other" a week after it."""
+    at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     return [
         {
             "id": f"{prefix}-{index}",
             "session": f"{prefix}-session",
             "skill": skill,
-            "invoked_at": "2026-11-25T10:00:00Z",
+            "invoked_at": at,
             "completed": index % 2 == 0,
             "duration_s": 0.5 + index % 7,
         }
